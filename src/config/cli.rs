@@ -1,0 +1,123 @@
+//! The command line (clap derive). Flags carry the design's input names and are kept as strings
+//! here; `RawInputs` → `Config` validates them, so CLI flags and GitHub inputs fail alike.
+
+use clap::{Args, Parser, Subcommand};
+
+use super::raw::RawInputs;
+
+/// Build or read a container image, push the same bytes to Amazon ECR in several regions,
+/// verify every region, then move the tags.
+#[derive(Debug, Parser)]
+#[command(name = "ecr-fanout", version, about, long_about = None)]
+pub struct Cli {
+    /// More log detail on stderr (-v debug, -vv trace). `RUST_LOG` overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Plan, push to every region, verify, tag, and write outputs.
+    Push(Box<PushArgs>),
+}
+
+/// Inputs of `push`; every flag is also an action input and a `targets` key where it applies.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// AWS regions, comma- or newline-separated; the first is the primary.
+    #[arg(long, env = "ECR_FANOUT_REGIONS")]
+    pub regions: Option<String>,
+    /// ECR repository name; namespaces allowed (team-a/web-app).
+    #[arg(long, env = "ECR_FANOUT_REPOSITORY")]
+    pub repository: Option<String>,
+    /// Tags to put, comma- or newline-separated.
+    #[arg(long, env = "ECR_FANOUT_TAGS")]
+    pub tags: Option<String>,
+    /// AWS account ID that owns the registries [default: the caller's account].
+    #[arg(long, env = "ECR_FANOUT_REGISTRY_ID")]
+    pub registry_id: Option<String>,
+    /// YAML list of {region, repository?, registry-id?}, inline or a file path.
+    #[arg(long, env = "ECR_FANOUT_TARGETS")]
+    pub targets: Option<String>,
+    /// Prebuilt image: oci:PATH[:REF], oci-archive:PATH[:REF] or docker-archive:PATH.
+    #[arg(long, env = "ECR_FANOUT_IMAGE")]
+    pub image: Option<String>,
+    /// Create missing repositories with the settings below [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub create_repository: Option<String>,
+    /// MUTABLE or IMMUTABLE, for created repositories [default: MUTABLE].
+    #[arg(long)]
+    pub image_tag_mutability: Option<String>,
+    /// Scan on push, for created repositories [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub scan_on_push: Option<String>,
+    /// AES256, KMS or KMS_DSSE, for created repositories [default: AES256].
+    #[arg(long)]
+    pub encryption_type: Option<String>,
+    /// KMS key ARN or alias when encryption-type is KMS or KMS_DSSE.
+    #[arg(long)]
+    pub kms_key: Option<String>,
+    /// KEY=VALUE resource tags for created repositories, comma- or newline-separated.
+    #[arg(long)]
+    pub repository_tags: Option<String>,
+    /// Plan only: read what is there, write nothing anywhere [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub dry_run: Option<String>,
+    /// Deep-verify every region before tagging [default: true].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub verify: Option<String>,
+    /// Concurrent blob uploads per region [default: 4].
+    #[arg(long)]
+    pub concurrency: Option<String>,
+    /// REGION=URL pairs overriding a region's registry endpoint (VPC endpoints, proxies, tests).
+    #[arg(long, env = "ECR_FANOUT_REGISTRY_ENDPOINTS")]
+    pub registry_endpoints: Option<String>,
+    /// standard, fips or dualstack registry host names [default: standard].
+    #[arg(long)]
+    pub endpoint_style: Option<String>,
+    /// Print one JSON report on stdout [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub json: Option<String>,
+    /// Write outputs to this dotenv file (GitLab `artifacts: reports: dotenv`).
+    #[arg(long)]
+    pub dotenv_file: Option<String>,
+    /// Write a GitHub step summary when GITHUB_STEP_SUMMARY is set [default: true].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub summary: Option<String>,
+}
+
+impl PushArgs {
+    /// The flags as raw inputs under their design names.
+    pub fn into_raw(self) -> RawInputs {
+        let mut raw = RawInputs::default();
+        let pairs = [
+            ("regions", self.regions),
+            ("repository", self.repository),
+            ("tags", self.tags),
+            ("registry-id", self.registry_id),
+            ("targets", self.targets),
+            ("image", self.image),
+            ("create-repository", self.create_repository),
+            ("image-tag-mutability", self.image_tag_mutability),
+            ("scan-on-push", self.scan_on_push),
+            ("encryption-type", self.encryption_type),
+            ("kms-key", self.kms_key),
+            ("repository-tags", self.repository_tags),
+            ("dry-run", self.dry_run),
+            ("verify", self.verify),
+            ("concurrency", self.concurrency),
+            ("registry-endpoints", self.registry_endpoints),
+            ("endpoint-style", self.endpoint_style),
+            ("json", self.json),
+            ("dotenv-file", self.dotenv_file),
+            ("summary", self.summary),
+        ];
+        for (name, value) in pairs {
+            raw.set(name, value);
+        }
+        raw
+    }
+}

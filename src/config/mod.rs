@@ -1,0 +1,105 @@
+//! Configuration: CLI flags, GitHub inputs and the `targets` YAML all become one validated
+//! [`Config`] before anything touches the network. Validation errors are [`InputError`]s
+//! (exit 2) that name the input and say what would be valid.
+//!
+//! [`InputError`]: crate::error::InputError
+
+pub mod cli;
+pub mod names;
+pub mod raw;
+mod resolve;
+pub mod targets;
+
+use std::path::PathBuf;
+
+use crate::image::ImageSource;
+
+pub use resolve::resolve;
+
+/// Everything `push` needs, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub image: ImageSource,
+    /// One per region, primary first. Regions are unique.
+    pub targets: Vec<Target>,
+    pub tags: Vec<String>,
+    pub repository_settings: RepositorySettings,
+    /// Plan only; nothing is written anywhere.
+    pub dry_run: bool,
+    /// Deep-verify every region before tagging.
+    pub verify: bool,
+    /// Concurrent blob uploads per region.
+    pub concurrency: usize,
+    pub endpoint_style: EndpointStyle,
+    pub outputs: OutputOptions,
+}
+
+/// One region's destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub region: String,
+    pub repository: String,
+    /// The account owning the registry; `None` means the caller's.
+    pub registry_id: Option<String>,
+    /// `registry-endpoints` override: base URL such as `http://127.0.0.1:5000`.
+    pub endpoint_override: Option<String>,
+}
+
+/// Settings for repositories that `create-repository` creates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositorySettings {
+    pub create: bool,
+    pub mutability: TagMutability,
+    pub scan_on_push: bool,
+    pub encryption: Encryption,
+    pub tags: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagMutability {
+    Mutable,
+    Immutable,
+}
+
+impl TagMutability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mutable => "MUTABLE",
+            Self::Immutable => "IMMUTABLE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Encryption {
+    Aes256,
+    Kms { key: Option<String> },
+    KmsDsse { key: Option<String> },
+}
+
+/// How registry host names are spelled in outputs and, without an override, for transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointStyle {
+    /// `ACCOUNT.dkr.ecr.REGION.amazonaws.com`
+    Standard,
+    /// `ACCOUNT.dkr.ecr-fips.REGION.amazonaws.com`
+    Fips,
+    /// `ACCOUNT.dkr-ecr.REGION.on.aws`
+    Dualstack,
+}
+
+/// Where results go besides the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputOptions {
+    /// One JSON report on stdout.
+    pub json: bool,
+    pub dotenv_file: Option<PathBuf>,
+    /// GitHub step summary, when `GITHUB_STEP_SUMMARY` is set.
+    pub summary: bool,
+}
+
+impl Config {
+    pub fn primary(&self) -> &Target {
+        &self.targets[0]
+    }
+}

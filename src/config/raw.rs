@@ -1,0 +1,142 @@
+//! `RawInputs`: what the user typed, by input name, before any validation. CLI flags, GitHub
+//! `INPUT_*` variables and (for `targets`) YAML all arrive here first as plain strings, so that
+//! one resolver turns every source into the same `Config` with the same error messages.
+
+use std::collections::BTreeMap;
+
+use crate::error::InputError;
+
+/// Every input `push` understands, with the design's spelling.
+pub const PUSH_INPUTS: &[&str] = &[
+    "regions",
+    "repository",
+    "tags",
+    "registry-id",
+    "targets",
+    "image",
+    "create-repository",
+    "image-tag-mutability",
+    "scan-on-push",
+    "encryption-type",
+    "kms-key",
+    "repository-tags",
+    "dry-run",
+    "verify",
+    "concurrency",
+    "registry-endpoints",
+    "endpoint-style",
+    "json",
+    "dotenv-file",
+    "summary",
+];
+
+/// Input values by name. Empty strings count as absent, as they do for GitHub Action inputs.
+#[derive(Debug, Default, Clone)]
+pub struct RawInputs {
+    values: BTreeMap<&'static str, String>,
+}
+
+impl RawInputs {
+    /// Sets an input; `None` and blank values are ignored.
+    pub fn set(&mut self, name: &'static str, value: Option<String>) {
+        debug_assert!(PUSH_INPUTS.contains(&name), "unknown input {name}");
+        if let Some(value) = value.filter(|v| !v.trim().is_empty()) {
+            self.values.insert(name, value);
+        }
+    }
+
+    pub fn get(&self, name: &'static str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    pub fn require(&self, name: &'static str, why: &str) -> Result<&str, InputError> {
+        self.get(name)
+            .ok_or_else(|| InputError::new(name, format!("is required{why}")))
+    }
+
+    /// A comma- or newline-separated list, trimmed, blanks dropped.
+    pub fn list(&self, name: &'static str) -> Vec<String> {
+        self.get(name).map(split_list).unwrap_or_default()
+    }
+
+    /// `true` or `false` (any case); absent gives `default`.
+    pub fn bool(&self, name: &'static str, default: bool) -> Result<bool, InputError> {
+        match self.get(name).map(|v| v.trim().to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(v) if v == "true" => Ok(true),
+            Some(v) if v == "false" => Ok(false),
+            Some(v) => Err(InputError::new(
+                name,
+                format!("'{v}' is not a boolean; use true or false"),
+            )),
+        }
+    }
+}
+
+/// Splits a comma- or newline-separated list.
+pub fn split_list(value: &str) -> Vec<String> {
+    value
+        .split([',', '\n'])
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Splits `KEY=VALUE` pairs given one per line or comma-separated.
+pub fn split_pairs(name: &'static str, value: &str) -> Result<Vec<(String, String)>, InputError> {
+    split_list(value)
+        .into_iter()
+        .map(|item| match item.split_once('=') {
+            Some((key, val)) if !key.trim().is_empty() => {
+                Ok((key.trim().to_string(), val.trim().to_string()))
+            }
+            _ => Err(InputError::new(
+                name,
+                format!("'{item}' is not a KEY=VALUE pair"),
+            )),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_split_on_commas_and_newlines() {
+        assert_eq!(
+            split_list("us-east-1, eu-west-1\n\nap-south-1,"),
+            ["us-east-1", "eu-west-1", "ap-south-1"]
+        );
+    }
+
+    #[test]
+    fn blank_values_are_absent() {
+        let mut raw = RawInputs::default();
+        raw.set("tags", Some("  ".into()));
+        assert_eq!(raw.get("tags"), None);
+    }
+
+    #[test]
+    fn booleans_are_strict() {
+        let mut raw = RawInputs::default();
+        raw.set("dry-run", Some("TRUE".into()));
+        assert!(raw.bool("dry-run", false).unwrap());
+        raw.set("verify", Some("yes".into()));
+        let err = raw.bool("verify", true).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "invalid input `verify`: 'yes' is not a boolean; use true or false"
+        );
+    }
+
+    #[test]
+    fn pairs_need_an_equals_sign() {
+        assert_eq!(
+            split_pairs("repository-tags", "team=web\nenv = prod").unwrap(),
+            [("team".into(), "web".into()), ("env".into(), "prod".into())]
+        );
+        assert!(split_pairs("repository-tags", "team").is_err());
+    }
+}

@@ -1,0 +1,86 @@
+//! Registry logins: `GetAuthorizationToken` gives base64 `AWS:<password>`, valid for 12 hours,
+//! used as HTTP Basic credentials against the region's registry.
+
+use anyhow::{Context, anyhow};
+use base64::Engine;
+
+use super::{EcrRegion, describe_sdk_error};
+use crate::secret::Secret;
+
+/// Basic credentials for one region's registry.
+#[derive(Clone, Debug)]
+pub struct RegistryLogin {
+    pub username: String,
+    pub password: Secret,
+    /// The registry host ECR reported, `ACCOUNT.dkr.ecr.REGION.amazonaws.com`.
+    pub proxy_host: String,
+}
+
+impl EcrRegion {
+    /// Calls `GetAuthorizationToken` and decodes it.
+    pub async fn login(&self) -> anyhow::Result<RegistryLogin> {
+        let response = self
+            .client
+            .get_authorization_token()
+            .send()
+            .await
+            .map_err(|e| anyhow!(describe_sdk_error(&e)))
+            .with_context(|| {
+                format!(
+                    "region {}: ECR GetAuthorizationToken failed (needs ecr:GetAuthorizationToken)",
+                    self.region
+                )
+            })?;
+        let data = response.authorization_data().first().with_context(|| {
+            format!("region {}: ECR returned no authorization data", self.region)
+        })?;
+        let token = data.authorization_token().unwrap_or_default();
+        let (username, password) = decode_token(token)
+            .with_context(|| format!("region {}: cannot decode the ECR token", self.region))?;
+        let proxy_host = data
+            .proxy_endpoint()
+            .map(|e| {
+                e.trim_start_matches("https://")
+                    .trim_end_matches('/')
+                    .to_string()
+            })
+            .unwrap_or_default();
+        Ok(RegistryLogin {
+            username,
+            password,
+            proxy_host,
+        })
+    }
+}
+
+/// base64 `USER:PASSWORD` → (user, password).
+fn decode_token(token: &str) -> anyhow::Result<(String, Secret)> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(token.trim())
+        .context("the token is not base64")?;
+    let text = String::from_utf8(bytes).context("the token is not UTF-8")?;
+    let (user, password) = text
+        .split_once(':')
+        .context("the token is not USER:PASSWORD")?;
+    Ok((user.to_string(), Secret::new(password)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_basic_token() {
+        let token = base64::engine::general_purpose::STANDARD.encode("AWS:pa:ss");
+        let (user, password) = decode_token(&token).unwrap();
+        assert_eq!(user, "AWS");
+        assert_eq!(password.expose(), "pa:ss");
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(decode_token("***").is_err());
+        let no_colon = base64::engine::general_purpose::STANDARD.encode("AWS");
+        assert!(decode_token(&no_colon).is_err());
+    }
+}

@@ -1,0 +1,273 @@
+//! The orchestration across regions: plan every region, then phase 1 (blobs and manifests by
+//! digest, all regions concurrently), verification, and only when every region succeeded,
+//! phase 2 (tags). Every region reports; the run decides at the end.
+
+mod plan;
+mod report;
+mod session;
+mod tag;
+mod upload;
+mod verify;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Instant;
+
+use anyhow::anyhow;
+use aws_config::SdkConfig;
+use futures::future::join_all;
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::ecr;
+use crate::error::VerificationFailed;
+use crate::image::LocalImage;
+
+pub use plan::{RegionPlan, RepositoryAction, TagPlan};
+pub use report::{RegionReport, Report};
+pub use session::RegionSession;
+
+/// The report, always, and the error that failed the run, if any.
+pub struct PushOutcome {
+    pub report: Report,
+    pub error: Option<anyhow::Error>,
+}
+
+/// Runs `push` (or its dry run) for every target.
+pub async fn push(config: &Config, image: &LocalImage) -> PushOutcome {
+    let aws = ecr::load_aws_config().await;
+    let sessions: Vec<RegionSession> = config
+        .targets
+        .iter()
+        .map(|t| RegionSession::new(config, t, &aws))
+        .collect();
+    let mut reports: Vec<RegionReport> = sessions
+        .iter()
+        .map(|s| RegionReport::new(s, image, &config.tags))
+        .collect();
+    let result = run_phases(config, image, &aws, sessions, &mut reports).await;
+    let mut report = Report::new(image, &config.tags, config.dry_run, reports);
+    if let Err(e) = &result {
+        report.status = "failed";
+        report.error = Some(format!("{e:#}"));
+    }
+    PushOutcome {
+        report,
+        error: result.err(),
+    }
+}
+
+async fn run_phases(
+    config: &Config,
+    image: &LocalImage,
+    aws: &SdkConfig,
+    sessions: Vec<RegionSession>,
+    reports: &mut [RegionReport],
+) -> anyhow::Result<()> {
+    let credentials_problem = ecr::credentials_problem(aws).await;
+    if let Some(problem) = &credentials_problem {
+        if !config.dry_run {
+            return Err(anyhow!("{problem}"));
+        }
+        warn!("dry run without AWS access: {problem}");
+    }
+    let mut plans = plan_all(
+        config,
+        image,
+        sessions,
+        reports,
+        credentials_problem.as_deref(),
+    )
+    .await?;
+    for (plan, report) in plans.iter().zip(reports.iter_mut()) {
+        report.error.clone_from(&plan.refusal);
+    }
+    plan::refusals(&plans)?;
+    if config.dry_run {
+        return Ok(());
+    }
+    let started = Instant::now();
+    upload_all(config, image, &mut plans, reports).await?;
+    if config.verify {
+        verify_all(config, image, &plans, reports).await?;
+    }
+    tag_all(image, &plans, reports).await?;
+    for report in reports.iter_mut() {
+        report.seconds = started.elapsed().as_secs_f64();
+        let changed = report.blobs_uploaded + report.manifests_put + report.tags_moved.len() > 0;
+        report.status = if changed { "pushed" } else { "unchanged" };
+    }
+    Ok(())
+}
+
+async fn plan_all(
+    config: &Config,
+    image: &LocalImage,
+    sessions: Vec<RegionSession>,
+    reports: &mut [RegionReport],
+    credentials_problem: Option<&str>,
+) -> anyhow::Result<Vec<RegionPlan>> {
+    let planned = join_all(
+        sessions
+            .into_iter()
+            .map(|s| plan::plan_region(s, config, image, credentials_problem)),
+    )
+    .await;
+    let mut plans = Vec::new();
+    let mut failures = Vec::new();
+    for (result, report) in planned.into_iter().zip(reports.iter_mut()) {
+        match result {
+            Ok(plan) => {
+                report.apply_plan(&plan, image);
+                info!(region = %report.region, repository = %report.repository,
+                      action = ?report.repository_action, blobs = report.blobs_to_upload,
+                      bytes = report.bytes_to_upload, "planned");
+                plans.push(plan);
+            }
+            Err(e) => {
+                report.fail(&e);
+                failures.push(e);
+            }
+        }
+    }
+    if failures.is_empty() {
+        Ok(plans)
+    } else {
+        Err(combine(
+            failures,
+            "nothing was pushed or tagged in any region",
+        ))
+    }
+}
+
+async fn upload_all(
+    config: &Config,
+    image: &LocalImage,
+    plans: &mut [RegionPlan],
+    reports: &mut [RegionReport],
+) -> anyhow::Result<()> {
+    let results = join_all(plans.iter_mut().map(|plan| {
+        let sent = Arc::new(AtomicU64::new(0));
+        upload::push_region(plan, config, image, sent)
+    }))
+    .await;
+    let mut failures = Vec::new();
+    let mut holding = Vec::new();
+    for (result, report) in results.into_iter().zip(reports.iter_mut()) {
+        match result {
+            Ok(outcome) => {
+                report.blobs_uploaded = outcome.blobs_uploaded;
+                report.bytes_uploaded = outcome.bytes_uploaded;
+                report.manifests_put = outcome.manifests_put;
+                if outcome.repository_created {
+                    report.repository_action = RepositoryAction::Create;
+                }
+                holding.push(report.region.clone());
+            }
+            Err(e) => {
+                report.fail(&e);
+                failures.push(e);
+            }
+        }
+    }
+    if failures.is_empty() {
+        return Ok(());
+    }
+    let holding = if holding.is_empty() {
+        "no region holds it".to_string()
+    } else {
+        format!(
+            "the untagged manifest {} is stored in {} (harmless; lifecycle rules for untagged \
+             images remove it, a re-run reuses it)",
+            image.top.digest,
+            holding.join(", ")
+        )
+    };
+    Err(combine(
+        failures,
+        &format!("no tag was moved in any region; {holding}"),
+    ))
+}
+
+async fn verify_all(
+    config: &Config,
+    image: &LocalImage,
+    plans: &[RegionPlan],
+    reports: &mut [RegionReport],
+) -> anyhow::Result<()> {
+    let results = join_all(
+        plans
+            .iter()
+            .map(|p| verify::verify_region(&p.session, image, config.concurrency)),
+    )
+    .await;
+    let mut failures = Vec::new();
+    for (result, report) in results.into_iter().zip(reports.iter_mut()) {
+        if let Err(e) = result {
+            report.fail(&e);
+            failures.push(e);
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(combine(
+            failures,
+            "verification failed; no tag was moved in any region",
+        ))
+    }
+}
+
+async fn tag_all(
+    image: &LocalImage,
+    plans: &[RegionPlan],
+    reports: &mut [RegionReport],
+) -> anyhow::Result<()> {
+    let outcomes = join_all(
+        plans
+            .iter()
+            .map(|p| tag::tag_region(&p.session, image, &p.tags)),
+    )
+    .await;
+    let mut failures = Vec::new();
+    let mut moved = Vec::new();
+    for (outcome, report) in outcomes.into_iter().zip(reports.iter_mut()) {
+        if !outcome.moved.is_empty() {
+            moved.push(format!("{} ({})", report.region, outcome.moved.join(", ")));
+        }
+        report.tags_moved = outcome.moved;
+        if let Some(e) = outcome.error {
+            report.fail(&e);
+            failures.push(e);
+        }
+    }
+    if failures.is_empty() {
+        return Ok(());
+    }
+    let moved = if moved.is_empty() {
+        "no tag was moved".to_string()
+    } else {
+        format!("tags moved in {}", moved.join(", "))
+    };
+    Err(combine(
+        failures,
+        &format!("{moved}; a re-run completes the rest"),
+    ))
+}
+
+/// One error for several regions' failures. Verification failures keep their type (exit 3)
+/// when every failure is one.
+fn combine(failures: Vec<anyhow::Error>, consequence: &str) -> anyhow::Error {
+    let all_verification = failures.iter().all(|e| e.is::<VerificationFailed>());
+    let lines: Vec<String> = failures.iter().map(|e| format!("{e:#}")).collect();
+    let message = format!("{}; {consequence}", lines.join("; "));
+    if all_verification {
+        VerificationFailed(message).into()
+    } else if failures.len() == 1 {
+        let mut failures = failures;
+        let first = failures.remove(0);
+        first.context(message)
+    } else {
+        anyhow!(message)
+    }
+}

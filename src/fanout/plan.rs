@@ -1,0 +1,225 @@
+//! The plan: per region, log in, look the repository up, read each tag's current digest and
+//! check which manifests and blobs are already there. Reads only. Refuses early (before any
+//! upload anywhere) when a repository is missing and may not be created, or when an IMMUTABLE
+//! repository already has a tag at another digest.
+
+use futures::StreamExt;
+use serde::Serialize;
+
+use super::session::RegionSession;
+use crate::config::Config;
+use crate::ecr::RepositoryState;
+use crate::error::PlanRefused;
+use crate::image::{Digest, LocalImage};
+
+/// What happens to a region's repository.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RepositoryAction {
+    /// It exists; tag mutability as ECR reports it.
+    Exists { tag_mutability: String },
+    /// It is missing and `create-repository` is true.
+    Create,
+    /// It is missing and may not be created: the run is refused.
+    Missing,
+    /// Not checked (dry run without AWS access).
+    Unchecked,
+}
+
+/// A tag's move.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TagPlan {
+    pub tag: String,
+    /// The digest the tag points at now, if it exists.
+    pub current: Option<Digest>,
+    /// `create`, `move`, `unchanged`, or `unknown` when not checked.
+    pub action: &'static str,
+}
+
+/// One region's plan.
+pub struct RegionPlan {
+    pub session: RegionSession,
+    pub repository: RepositoryAction,
+    /// Indexes into `LocalImage::blobs` of blobs the region lacks.
+    pub missing_blobs: Vec<usize>,
+    /// Manifests (children and top) the region lacks, in push order.
+    pub missing_manifests: Vec<Digest>,
+    pub tags: Vec<TagPlan>,
+    /// What could not be checked, and why (dry run without credentials).
+    pub unchecked: Vec<String>,
+    /// A reason this region refuses the run (missing repository, immutable tag).
+    pub refusal: Option<String>,
+}
+
+impl RegionPlan {
+    pub fn bytes_to_upload(&self, image: &LocalImage) -> u64 {
+        self.missing_blobs
+            .iter()
+            .map(|&i| image.blobs[i].size)
+            .sum()
+    }
+}
+
+/// Plans one region. Errors are operational (network, AWS); refusals are recorded.
+pub async fn plan_region(
+    session: RegionSession,
+    config: &Config,
+    image: &LocalImage,
+    credentials_problem: Option<&str>,
+) -> anyhow::Result<RegionPlan> {
+    let mut plan = RegionPlan {
+        session,
+        repository: RepositoryAction::Unchecked,
+        missing_blobs: (0..image.blobs.len()).collect(),
+        missing_manifests: image
+            .manifests_in_push_order()
+            .map(|m| m.digest.clone())
+            .collect(),
+        tags: config.tags.iter().map(|t| tag_plan(t, "unknown")).collect(),
+        unchecked: Vec::new(),
+        refusal: None,
+    };
+    if let Some(problem) = credentials_problem {
+        plan.unchecked.push(format!(
+            "registry login, repository, tags and blob presence ({})",
+            problem.split(" (").next().unwrap_or(problem)
+        ));
+        return Ok(plan);
+    }
+    plan.session.login(config).await?;
+    let state = plan
+        .session
+        .ecr
+        .describe_repository(&plan.session.target.repository)
+        .await?;
+    plan.repository = match state {
+        RepositoryState::Exists(info) => RepositoryAction::Exists {
+            tag_mutability: info.tag_mutability,
+        },
+        RepositoryState::Missing if config.repository_settings.create => RepositoryAction::Create,
+        RepositoryState::Missing => {
+            plan.refusal = Some(format!(
+                "{}: the repository does not exist (hint: set create-repository: true, or create it)",
+                plan.session.describe()
+            ));
+            RepositoryAction::Missing
+        }
+    };
+    let RepositoryAction::Exists { tag_mutability } = plan.repository.clone() else {
+        plan.tags = config.tags.iter().map(|t| tag_plan(t, "create")).collect();
+        return Ok(plan);
+    };
+    plan.session.connect_registry().await?;
+    let state = read_region_state(&plan.session, config, image).await?;
+    plan.tags = state.tags;
+    plan.missing_manifests = state.missing_manifests;
+    plan.missing_blobs = state.missing_blobs;
+    if tag_mutability.starts_with("IMMUTABLE") {
+        plan.refusal = immutable_conflict(&plan.tags, &plan.session.describe(), &image.top.digest);
+    }
+    Ok(plan)
+}
+
+/// What a region's registry holds already.
+struct RegionState {
+    tags: Vec<TagPlan>,
+    missing_manifests: Vec<Digest>,
+    missing_blobs: Vec<usize>,
+}
+
+/// Reads tags, manifest presence and blob presence from the registry.
+async fn read_region_state(
+    session: &RegionSession,
+    config: &Config,
+    image: &LocalImage,
+) -> anyhow::Result<RegionState> {
+    let client = session.registry()?;
+    let where_ = session.describe();
+    let mut tags = Vec::new();
+    for tag in &config.tags {
+        let current = client
+            .get_manifest(tag)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("{where_}, tag {tag}: read the tag's current digest: {e}")
+            })?
+            .map(|m| m.digest);
+        let action = match &current {
+            None => "create",
+            Some(d) if *d == image.top.digest => "unchanged",
+            Some(_) => "move",
+        };
+        tags.push(TagPlan {
+            tag: tag.clone(),
+            current,
+            action,
+        });
+    }
+    let mut missing_manifests = Vec::new();
+    for manifest in image.manifests_in_push_order() {
+        let present = client
+            .manifest_exists(manifest.digest.as_str())
+            .await
+            .map_err(|e| anyhow::anyhow!("{where_}: check manifest {}: {e}", manifest.digest))?;
+        if !present {
+            missing_manifests.push(manifest.digest.clone());
+        }
+    }
+    let checks = futures::stream::iter(image.blobs.iter().enumerate())
+        .map(|(i, blob)| async move { (i, client.blob_exists(&blob.digest).await) })
+        .buffered(config.concurrency * 2);
+    let results: Vec<_> = checks.collect().await;
+    let mut missing_blobs = Vec::new();
+    for (i, result) in results {
+        let exists = result
+            .map_err(|e| anyhow::anyhow!("{where_}: check blob {}: {e}", image.blobs[i].digest))?;
+        if !exists {
+            missing_blobs.push(i);
+        }
+    }
+    Ok(RegionState {
+        tags,
+        missing_manifests,
+        missing_blobs,
+    })
+}
+
+/// An IMMUTABLE repository cannot move a tag: refuse now, before anything is uploaded.
+fn immutable_conflict(tags: &[TagPlan], where_: &str, digest: &Digest) -> Option<String> {
+    tags.iter().find_map(|tag| {
+        let current = tag.current.as_ref().filter(|c| *c != digest)?;
+        Some(format!(
+            "{where_}: tag {} is immutable and already points at {current}; this image is \
+             {digest} (hint: use a new tag, such as the commit SHA)",
+            tag.tag
+        ))
+    })
+}
+
+fn tag_plan(tag: &str, action: &'static str) -> TagPlan {
+    TagPlan {
+        tag: tag.to_string(),
+        current: None,
+        action,
+    }
+}
+
+impl TagPlan {
+    /// A tag whose state was not read.
+    pub fn unknown(tag: &str) -> Self {
+        tag_plan(tag, "unknown")
+    }
+}
+
+/// Refuses the run when any region refused; every region's reason is listed.
+pub fn refusals(plans: &[RegionPlan]) -> Result<(), PlanRefused> {
+    let reasons: Vec<&str> = plans.iter().filter_map(|p| p.refusal.as_deref()).collect();
+    if reasons.is_empty() {
+        Ok(())
+    } else {
+        Err(PlanRefused(format!(
+            "nothing was pushed or tagged in any region: {}",
+            reasons.join("; ")
+        )))
+    }
+}

@@ -1,0 +1,145 @@
+//! The run's result as data: one `Report` with a `RegionReport` per target. The output module
+//! renders it (JSON, GitHub outputs, dotenv, summary); nothing here prints.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::plan::{RegionPlan, RepositoryAction, TagPlan};
+use super::session::RegionSession;
+use crate::image::{Digest, LocalImage};
+
+/// Everything a later step or a person needs to know about the run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// `succeeded`, `planned` (dry run) or `failed`.
+    pub status: &'static str,
+    pub dry_run: bool,
+    pub digest: Digest,
+    pub media_type: String,
+    pub platforms: Vec<String>,
+    pub tags: Vec<String>,
+    /// The primary region's digest-pinned URI.
+    pub image: String,
+    /// Region → digest-pinned URI.
+    pub images: BTreeMap<String, String>,
+    /// The primary region's registry host.
+    pub registry: String,
+    /// Region → registry host.
+    pub registries: BTreeMap<String, String>,
+    /// Total bytes sent to all regions.
+    pub bytes_uploaded: u64,
+    /// Bytes of config and layer blobs in the image.
+    pub image_bytes: u64,
+    pub regions: Vec<RegionReport>,
+    /// The first line of the error when the run failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One region's part of the run.
+#[derive(Clone, Debug, Serialize)]
+pub struct RegionReport {
+    pub region: String,
+    pub repository: String,
+    pub registry: String,
+    pub image: String,
+    pub repository_action: RepositoryAction,
+    /// `planned`, `pushed`, `unchanged`, `failed` or `not-started`.
+    pub status: &'static str,
+    pub blobs_to_upload: usize,
+    pub bytes_to_upload: u64,
+    pub blobs_uploaded: usize,
+    pub blobs_skipped: usize,
+    pub bytes_uploaded: u64,
+    pub manifests_put: usize,
+    pub tags: Vec<TagPlan>,
+    /// Tags this run moved in this region.
+    pub tags_moved: Vec<String>,
+    pub seconds: f64,
+    /// What could not be checked (dry run without AWS access).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unchecked: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl RegionReport {
+    /// A region before its plan.
+    pub fn new(session: &RegionSession, image: &LocalImage, tags: &[String]) -> Self {
+        Self {
+            region: session.target.region.clone(),
+            repository: session.target.repository.clone(),
+            registry: session.uri_host.clone(),
+            image: session.pinned_uri(image.top.digest.as_str()),
+            repository_action: RepositoryAction::Unchecked,
+            status: "not-started",
+            blobs_to_upload: image.blobs.len(),
+            bytes_to_upload: image.blob_bytes(),
+            blobs_uploaded: 0,
+            blobs_skipped: 0,
+            bytes_uploaded: 0,
+            manifests_put: 0,
+            tags: tags.iter().map(|t| TagPlan::unknown(t)).collect(),
+            tags_moved: Vec::new(),
+            seconds: 0.0,
+            unchecked: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// Takes in what the plan found.
+    pub fn apply_plan(&mut self, plan: &RegionPlan, image: &LocalImage) {
+        self.registry = plan.session.uri_host.clone();
+        self.image = plan.session.pinned_uri(image.top.digest.as_str());
+        self.repository_action = plan.repository.clone();
+        self.status = "planned";
+        self.blobs_to_upload = plan.missing_blobs.len();
+        self.bytes_to_upload = plan.bytes_to_upload(image);
+        self.blobs_skipped = image.blobs.len() - plan.missing_blobs.len();
+        self.tags = plan.tags.clone();
+        self.unchecked = plan.unchecked.clone();
+    }
+
+    /// Records a failure: the first line of the error.
+    pub fn fail(&mut self, error: &anyhow::Error) {
+        self.status = "failed";
+        self.error = Some(format!("{error:#}"));
+    }
+}
+
+impl Report {
+    /// Assembles the report from region reports (primary first).
+    pub fn new(
+        image: &LocalImage,
+        tags: &[String],
+        dry_run: bool,
+        regions: Vec<RegionReport>,
+    ) -> Self {
+        let images = regions
+            .iter()
+            .map(|r| (r.region.clone(), r.image.clone()))
+            .collect();
+        let registries = regions
+            .iter()
+            .map(|r| (r.region.clone(), r.registry.clone()))
+            .collect();
+        let primary = regions.first();
+        Self {
+            status: if dry_run { "planned" } else { "succeeded" },
+            dry_run,
+            digest: image.top.digest.clone(),
+            media_type: image.top.media_type.clone(),
+            platforms: image.platforms.clone(),
+            tags: tags.to_vec(),
+            image: primary.map(|r| r.image.clone()).unwrap_or_default(),
+            registry: primary.map(|r| r.registry.clone()).unwrap_or_default(),
+            images,
+            registries,
+            bytes_uploaded: regions.iter().map(|r| r.bytes_uploaded).sum(),
+            image_bytes: image.blob_bytes(),
+            regions,
+            error: None,
+        }
+    }
+}

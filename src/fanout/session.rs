@@ -1,0 +1,101 @@
+//! `RegionSession`: everything one region needs for a run (ECR client, login, registry host
+//! for URIs, transport URL, registry client), set up during the plan.
+
+use anyhow::Context;
+use aws_config::SdkConfig;
+
+use crate::config::{Config, Target};
+use crate::ecr::{EcrRegion, RegistryLogin, registry_host, registry_host_for_account};
+use crate::registry::{ClientOptions, RegistryClient};
+
+/// A region's connection state.
+pub struct RegionSession {
+    pub target: Target,
+    pub ecr: EcrRegion,
+    pub login: Option<RegistryLogin>,
+    /// The host written into image URIs (`ACCOUNT.dkr.ecr.REGION.amazonaws.com`).
+    pub uri_host: String,
+    /// Where requests go: the `registry-endpoints` override or `https://` + `uri_host`.
+    pub base_url: String,
+    pub client: Option<RegistryClient>,
+}
+
+/// Placeholder account in URIs when neither `registry-id` nor ECR told us the account.
+pub const UNKNOWN_ACCOUNT: &str = "ACCOUNT";
+
+impl RegionSession {
+    /// A session before login: URIs from `registry-id` when given.
+    pub fn new(config: &Config, target: &Target, aws: &SdkConfig) -> Self {
+        let account = target.registry_id.as_deref().unwrap_or(UNKNOWN_ACCOUNT);
+        let uri_host = registry_host_for_account(account, &target.region, config.endpoint_style);
+        let mut session = Self {
+            target: target.clone(),
+            ecr: EcrRegion::new(aws, &target.region, target.registry_id.clone()),
+            login: None,
+            base_url: String::new(),
+            uri_host,
+            client: None,
+        };
+        session.base_url = session.transport_url();
+        session
+    }
+
+    /// Logs in to ECR; the reported host replaces the placeholder unless `registry-id` is set.
+    pub async fn login(&mut self, config: &Config) -> anyhow::Result<()> {
+        let login = self.ecr.login().await?;
+        if self.target.registry_id.is_none() && !login.proxy_host.is_empty() {
+            self.uri_host = registry_host(
+                &login.proxy_host,
+                &self.target.region,
+                config.endpoint_style,
+            );
+        }
+        self.base_url = self.transport_url();
+        self.login = Some(login);
+        Ok(())
+    }
+
+    /// Opens the registry client (after login; the repository must exist).
+    pub async fn connect_registry(&mut self) -> anyhow::Result<&RegistryClient> {
+        let login = self
+            .login
+            .as_ref()
+            .context("internal: registry connection before login")?;
+        let client = RegistryClient::connect(
+            &self.base_url,
+            &self.target.repository,
+            &login.username,
+            login.password.clone(),
+            &ClientOptions::default(),
+        )
+        .await
+        .with_context(|| format!("{}: log in to registry {}", self.describe(), self.base_url))?;
+        Ok(self.client.insert(client))
+    }
+
+    pub fn registry(&self) -> anyhow::Result<&RegistryClient> {
+        self.client
+            .as_ref()
+            .with_context(|| format!("internal: {} has no registry connection", self.describe()))
+    }
+
+    /// `region us-east-1, repository team/web`, for error lines.
+    pub fn describe(&self) -> String {
+        format!(
+            "region {}, repository {}",
+            self.target.region, self.target.repository
+        )
+    }
+
+    /// `HOST/REPOSITORY@DIGEST`.
+    pub fn pinned_uri(&self, digest: &str) -> String {
+        format!("{}/{}@{digest}", self.uri_host, self.target.repository)
+    }
+
+    fn transport_url(&self) -> String {
+        self.target
+            .endpoint_override
+            .clone()
+            .unwrap_or_else(|| format!("https://{}", self.uri_host))
+    }
+}

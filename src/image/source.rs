@@ -1,0 +1,242 @@
+//! Where an image comes from: the `TRANSPORT:PATH[:REF]` strings users type, parsed into
+//! an `ImageSource` and displayed back in the same form.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::bail;
+
+const VALID_FORMS: &str = "oci:PATH[:REF], oci-archive:PATH[:REF], docker-archive:PATH";
+
+/// An image on local disk, in one of the supported formats.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImageSource {
+    /// An OCI image layout directory; `reference` selects an `index.json` entry by its
+    /// `org.opencontainers.image.ref.name` annotation.
+    OciLayout {
+        path: PathBuf,
+        reference: Option<String>,
+    },
+    /// A tar archive of an OCI image layout.
+    OciArchive {
+        path: PathBuf,
+        reference: Option<String>,
+    },
+    /// A `docker save` tar archive (legacy or Docker 25+ OCI-based).
+    DockerArchive { path: PathBuf },
+}
+
+impl ImageSource {
+    /// The file or directory the image is read from.
+    pub fn path(&self) -> &Path {
+        match self {
+            ImageSource::OciLayout { path, .. }
+            | ImageSource::OciArchive { path, .. }
+            | ImageSource::DockerArchive { path } => path,
+        }
+    }
+}
+
+impl FromStr for ImageSource {
+    type Err = anyhow::Error;
+
+    fn from_str(input: &str) -> anyhow::Result<ImageSource> {
+        if input.starts_with("docker://") || input.starts_with("docker-daemon:") {
+            bail!(
+                "image source {input:?}: pulling from a registry or the Docker daemon is not \
+                 supported yet; use one of {VALID_FORMS} (e.g. `docker save -o image.tar IMAGE` \
+                 then docker-archive:image.tar)"
+            );
+        }
+        let Some((transport, remainder)) = input.split_once(':') else {
+            bail!(
+                "image source {input:?} has no transport prefix; expected one of {VALID_FORMS}{}",
+                existing_layout_hint(input)
+            );
+        };
+        match transport {
+            "oci" => {
+                let (path, reference) = split_path_and_reference(input, remainder)?;
+                Ok(ImageSource::OciLayout { path, reference })
+            }
+            "oci-archive" => {
+                let (path, reference) = split_path_and_reference(input, remainder)?;
+                Ok(ImageSource::OciArchive { path, reference })
+            }
+            "docker-archive" => {
+                if remainder.is_empty() {
+                    bail!("image source {input:?} has an empty PATH; expected {VALID_FORMS}");
+                }
+                Ok(ImageSource::DockerArchive {
+                    path: PathBuf::from(remainder),
+                })
+            }
+            _ => bail!(
+                "image source {input:?} has unknown transport {transport:?}; expected one of \
+                 {VALID_FORMS}"
+            ),
+        }
+    }
+}
+
+/// `PATH[:REF]`: an existing path wins as a whole; otherwise split at the last ':'.
+fn split_path_and_reference(
+    input: &str,
+    remainder: &str,
+) -> anyhow::Result<(PathBuf, Option<String>)> {
+    if remainder.is_empty() {
+        bail!("image source {input:?} has an empty PATH; expected {VALID_FORMS}");
+    }
+    if Path::new(remainder).exists() {
+        return Ok((PathBuf::from(remainder), None));
+    }
+    match remainder.rsplit_once(':') {
+        None => Ok((PathBuf::from(remainder), None)),
+        Some((_, "")) => {
+            bail!("image source {input:?} ends with ':' but has no REF after it")
+        }
+        Some(("", _)) => bail!("image source {input:?} has an empty PATH before the REF"),
+        Some((path, reference)) => Ok((PathBuf::from(path), Some(reference.to_owned()))),
+    }
+}
+
+fn existing_layout_hint(input: &str) -> String {
+    let path = Path::new(input);
+    if path.join("oci-layout").is_file() {
+        format!(" (it looks like an OCI layout: try \"oci:{input}\")")
+    } else if path.is_file() {
+        format!(" (for a tar file try \"oci-archive:{input}\" or \"docker-archive:{input}\")")
+    } else {
+        String::new()
+    }
+}
+
+impl fmt::Display for ImageSource {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (transport, path, reference) = match self {
+            ImageSource::OciLayout { path, reference } => ("oci", path, reference),
+            ImageSource::OciArchive { path, reference } => ("oci-archive", path, reference),
+            ImageSource::DockerArchive { path } => ("docker-archive", path, &None),
+        };
+        write!(formatter, "{transport}:{}", path.display())?;
+        if let Some(reference) = reference {
+            write!(formatter, ":{reference}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(input: &str) -> ImageSource {
+        input.parse().unwrap()
+    }
+
+    fn parse_error(input: &str) -> String {
+        input.parse::<ImageSource>().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn parses_every_transport() {
+        assert_eq!(
+            parse("oci:examples/hello"),
+            ImageSource::OciLayout {
+                path: "examples/hello".into(),
+                reference: None
+            }
+        );
+        assert_eq!(
+            parse("oci:examples/hello:v1"),
+            ImageSource::OciLayout {
+                path: "examples/hello".into(),
+                reference: Some("v1".into())
+            }
+        );
+        assert_eq!(
+            parse("oci-archive:/tmp/does-not-exist/image.tar:latest"),
+            ImageSource::OciArchive {
+                path: "/tmp/does-not-exist/image.tar".into(),
+                reference: Some("latest".into())
+            }
+        );
+        assert_eq!(
+            parse("docker-archive:/tmp/x:y.tar"),
+            ImageSource::DockerArchive {
+                path: "/tmp/x:y.tar".into()
+            }
+        );
+    }
+
+    #[test]
+    fn an_existing_path_containing_a_colon_is_not_split() {
+        let dir = tempfile::tempdir().unwrap();
+        let with_colon = dir.path().join("layout:v1");
+        std::fs::create_dir(&with_colon).unwrap();
+        let input = format!("oci:{}", with_colon.display());
+        assert_eq!(
+            parse(&input),
+            ImageSource::OciLayout {
+                path: with_colon,
+                reference: None
+            }
+        );
+        let with_ref = format!("oci:{}:v2", dir.path().join("layout:v1").display());
+        assert_eq!(
+            parse(&with_ref),
+            ImageSource::OciLayout {
+                path: dir.path().join("layout:v1"),
+                reference: Some("v2".into())
+            }
+        );
+    }
+
+    #[test]
+    fn splits_at_the_last_colon() {
+        assert_eq!(
+            parse("oci:a:b:c"),
+            ImageSource::OciLayout {
+                path: "a:b".into(),
+                reference: Some("c".into())
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_empty_path_or_reference() {
+        assert!(parse_error("oci:").contains("empty PATH"));
+        assert!(parse_error("oci::v1").contains("empty PATH"));
+        assert!(parse_error("oci:does-not-exist:").contains("no REF"));
+        assert!(parse_error("docker-archive:").contains("empty PATH"));
+    }
+
+    #[test]
+    fn unknown_transport_lists_the_valid_ones() {
+        for input in ["dir:/tmp/x", "containers-storage:x", "just-a-path"] {
+            assert!(parse_error(input).contains(VALID_FORMS), "{input}");
+        }
+    }
+
+    #[test]
+    fn daemon_and_registry_sources_are_not_supported_yet() {
+        for input in ["docker-daemon:alpine:latest", "docker://alpine:latest"] {
+            assert!(parse_error(input).contains("not supported yet"), "{input}");
+        }
+    }
+
+    #[test]
+    fn display_round_trips() {
+        for input in [
+            "oci:examples/hello",
+            "oci:examples/hello:v1",
+            "oci-archive:image.tar",
+            "oci-archive:image.tar:latest",
+            "docker-archive:image.tar",
+        ] {
+            assert_eq!(parse(input).to_string(), input);
+            assert_eq!(parse(&parse(input).to_string()), parse(input));
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! ecr-fanout: build or read a container image, push the same bytes to Amazon ECR in several
+//! regions, verify them everywhere, then move tags and emit outputs for the deploy step.
+//!
+//! The pipeline reads top to bottom: `config` → `image` → `registry` / `ecr` → `fanout` →
+//! `output`. Dependencies point one way; `main.rs` only parses, runs and maps exit codes.
+
+pub mod commands;
+pub mod config;
+pub mod ecr;
+pub mod error;
+pub mod fanout;
+pub mod image;
+pub mod output;
+pub mod registry;
+pub mod secret;
+
+use config::cli::{Cli, Command};
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Push(args) => commands::push::run(&args.into_raw()).await,
+    }
+}

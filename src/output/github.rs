@@ -1,0 +1,98 @@
+//! GitHub Actions files: `$GITHUB_OUTPUT` (every value in the delimiter form, so multi-line
+//! values are safe) and the Markdown step summary in `$GITHUB_STEP_SUMMARY`.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::fanout::Report;
+
+/// Appends `name<<DELIMITER` blocks to the outputs file.
+pub fn append_outputs(path: &Path, values: &[(String, String)]) -> anyhow::Result<()> {
+    let mut text = String::new();
+    for (name, value) in values {
+        let delimiter = delimiter_for(value);
+        let _ = writeln!(text, "{name}<<{delimiter}\n{value}\n{delimiter}");
+    }
+    append(path, &text).with_context(|| format!("write GitHub outputs to {}", path.display()))
+}
+
+/// A delimiter that does not occur in `value`.
+fn delimiter_for(value: &str) -> String {
+    let mut n = 0u32;
+    loop {
+        let candidate = format!("ECR_FANOUT_EOF_{n}");
+        if !value.contains(&candidate) {
+            return candidate;
+        }
+        n += 1;
+    }
+}
+
+/// Appends the run's table to the step summary.
+pub fn append_summary(path: &Path, report: &Report) -> anyhow::Result<()> {
+    let title = match report.status {
+        "planned" => "ecr-fanout dry run",
+        "failed" => "ecr-fanout push failed",
+        _ => "ecr-fanout push",
+    };
+    let mut text = format!(
+        "### {title}\n\nDigest `{}` · tags {} · {} image bytes\n\n| region | repository | image | bytes uploaded | time | status |\n|---|---|---|---:|---:|---|\n",
+        report.digest,
+        report
+            .tags
+            .iter()
+            .map(|t| format!("`{t}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        report.image_bytes
+    );
+    for r in &report.regions {
+        let _ = writeln!(
+            text,
+            "| {} | {} | `{}` | {} | {:.1} s | {} |",
+            r.region, r.repository, r.image, r.bytes_uploaded, r.seconds, r.status
+        );
+    }
+    if let Some(error) = &report.error {
+        let _ = writeln!(text, "\n**Error:** {}", error.replace('\n', " "));
+    }
+    append(path, &text).with_context(|| format!("write GitHub step summary to {}", path.display()))
+}
+
+fn append(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    file.write_all(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiter_avoids_the_value() {
+        assert_eq!(delimiter_for("plain"), "ECR_FANOUT_EOF_0");
+        assert_eq!(delimiter_for("x ECR_FANOUT_EOF_0 y"), "ECR_FANOUT_EOF_1");
+    }
+
+    #[test]
+    fn outputs_use_the_delimiter_form() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        append_outputs(
+            &path,
+            &[("a".into(), "1".into()), ("b".into(), "x\ny".into())],
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "a<<ECR_FANOUT_EOF_0\n1\nECR_FANOUT_EOF_0\nb<<ECR_FANOUT_EOF_0\nx\ny\nECR_FANOUT_EOF_0\n"
+        );
+    }
+}

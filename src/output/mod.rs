@@ -1,0 +1,62 @@
+//! Everything the run hands on: the report on stdout (JSON with `--json`, text otherwise),
+//! GitHub outputs and step summary when the runner's files are set, and the dotenv file. The
+//! only module that writes to stdout.
+
+mod dotenv;
+mod github;
+mod human;
+mod values;
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::config::OutputOptions;
+use crate::fanout::Report;
+
+pub use dotenv::variable_name;
+pub use values::output_values;
+
+/// Writes the report everywhere it was asked for.
+pub fn emit(report: &Report, options: &OutputOptions) -> anyhow::Result<()> {
+    let values = output_values(report);
+    if let Some(path) = env_path("GITHUB_OUTPUT") {
+        github::append_outputs(&path, &values)?;
+    }
+    if options.summary
+        && let Some(path) = env_path("GITHUB_STEP_SUMMARY")
+    {
+        github::append_summary(&path, report)?;
+    }
+    if let Some(path) = &options.dotenv_file {
+        dotenv::write_dotenv(path, &values)?;
+    }
+    let text = if options.json {
+        let mut json = serde_json::to_string_pretty(report).context("serialize the report")?;
+        json.push('\n');
+        json
+    } else {
+        human::render(report)
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .context("write the report to stdout")
+}
+
+fn env_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// `error: <first line>` and one `caused by:` line per further cause, for stderr.
+pub fn render_error(error: &anyhow::Error) -> String {
+    let mut text = format!("error: {error}");
+    for cause in error.chain().skip(1) {
+        text.push_str(&format!("\n  caused by: {cause}"));
+    }
+    text
+}

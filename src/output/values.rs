@@ -1,0 +1,35 @@
+//! The design's output names and their values, computed once from a `Report` and shared by
+//! every writer (GitHub outputs, dotenv).
+
+use serde_json::json;
+
+use crate::fanout::Report;
+
+/// `(name, value)` pairs in the design's order; JSON values are compact, one line.
+pub fn output_values(report: &Report) -> Vec<(String, String)> {
+    let regions: Vec<&str> = report.regions.iter().map(|r| r.region.as_str()).collect();
+    let mut values = vec![
+        ("digest".to_string(), report.digest.to_string()),
+        ("image".to_string(), report.image.clone()),
+        ("images".to_string(), json!(report.images).to_string()),
+    ];
+    for region in &report.regions {
+        values.push((format!("image-{}", region.region), region.image.clone()));
+    }
+    values.extend([
+        ("tags".to_string(), json!(report.tags).to_string()),
+        ("regions".to_string(), json!(regions).to_string()),
+        ("platforms".to_string(), json!(report.platforms).to_string()),
+        ("registry".to_string(), report.registry.clone()),
+        (
+            "registries".to_string(),
+            json!(report.registries).to_string(),
+        ),
+        ("task-definitions".to_string(), "{}".to_string()),
+        (
+            "bytes-uploaded".to_string(),
+            report.bytes_uploaded.to_string(),
+        ),
+    ]);
+    values
+}

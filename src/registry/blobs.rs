@@ -1,0 +1,162 @@
+//! Blobs: presence checks and uploads streamed from disk, one request body per blob, hashed
+//! while it is read so that a corrupted file fails its own upload.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use futures::Stream;
+use oci_client::errors::OciDistributionError;
+use tokio::io::AsyncReadExt;
+
+use super::{RegistryClient, RegistryError, RegistryErrorKind};
+use crate::image::{BlobFile, Digest, Sha256Hasher};
+
+/// Bytes read from disk per request-body chunk.
+const READ_CHUNK: usize = 256 * 1024;
+
+impl RegistryClient {
+    /// Whether the registry already holds `digest` in this repository (HEAD).
+    pub async fn blob_exists(&self, digest: &Digest) -> Result<bool, RegistryError> {
+        self.oci
+            .blob_exists(&self.reference_for(Some(digest)), digest.as_str())
+            .await
+            .map_err(RegistryError::from_oci)
+    }
+
+    /// Uploads a blob from its file: POST to open a session, then one PUT with the whole blob
+    /// streamed from disk. `sent` counts the bytes handed to the connection.
+    pub async fn push_blob_streaming(
+        &self,
+        blob: &BlobFile,
+        sent: Arc<AtomicU64>,
+    ) -> Result<(), RegistryError> {
+        let file = tokio::fs::File::open(&blob.path).await.map_err(|e| {
+            RegistryError::new(
+                RegistryErrorKind::Rejected,
+                format!("cannot open {}: {e}", blob.path.display()),
+            )
+        })?;
+        let stream = hashed_file_stream(file, blob.digest.clone(), blob.size, sent);
+        let result = self
+            .oci
+            .push_blob_stream(
+                &self.reference_for(Some(&blob.digest)),
+                stream,
+                blob.digest.as_str(),
+                Some(blob.size),
+            )
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // The upload completed; only the Location header is missing. Confirm by HEAD.
+            Err(OciDistributionError::RegistryNoLocationError) => {
+                if self.blob_exists(&blob.digest).await? {
+                    Ok(())
+                } else {
+                    Err(RegistryError::new(
+                        RegistryErrorKind::Rejected,
+                        "the upload was acknowledged but the blob is not there",
+                    ))
+                }
+            }
+            Err(e) => Err(RegistryError::from_oci(e)),
+        }
+    }
+}
+
+/// Reads `file` in chunks, counting and hashing them; the stream ends with an error instead of
+/// its last chunk when the content does not match `digest` and `size`.
+fn hashed_file_stream(
+    file: tokio::fs::File,
+    digest: Digest,
+    size: u64,
+    sent: Arc<AtomicU64>,
+) -> impl Stream<Item = Result<Bytes, OciDistributionError>> + Send + 'static {
+    struct State {
+        file: tokio::fs::File,
+        hasher: Option<Sha256Hasher>,
+        digest: Digest,
+        size: u64,
+        sent: Arc<AtomicU64>,
+    }
+    let state = State {
+        file,
+        hasher: Some(Sha256Hasher::new()),
+        digest,
+        size,
+        sent,
+    };
+    futures::stream::unfold(state, |mut state| async move {
+        let hasher = state.hasher.as_mut()?;
+        let mut buffer = vec![0u8; READ_CHUNK];
+        match state.file.read(&mut buffer).await {
+            Err(e) => {
+                state.hasher = None;
+                Some((Err(OciDistributionError::IoError(e)), state))
+            }
+            Ok(0) => {
+                let hasher = state.hasher.take()?;
+                let (read, got) = (hasher.bytes_hashed(), hasher.finish());
+                if got == state.digest && read == state.size {
+                    None
+                } else {
+                    let message = format!(
+                        "blob file changed on disk: expected {} ({} bytes), read {got} ({read} bytes)",
+                        state.digest, state.size
+                    );
+                    Some((
+                        Err(OciDistributionError::GenericError(Some(message))),
+                        state,
+                    ))
+                }
+            }
+            Ok(n) => {
+                buffer.truncate(n);
+                hasher.update(&buffer);
+                state.sent.fetch_add(n as u64, Ordering::Relaxed);
+                Some((Ok(Bytes::from(buffer)), state))
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+
+    async fn collect(content: &[u8], digest: Digest, size: u64) -> (Vec<u8>, Option<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blob");
+        std::fs::write(&path, content).unwrap();
+        let file = tokio::fs::File::open(&path).await.unwrap();
+        let sent = Arc::new(AtomicU64::new(0));
+        let mut stream = Box::pin(hashed_file_stream(file, digest, size, sent.clone()));
+        let mut out = Vec::new();
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(bytes) => out.extend_from_slice(&bytes),
+                Err(e) => return (out, Some(e.to_string())),
+            }
+        }
+        assert_eq!(sent.load(Ordering::Relaxed), out.len() as u64);
+        (out, None)
+    }
+
+    #[tokio::test]
+    async fn streams_whole_file_in_chunks() {
+        let content: Vec<u8> = (0..READ_CHUNK * 2 + 17).map(|i| (i % 251) as u8).collect();
+        let digest = Digest::of_bytes(&content);
+        let (out, error) = collect(&content, digest, content.len() as u64).await;
+        assert_eq!(error, None);
+        assert_eq!(out, content);
+    }
+
+    #[tokio::test]
+    async fn corrupted_file_ends_in_an_error() {
+        let digest = Digest::of_bytes(b"expected");
+        let (_, error) = collect(b"tampered", digest, 8).await;
+        assert!(error.unwrap().contains("blob file changed on disk"));
+    }
+}

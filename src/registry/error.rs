@@ -1,0 +1,149 @@
+//! Typed registry errors, so that callers can branch on what happened (retry, re-login, not
+//! found) without parsing messages. Classification comes from the HTTP status and, for 403,
+//! ECR's "authorization token has expired" text.
+
+use std::fmt;
+
+/// What kind of failure a registry request met.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegistryErrorKind {
+    /// 404: the blob, manifest or repository is not there.
+    NotFound,
+    /// 401, or 403 for another reason than an expired token.
+    Denied,
+    /// 403 "Your authorization token has expired" (ECR does not answer 401 for this).
+    TokenExpired,
+    /// 429 or `TOOMANYREQUESTS`.
+    Throttled,
+    /// 5xx.
+    Server,
+    /// Connection refused, reset, timed out: no HTTP answer.
+    Transport,
+    /// Any other 4xx: the registry refused what we sent.
+    Rejected,
+}
+
+impl RegistryErrorKind {
+    /// Whether the same request may succeed when repeated.
+    pub fn is_temporary(self) -> bool {
+        matches!(self, Self::Throttled | Self::Server | Self::Transport)
+    }
+
+    /// Classifies an HTTP error answer.
+    pub fn from_status(status: u16, body: &str) -> Self {
+        match status {
+            404 => Self::NotFound,
+            403 if body.contains("token has expired") => Self::TokenExpired,
+            401 | 403 => Self::Denied,
+            429 => Self::Throttled,
+            500..=599 => Self::Server,
+            _ if body.contains("TOOMANYREQUESTS") => Self::Throttled,
+            _ => Self::Rejected,
+        }
+    }
+}
+
+/// A failed registry request: its kind and a one-line description.
+#[derive(Debug, thiserror::Error)]
+pub struct RegistryError {
+    pub kind: RegistryErrorKind,
+    pub detail: String,
+}
+
+impl fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+impl RegistryError {
+    pub fn new(kind: RegistryErrorKind, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    /// An HTTP error answer, with the start of its body.
+    pub fn from_response(status: u16, body: &str) -> Self {
+        let kind = RegistryErrorKind::from_status(status, body);
+        let snippet: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+        let snippet: String = snippet.chars().take(300).collect();
+        Self::new(kind, format!("HTTP {status}: {snippet}"))
+    }
+
+    /// A request that got no HTTP answer.
+    pub fn from_transport(error: &reqwest::Error) -> Self {
+        let mut text = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        Self::new(RegistryErrorKind::Transport, text)
+    }
+
+    /// Maps an oci-client error onto our kinds.
+    pub fn from_oci(error: oci_client::errors::OciDistributionError) -> Self {
+        use oci_client::errors::OciDistributionError as E;
+        match error {
+            E::RequestError(e) => Self::from_transport(&e),
+            E::ServerError { code, message, .. } => Self::from_response(code, &message),
+            E::UnauthorizedError { url } => {
+                Self::new(RegistryErrorKind::Denied, format!("HTTP 401 for {url}"))
+            }
+            E::RegistryError { envelope, .. } => {
+                let text = envelope
+                    .errors
+                    .iter()
+                    .map(|e| format!("{:?}: {}", e.code, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let status = if text.contains("token has expired") {
+                    403
+                } else {
+                    400
+                };
+                Self::from_response(status, &text)
+            }
+            other => Self::new(RegistryErrorKind::Rejected, other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_ecr_answers() {
+        let expired = r#"{"errors":[{"code":"DENIED","message":"Your authorization token has expired. Reauthenticate and try again."}]}"#;
+        assert_eq!(
+            RegistryErrorKind::from_status(403, expired),
+            RegistryErrorKind::TokenExpired
+        );
+        assert_eq!(
+            RegistryErrorKind::from_status(403, "denied"),
+            RegistryErrorKind::Denied
+        );
+        assert_eq!(
+            RegistryErrorKind::from_status(429, ""),
+            RegistryErrorKind::Throttled
+        );
+        assert_eq!(
+            RegistryErrorKind::from_status(503, ""),
+            RegistryErrorKind::Server
+        );
+        assert_eq!(
+            RegistryErrorKind::from_status(404, ""),
+            RegistryErrorKind::NotFound
+        );
+        assert_eq!(
+            RegistryErrorKind::from_status(400, "x"),
+            RegistryErrorKind::Rejected
+        );
+        assert!(RegistryErrorKind::Throttled.is_temporary());
+        assert!(!RegistryErrorKind::Rejected.is_temporary());
+    }
+}

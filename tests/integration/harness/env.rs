@@ -1,0 +1,222 @@
+//! `TestEnv`: one moto plus N simulated ECR regions, each a docker-registry behind an
+//! `EcrProxy`, all on loopback with free ports. Owns starting them together, the environment
+//! the `ecr-fanout` binary runs with, and per-region accessors. Each test builds its own.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use tempfile::TempDir;
+
+use super::ecr_proxy::{EcrProxy, ProxyControl};
+use super::moto::{self, Moto};
+use super::registry::Registry;
+
+/// Variables always removed from the binary's environment (in addition, every host variable
+/// starting with one of [`REMOVED_PREFIXES`]) so the host can't steer a test run.
+pub const REMOVED_VARS: &[&str] = &[
+    "CI",
+    "GITHUB_ACTIONS",
+    "GITHUB_OUTPUT",
+    "GITHUB_STEP_SUMMARY",
+    "GITHUB_ENV",
+    "GITHUB_PATH",
+    "GITHUB_STATE",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_DEFAULT_REGION",
+    "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+];
+
+/// Prefixes of variables removed from the binary's environment.
+pub const REMOVED_PREFIXES: &[&str] = &["AWS_", "GITHUB_", "RUNNER_", "INPUT_", "ECR_FANOUT_"];
+
+/// One simulated region: a registry and the ECR proxy in front of it.
+pub struct Region {
+    name: String,
+    // The proxy goes first so it stops before its upstream does.
+    proxy: EcrProxy,
+    registry: Registry,
+}
+
+impl Region {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What the binary must use: `http://127.0.0.1:PORT` of the proxy.
+    pub fn proxy_url(&self) -> String {
+        self.proxy.url()
+    }
+
+    /// `127.0.0.1:PORT` of the proxy.
+    pub fn proxy_host(&self) -> String {
+        self.proxy.host()
+    }
+
+    /// The registry itself, bypassing the proxy (for independent checks).
+    pub fn direct_url(&self) -> String {
+        self.registry.url()
+    }
+
+    /// `127.0.0.1:PORT` of the registry.
+    pub fn direct_host(&self) -> String {
+        self.registry.host()
+    }
+
+    pub fn control(&self) -> &ProxyControl {
+        self.proxy.control()
+    }
+
+    /// The current ECR password (`AWS:<password>`), as moto's token for this region carries.
+    pub fn password(&self) -> &str {
+        self.registry.password()
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    pub fn proxy(&self) -> &EcrProxy {
+        &self.proxy
+    }
+}
+
+/// moto + regions. Dropping it stops everything.
+pub struct TestEnv {
+    regions: Vec<Region>,
+    moto: Moto,
+    dir: TempDir,
+}
+
+impl TestEnv {
+    /// Start moto and one region per name. Panics with the failing server's log on error.
+    pub async fn start(regions: &[&str]) -> TestEnv {
+        match Self::try_start(regions).await {
+            Ok(env) => env,
+            Err(e) => panic!("TestEnv::start({regions:?}) failed: {e:#}"),
+        }
+    }
+
+    pub async fn try_start(regions: &[&str]) -> Result<TestEnv> {
+        let dir = tempfile::Builder::new().prefix("ecr-test-env-").tempdir()?;
+        let moto = Moto::start();
+        let starts = regions.iter().map(|name| async move {
+            let password = moto::moto_password(name);
+            let registry = Registry::start(&password)
+                .await
+                .with_context(|| format!("registry for {name}"))?;
+            let proxy = EcrProxy::start(&registry.url())
+                .await
+                .with_context(|| format!("proxy for {name}"))?;
+            anyhow::Ok(Region {
+                name: name.to_string(),
+                proxy,
+                registry,
+            })
+        });
+        let (moto, regions) = tokio::join!(moto, futures::future::join_all(starts));
+        let moto = moto?;
+        let regions = regions.into_iter().collect::<Result<Vec<_>>>()?;
+        Ok(TestEnv { regions, moto, dir })
+    }
+
+    pub fn region(&self, name: &str) -> &Region {
+        self.regions
+            .iter()
+            .find(|r| r.name == name)
+            .unwrap_or_else(|| panic!("TestEnv has no region {name:?}"))
+    }
+
+    pub fn regions(&self) -> &[Region] {
+        &self.regions
+    }
+
+    pub fn moto(&self) -> &Moto {
+        &self.moto
+    }
+
+    pub fn moto_url(&self) -> String {
+        self.moto.url()
+    }
+
+    /// A scratch directory that lives as long as the env (outputs, config files, ...).
+    pub fn work_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `us-east-1=http://127.0.0.1:P1,eu-west-1=http://127.0.0.1:P2` — the proxies.
+    pub fn registry_endpoints_arg(&self) -> String {
+        self.regions
+            .iter()
+            .map(|r| format!("{}={}", r.name, r.proxy_url()))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Variables the binary runs with: moto as the ECR endpoint, static test credentials,
+    /// no IMDS, and AWS config/credentials files that do not exist.
+    pub fn env_vars(&self) -> Vec<(String, String)> {
+        let missing = |name: &str| -> String { self.dir.path().join(name).display().to_string() };
+        vec![
+            ("AWS_ENDPOINT_URL_ECR".into(), self.moto.url()),
+            ("AWS_ACCESS_KEY_ID".into(), moto::ACCESS_KEY_ID.into()),
+            (
+                "AWS_SECRET_ACCESS_KEY".into(),
+                moto::SECRET_ACCESS_KEY.into(),
+            ),
+            ("AWS_REGION".into(), "us-east-1".into()),
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+            ("AWS_CONFIG_FILE".into(), missing("no-aws-config")),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE".into(),
+                missing("no-aws-credentials"),
+            ),
+        ]
+    }
+
+    /// Names of the host's variables that must not reach the binary.
+    pub fn vars_to_remove() -> Vec<String> {
+        let mut names: Vec<String> = std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .filter(|k| REMOVED_PREFIXES.iter().any(|p| k.starts_with(p)))
+            .collect();
+        names.extend(REMOVED_VARS.iter().map(|s| s.to_string()));
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Create an ECR repository in moto.
+    pub async fn create_repository(&self, region: &str, name: &str) {
+        self.moto
+            .create_repository(region, name)
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"))
+    }
+
+    /// Repository names moto has in `region`, sorted.
+    pub async fn list_repositories(&self, region: &str) -> Vec<String> {
+        self.moto
+            .list_repositories(region)
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"))
+    }
+
+    /// Path of a file in the work dir (not created).
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}

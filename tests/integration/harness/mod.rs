@@ -1,0 +1,27 @@
+//! Integration-test harness: simulated multi-region Amazon ECR on loopback.
+//!
+//! `TestEnv` (env.rs) = one moto server (moto.rs, the ECR API) + per region one Debian
+//! docker-registry (registry.rs) behind an ECR-faithful reverse proxy (ecr_proxy.rs, switches
+//! and counters in proxy_control.rs). skopeo.rs checks registries directly; run.rs runs the
+//! binary; support.rs has the process/port/readiness plumbing.
+//!
+//! Prerequisites (docker-registry, skopeo, moto) are installed by `scripts/test`.
+
+// Not every test uses every helper.
+#![allow(dead_code)]
+
+pub mod ecr_proxy;
+pub mod env;
+pub mod moto;
+pub mod proxy_control;
+pub mod registry;
+pub mod run;
+pub mod skopeo;
+pub mod support;
+
+// Short paths for tests; not every test binary configuration uses each.
+#[allow(unused_imports)]
+pub use ecr_proxy::{Emulation, ProxyControl};
+pub use env::{Region, TestEnv};
+#[allow(unused_imports)]
+pub use run::{RunOutput, ecr_fanout, run};

@@ -1,0 +1,210 @@
+//! `Moto`: moto's server (the ECR control plane: repositories, GetAuthorizationToken) on a free
+//! loopback port, killed on drop. Owns locating the binary (failing loudly when `scripts/test`
+//! has not installed it), the password moto's tokens carry, and small aws-sdk-ecr helpers.
+//!
+//! How moto makes tokens (moto 5.2.5, `moto/ecr/responses.py` `get_authorization_token`): for
+//! each registry id (default: the caller's account) the password is `"{account_id}-auth-token"`
+//! and the token is `base64("AWS:" + password)`; only `proxyEndpoint` mentions the region. So
+//! the password is the SAME in every region. `expiresAt` is a fixed 2015-01-01, in the past.
+//! The harness pins the account with `MOTO_ACCOUNT_ID`, so the password is known up front.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use aws_sdk_ecr::config::{BehaviorVersion, Credentials, Region};
+use tempfile::TempDir;
+
+use super::support::{
+    ChildProcess, PORT_RETRIES, Probe, free_port, is_addr_in_use, probe_client, wait_ready,
+};
+
+/// The account moto is started with (also moto's own default).
+pub const ACCOUNT_ID: &str = "123456789012";
+/// Static credentials every client of the test moto uses.
+pub const ACCESS_KEY_ID: &str = "testing";
+pub const SECRET_ACCESS_KEY: &str = "testing";
+/// moto imports a lot of Python on start; a loaded 2-core machine needs the slack.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The password inside moto's GetAuthorizationToken token for `region` (region-independent).
+pub fn moto_password(_region: &str) -> String {
+    format!("{ACCOUNT_ID}-auth-token")
+}
+
+/// The full token moto returns: base64 of `AWS:<password>`.
+pub fn moto_token(region: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(format!("AWS:{}", moto_password(region)))
+}
+
+/// `$ECR_FANOUT_TEST_MOTO`, else `target/test-tools/venv/bin/moto_server` in this checkout.
+pub fn moto_binary() -> Result<PathBuf> {
+    let path = match std::env::var_os("ECR_FANOUT_TEST_MOTO") {
+        Some(p) => PathBuf::from(p),
+        None => {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-tools/venv/bin/moto_server")
+        }
+    };
+    if !path.is_file() {
+        bail!(
+            "moto_server not found at {} — run `scripts/test` (it installs moto into \
+             target/test-tools/venv and exports ECR_FANOUT_TEST_MOTO)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// A running moto server. Dropping it kills the process.
+pub struct Moto {
+    port: u16,
+    process: ChildProcess,
+    _dir: TempDir,
+}
+
+impl Moto {
+    pub async fn start() -> Result<Moto> {
+        let binary = moto_binary()?;
+        let dir = tempfile::Builder::new()
+            .prefix("ecr-test-moto-")
+            .tempdir()?;
+        let mut last_err = None;
+        for _ in 0..PORT_RETRIES {
+            let port = free_port()?;
+            match start_on(&binary, &dir, port).await {
+                Ok(process) => {
+                    return Ok(Moto {
+                        port,
+                        process,
+                        _dir: dir,
+                    });
+                }
+                Err(e) if is_addr_in_use(&e) => last_err = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_err.unwrap()).context("moto_server: every port tried was taken")
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        self.process.log()
+    }
+
+    /// An ECR client for `region` talking to this moto with the test credentials.
+    pub fn ecr_client(&self, region: &str) -> aws_sdk_ecr::Client {
+        ecr_client(&self.url(), region)
+    }
+
+    pub async fn create_repository(&self, region: &str, name: &str) -> Result<()> {
+        self.ecr_client(region)
+            .create_repository()
+            .repository_name(name)
+            .send()
+            .await
+            .with_context(|| format!("moto CreateRepository {name} in {region}"))?;
+        Ok(())
+    }
+
+    /// Repository names in `region`, sorted.
+    pub async fn list_repositories(&self, region: &str) -> Result<Vec<String>> {
+        let client = self.ecr_client(region);
+        let mut names = Vec::new();
+        let mut pages = client.describe_repositories().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.with_context(|| format!("moto DescribeRepositories in {region}"))?;
+            names.extend(
+                page.repositories()
+                    .iter()
+                    .filter_map(|r| r.repository_name().map(String::from)),
+            );
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// The raw token moto's GetAuthorizationToken returns in `region`.
+    pub async fn authorization_token(&self, region: &str) -> Result<String> {
+        let out = self
+            .ecr_client(region)
+            .get_authorization_token()
+            .send()
+            .await?;
+        let data = out.authorization_data();
+        let first = data
+            .first()
+            .context("GetAuthorizationToken returned no authorizationData")?;
+        first
+            .authorization_token()
+            .map(String::from)
+            .context("authorizationData without authorizationToken")
+    }
+}
+
+/// An ECR client for `region` against `endpoint`, isolated from the host's AWS config.
+pub fn ecr_client(endpoint: &str, region: &str) -> aws_sdk_ecr::Client {
+    let config = aws_sdk_ecr::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(region.to_string()))
+        .credentials_provider(Credentials::new(
+            ACCESS_KEY_ID,
+            SECRET_ACCESS_KEY,
+            None,
+            None,
+            "ecr-fanout-test",
+        ))
+        .build();
+    aws_sdk_ecr::Client::from_conf(config)
+}
+
+async fn start_on(binary: &PathBuf, dir: &TempDir, port: u16) -> Result<ChildProcess> {
+    let mut cmd = Command::new(binary);
+    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .env("MOTO_ACCOUNT_ID", ACCOUNT_ID)
+        .env("PYTHONUNBUFFERED", "1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("TEST_SERVER_MODE");
+    let log_path = dir.path().join(format!("moto-{port}.log"));
+    let mut process = ChildProcess::spawn("moto_server", cmd, &log_path)?;
+    let client = probe_client();
+    let url = format!("http://127.0.0.1:{port}/moto-api/data.json");
+    // werkzeug prints "Running on http://127.0.0.1:PORT" once it holds the port; requiring
+    // it makes sure the answer comes from this process.
+    let running = format!("Running on http://127.0.0.1:{port}");
+    wait_ready(&mut process, READY_TIMEOUT, || {
+        let client = client.clone();
+        let url = url.clone();
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let running = running.clone();
+        async move {
+            if log.contains("Address already in use") || log.contains("address already in use") {
+                return Probe::Failed("address already in use".into());
+            }
+            if !log.contains(&running) {
+                return Probe::NotYet(format!("log does not say {running:?} yet"));
+            }
+            match client
+                .get(&url)
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await
+            {
+                Ok(resp) if resp.status().is_success() => Probe::Ready,
+                Ok(resp) => Probe::NotYet(format!(
+                    "GET /moto-api/data.json answered {}",
+                    resp.status()
+                )),
+                Err(e) => Probe::NotYet(format!("GET /moto-api/data.json: {e}")),
+            }
+        }
+    })
+    .await?;
+    Ok(process)
+}
