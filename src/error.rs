@@ -35,7 +35,11 @@ pub struct VerificationFailed(pub String);
 /// The exit code for an error: 2 for input, 3 for verification, 1 for everything else.
 pub fn exit_code_for(error: &anyhow::Error) -> ExitCode {
     for cause in error.chain() {
-        if cause.is::<InputError>() || cause.is::<PlanRefused>() || cause.is::<clap::Error>() {
+        if cause.is::<InputError>()
+            || cause.is::<PlanRefused>()
+            || cause.is::<clap::Error>()
+            || cause.is::<crate::config::action_env::ActionInputError>()
+        {
             return ExitCode::from(2);
         }
         if cause.is::<VerificationFailed>() {

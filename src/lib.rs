@@ -20,5 +20,7 @@ use config::cli::{Cli, Command};
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Push(args) => commands::push::run(&args.into_raw()).await,
+        Command::Action => commands::action::run().await,
+        Command::Verify(args) => commands::verify::run(&args.into_raw()).await,
     }
 }

@@ -21,6 +21,7 @@ fn main() -> ExitCode {
     match runtime.block_on(ecr_fanout::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
+            ecr_fanout::output::workflow::annotate_error(&error);
             eprintln!("{}", ecr_fanout::output::render_error(&error));
             exit_code_for(&error)
         }
@@ -36,7 +37,7 @@ fn init_logging(verbose: u8) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(ecr_fanout::output::progress::LogWriter)
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();

@@ -1,3 +1,6 @@
 //! One file per subcommand: each turns parsed arguments into a run and returns its result.
 
+pub mod action;
+mod lambda;
 pub mod push;
+pub mod verify;

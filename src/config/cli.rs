@@ -22,6 +22,11 @@ pub struct Cli {
 pub enum Command {
     /// Plan, push to every region, verify, tag, and write outputs.
     Push(Box<PushArgs>),
+    /// What action.yml runs: read every input from `INPUT_<NAME>` variables, then push.
+    Action,
+    /// Deep-verify an image already in the registries: every region serves it whole, and the
+    /// same digest everywhere (failover drills, replication checks).
+    Verify(Box<super::verify::VerifyArgs>),
 }
 
 /// Inputs of `push`; every flag is also an action input and a `targets` key where it applies.
@@ -63,6 +68,10 @@ pub struct PushArgs {
     /// KEY=VALUE resource tags for created repositories, comma- or newline-separated.
     #[arg(long)]
     pub repository_tags: Option<String>,
+    #[command(flatten)]
+    pub management: super::management::RepositoryManagementArgs,
+    #[command(flatten)]
+    pub handoff: super::handoff::HandoffArgs,
     /// Plan only: read what is there, write nothing anywhere [default: false].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub dry_run: Option<String>,
@@ -72,6 +81,9 @@ pub struct PushArgs {
     /// Concurrent blob uploads per region [default: 4].
     #[arg(long)]
     pub concurrency: Option<String>,
+    /// Seconds a registry request may go without progress before it fails [default: 60].
+    #[arg(long, value_name = "SECONDS")]
+    pub stall_timeout: Option<String>,
     /// REGION=URL pairs overriding a region's registry endpoint (VPC endpoints, proxies, tests).
     #[arg(long, env = "ECR_FANOUT_REGISTRY_ENDPOINTS")]
     pub registry_endpoints: Option<String>,
@@ -93,6 +105,8 @@ impl PushArgs {
     /// The flags as raw inputs under their design names.
     pub fn into_raw(self) -> RawInputs {
         let mut raw = RawInputs::default();
+        self.management.add_to(&mut raw);
+        self.handoff.add_to(&mut raw);
         let pairs = [
             ("regions", self.regions),
             ("repository", self.repository),
@@ -109,6 +123,7 @@ impl PushArgs {
             ("dry-run", self.dry_run),
             ("verify", self.verify),
             ("concurrency", self.concurrency),
+            ("stall-timeout", self.stall_timeout),
             ("registry-endpoints", self.registry_endpoints),
             ("endpoint-style", self.endpoint_style),
             ("json", self.json),

@@ -4,11 +4,17 @@
 //!
 //! [`InputError`]: crate::error::InputError
 
+pub mod action_env;
 pub mod cli;
+pub mod handoff;
+mod lifecycle;
+pub mod management;
 pub mod names;
+pub mod policy_input;
 pub mod raw;
 mod resolve;
 pub mod targets;
+pub mod verify;
 
 use std::path::PathBuf;
 
@@ -24,14 +30,20 @@ pub struct Config {
     pub targets: Vec<Target>,
     pub tags: Vec<String>,
     pub repository_settings: RepositorySettings,
+    /// Policies, settings updates and replication handling for every target repository.
+    pub management: management::RepositoryManagement,
     /// Plan only; nothing is written anywhere.
     pub dry_run: bool,
     /// Deep-verify every region before tagging.
     pub verify: bool,
     /// Concurrent blob uploads per region.
     pub concurrency: usize,
+    /// How long a registry request may make no progress before it fails.
+    pub stall_timeout: std::time::Duration,
     pub endpoint_style: EndpointStyle,
     pub outputs: OutputOptions,
+    /// URI format, Lambda checks and ECS task definitions for the deploy step.
+    pub handoff: handoff::HandoffOptions,
 }
 
 /// One region's destination.

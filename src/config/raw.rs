@@ -20,15 +20,27 @@ pub const PUSH_INPUTS: &[&str] = &[
     "encryption-type",
     "kms-key",
     "repository-tags",
+    "lifecycle-policy",
+    "repository-policy",
+    "update-repository-settings",
+    "replication",
     "dry-run",
     "verify",
     "concurrency",
+    "stall-timeout",
+    "ecs-task-definition",
+    "ecs-container-name",
+    "image-uri-format",
+    "lambda-compatible",
     "registry-endpoints",
     "endpoint-style",
     "json",
     "dotenv-file",
     "summary",
 ];
+
+/// Inputs only `verify` understands (it shares the rest with `push`).
+pub const VERIFY_ONLY_INPUTS: &[&str] = &["digest"];
 
 /// Input values by name. Empty strings count as absent, as they do for GitHub Action inputs.
 #[derive(Debug, Default, Clone)]
@@ -39,7 +51,10 @@ pub struct RawInputs {
 impl RawInputs {
     /// Sets an input; `None` and blank values are ignored.
     pub fn set(&mut self, name: &'static str, value: Option<String>) {
-        debug_assert!(PUSH_INPUTS.contains(&name), "unknown input {name}");
+        debug_assert!(
+            PUSH_INPUTS.contains(&name) || VERIFY_ONLY_INPUTS.contains(&name),
+            "unknown input {name}"
+        );
         if let Some(value) = value.filter(|v| !v.trim().is_empty()) {
             self.values.insert(name, value);
         }

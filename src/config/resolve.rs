@@ -20,6 +20,7 @@ const MAX_CONCURRENCY: usize = 64;
 pub fn resolve(raw: &RawInputs) -> Result<Config, InputError> {
     let targets = resolve_targets(raw)?;
     let tags = resolve_tags(raw)?;
+    let handoff = super::handoff::resolve_handoff(raw, &targets)?;
     let image_text = raw.require(
         "image",
         " (oci:PATH[:REF], oci-archive:PATH[:REF] or docker-archive:PATH); building from a \
@@ -33,19 +34,22 @@ pub fn resolve(raw: &RawInputs) -> Result<Config, InputError> {
         targets,
         tags,
         repository_settings: resolve_repository_settings(raw)?,
+        management: super::management::resolve_management(raw)?,
         dry_run: raw.bool("dry-run", false)?,
         verify: raw.bool("verify", true)?,
         concurrency: resolve_concurrency(raw)?,
+        stall_timeout: resolve_stall_timeout(raw)?,
         endpoint_style: resolve_endpoint_style(raw)?,
         outputs: OutputOptions {
             json: raw.bool("json", false)?,
             dotenv_file: raw.get("dotenv-file").map(|p| p.trim().into()),
             summary: raw.bool("summary", true)?,
         },
+        handoff,
     })
 }
 
-fn resolve_targets(raw: &RawInputs) -> Result<Vec<Target>, InputError> {
+pub(super) fn resolve_targets(raw: &RawInputs) -> Result<Vec<Target>, InputError> {
     let default_repository = raw.get("repository").map(|r| r.trim().to_string());
     let default_registry = raw.get("registry-id").map(|r| r.trim().to_string());
     let entries = match raw.get("targets") {
@@ -185,7 +189,7 @@ fn check_endpoint_url(url: &str) -> Result<String, InputError> {
     }
 }
 
-fn resolve_tags(raw: &RawInputs) -> Result<Vec<String>, InputError> {
+pub(super) fn resolve_tags(raw: &RawInputs) -> Result<Vec<String>, InputError> {
     let tags = raw.list("tags");
     if tags.is_empty() {
         return Err(InputError::new(
@@ -245,7 +249,7 @@ fn resolve_repository_settings(raw: &RawInputs) -> Result<RepositorySettings, In
     })
 }
 
-fn resolve_concurrency(raw: &RawInputs) -> Result<usize, InputError> {
+pub(super) fn resolve_concurrency(raw: &RawInputs) -> Result<usize, InputError> {
     let Some(text) = raw.get("concurrency") else {
         return Ok(DEFAULT_CONCURRENCY);
     };
@@ -258,7 +262,23 @@ fn resolve_concurrency(raw: &RawInputs) -> Result<usize, InputError> {
     }
 }
 
-fn resolve_endpoint_style(raw: &RawInputs) -> Result<EndpointStyle, InputError> {
+/// The default stall bound, in seconds.
+pub const DEFAULT_STALL_TIMEOUT_SECS: u64 = 60;
+
+fn resolve_stall_timeout(raw: &RawInputs) -> Result<std::time::Duration, InputError> {
+    let Some(text) = raw.get("stall-timeout") else {
+        return Ok(std::time::Duration::from_secs(DEFAULT_STALL_TIMEOUT_SECS));
+    };
+    match text.trim().parse::<u64>() {
+        Ok(n) if (1..=3600).contains(&n) => Ok(std::time::Duration::from_secs(n)),
+        _ => Err(InputError::new(
+            "stall-timeout",
+            format!("'{text}' is not valid; use whole seconds from 1 to 3600"),
+        )),
+    }
+}
+
+pub(super) fn resolve_endpoint_style(raw: &RawInputs) -> Result<EndpointStyle, InputError> {
     match raw.get("endpoint-style").map(str::trim) {
         None | Some("standard") => Ok(EndpointStyle::Standard),
         Some("fips") => Ok(EndpointStyle::Fips),

@@ -45,6 +45,8 @@ impl EcrRegion {
                     .to_string()
             })
             .unwrap_or_default();
+        // Every login, the first and each refresh, is masked before anything could print it.
+        crate::output::workflow::mask_login(&username, &password);
         Ok(RegistryLogin {
             username,
             password,

@@ -6,19 +6,40 @@
 //! [`Secret`]: crate::secret::Secret
 
 mod auth;
+mod credentials_hint;
 mod hosts;
+mod policies;
+mod replication;
 mod repository;
+mod settings;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ecr::error::DisplayErrorContext;
 
 pub use auth::RegistryLogin;
 pub use hosts::{registry_host, registry_host_for_account};
+pub use replication::{
+    DestinationStatus, ReplicationRules, ReplicationTarget, ReplicationWait, summarize_replication,
+};
 pub use repository::{RepositoryInfo, RepositoryState};
+pub use settings::CurrentSettings;
 
-/// Loads the shared AWS configuration once (credential chain, retry and endpoint settings).
-pub async fn load_aws_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+/// Loads the shared AWS configuration once (credential chain, endpoint settings). ECR calls
+/// use the SDK's standard retry mode (throttling, 5xx and connection errors; 5 attempts with
+/// jittered backoff) and fail an attempt that takes longer than `attempt_timeout`.
+pub async fn load_aws_config(attempt_timeout: std::time::Duration) -> SdkConfig {
+    use aws_config::retry::RetryConfig;
+    use aws_config::timeout::TimeoutConfig;
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(5))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_secs(10))
+                .operation_attempt_timeout(attempt_timeout)
+                .build(),
+        )
+        .load()
+        .await
 }
 
 /// ECR in one region.
@@ -51,13 +72,14 @@ impl EcrRegion {
 fn describe_sdk_error(error: &impl std::error::Error) -> String {
     let text = DisplayErrorContext(error).to_string().replace('\n', " ");
     let hint = if text.contains("no credentials") || text.contains("NoCredentials") {
-        " (hint: no AWS credentials were found; in GitHub Actions use \
-         aws-actions/configure-aws-credentials with `permissions: id-token: write`, elsewhere \
-         set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
+        format!(
+            " (no AWS credentials were found; {})",
+            credentials_hint::missing_credentials_hint()
+        )
     } else if text.contains("AccessDenied") || text.contains("not authorized") {
-        " (hint: the IAM identity lacks an ECR permission; see README, \"IAM policy\")"
+        " (hint: the IAM identity lacks an ECR permission; see README, \"IAM policy\")".to_string()
     } else {
-        ""
+        String::new()
     };
     format!("{text}{hint}")
 }
@@ -66,11 +88,9 @@ fn describe_sdk_error(error: &impl std::error::Error) -> String {
 /// Bounded so that a laptop without credentials does not wait on instance metadata for long.
 pub async fn credentials_problem(shared: &SdkConfig) -> Option<String> {
     use aws_sdk_ecr::config::ProvideCredentials;
-    const HINT: &str = "hint: in GitHub Actions use aws-actions/configure-aws-credentials with \
-                        `permissions: id-token: write`; elsewhere set AWS_PROFILE or \
-                        AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY";
+    let hint = credentials_hint::missing_credentials_hint();
     let Some(provider) = shared.credentials_provider() else {
-        return Some(format!("no AWS credential provider is configured ({HINT})"));
+        return Some(format!("no AWS credential provider is configured ({hint})"));
     };
     let lookup = provider.provide_credentials();
     match tokio::time::timeout(std::time::Duration::from_secs(15), lookup).await {
@@ -79,9 +99,9 @@ pub async fn credentials_problem(shared: &SdkConfig) -> Option<String> {
             tracing::debug!(error = %DisplayErrorContext(&e), "credential chain");
             Some(format!(
                 "no AWS credentials found (tried environment, profile, web identity, ECS and \
-                 instance metadata; {HINT})"
+                 instance metadata; {hint})"
             ))
         }
-        Err(_) => Some(format!("timed out looking for AWS credentials ({HINT})")),
+        Err(_) => Some(format!("timed out looking for AWS credentials ({hint})")),
     }
 }

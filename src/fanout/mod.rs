@@ -2,8 +2,16 @@
 //! digest, all regions concurrently), verification, and only when every region succeeded,
 //! phase 2 (tags). Every region reports; the run decides at the end.
 
+mod existing;
+mod image_uri;
 mod plan;
+mod policy_diff;
+mod replication;
+mod replication_wait;
 mod report;
+mod repository;
+mod repository_changes;
+mod served_image;
 mod session;
 mod tag;
 mod upload;
@@ -16,15 +24,24 @@ use std::time::Instant;
 use anyhow::anyhow;
 use aws_config::SdkConfig;
 use futures::future::join_all;
+use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::ecr;
 use crate::error::VerificationFailed;
 use crate::image::LocalImage;
+use crate::output::progress::{self, RegionProgress};
+use crate::output::workflow::in_group;
 
+pub use existing::verify_existing;
+pub use image_uri::UriNaming;
 pub use plan::{RegionPlan, RepositoryAction, TagPlan};
-pub use report::{RegionReport, Report};
+pub use report::{ImageSummary, RegionReport, Report};
+pub use repository_changes::{
+    PolicyAction, PolicyChange, ReplicationPlan, RepositoryChanges, Setting, SettingAction,
+    SettingChange,
+};
 pub use session::RegionSession;
 
 /// The report, always, and the error that failed the run, if any.
@@ -33,9 +50,10 @@ pub struct PushOutcome {
     pub error: Option<anyhow::Error>,
 }
 
-/// Runs `push` (or its dry run) for every target.
-pub async fn push(config: &Config, image: &LocalImage) -> PushOutcome {
-    let aws = ecr::load_aws_config().await;
+/// Runs `push` (or its dry run) for every target. `cancel` (SIGINT/SIGTERM) stops new work
+/// from starting: before tags, no tag moves; during tags, puts in flight finish.
+pub async fn push(config: &Config, image: &LocalImage, cancel: &CancellationToken) -> PushOutcome {
+    let aws = ecr::load_aws_config(config.stall_timeout).await;
     let sessions: Vec<RegionSession> = config
         .targets
         .iter()
@@ -45,7 +63,7 @@ pub async fn push(config: &Config, image: &LocalImage) -> PushOutcome {
         .iter()
         .map(|s| RegionReport::new(s, image, &config.tags))
         .collect();
-    let result = run_phases(config, image, &aws, sessions, &mut reports).await;
+    let result = run_phases(config, image, &aws, sessions, &mut reports, cancel).await;
     let mut report = Report::new(image, &config.tags, config.dry_run, reports);
     if let Err(e) = &result {
         report.status = "failed";
@@ -63,6 +81,7 @@ async fn run_phases(
     aws: &SdkConfig,
     sessions: Vec<RegionSession>,
     reports: &mut [RegionReport],
+    cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
     let credentials_problem = ecr::credentials_problem(aws).await;
     if let Some(problem) = &credentials_problem {
@@ -71,14 +90,21 @@ async fn run_phases(
         }
         warn!("dry run without AWS access: {problem}");
     }
-    let mut plans = plan_all(
-        config,
-        image,
-        sessions,
-        reports,
-        credentials_problem.as_deref(),
-    )
-    .await?;
+    let planning = in_group(
+        "ecr-fanout: plan (log in, repositories, tags, missing blobs)",
+        plan_all(
+            config,
+            image,
+            sessions,
+            reports,
+            credentials_problem.as_deref(),
+        ),
+    );
+    let mut plans = tokio::select! {
+        plans = planning => plans?,
+        () = cancel.cancelled() => return Err(anyhow!("cancelled during the plan; nothing was written")),
+    };
+    repository::after_plan(config, &mut plans, reports).await?;
     for (plan, report) in plans.iter().zip(reports.iter_mut()) {
         report.error.clone_from(&plan.refusal);
     }
@@ -87,14 +113,38 @@ async fn run_phases(
         return Ok(());
     }
     let started = Instant::now();
-    upload_all(config, image, &mut plans, reports).await?;
+    in_group(
+        "ecr-fanout: phase 1, upload blobs and manifests by digest",
+        upload_all(config, image, &mut plans, reports, cancel),
+    )
+    .await?;
+    replication_wait::await_replicated_copies(image, &plans, reports, cancel).await?;
     if config.verify {
-        verify_all(config, image, &plans, reports).await?;
+        in_group(
+            "ecr-fanout: verify every region",
+            verify_all(config, image, &plans, reports),
+        )
+        .await?;
     }
-    tag_all(image, &plans, reports).await?;
+    if cancel.is_cancelled() {
+        return Err(anyhow!(
+            "cancelled before tagging; no tag was moved in any region (the untagged manifest {} is stored everywhere)",
+            image.top.digest
+        ));
+    }
+    in_group(
+        "ecr-fanout: phase 2, move tags",
+        tag_all(image, &plans, reports, cancel),
+    )
+    .await?;
+    replication_wait::await_replicated_tags(image, &plans, reports, cancel).await?;
     for report in reports.iter_mut() {
         report.seconds = started.elapsed().as_secs_f64();
-        let changed = report.blobs_uploaded + report.manifests_put + report.tags_moved.len() > 0;
+        let changed = report.blobs_uploaded
+            + report.manifests_put
+            + report.tags_moved.len()
+            + report.repository_changes.writes()
+            > 0;
         report.status = if changed { "pushed" } else { "unchanged" };
     }
     Ok(())
@@ -145,12 +195,23 @@ async fn upload_all(
     image: &LocalImage,
     plans: &mut [RegionPlan],
     reports: &mut [RegionReport],
+    cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let results = join_all(plans.iter_mut().map(|plan| {
-        let sent = Arc::new(AtomicU64::new(0));
-        upload::push_region(plan, config, image, sent)
+    let counters: Vec<Arc<AtomicU64>> = plans.iter().map(|_| Arc::default()).collect();
+    let progress = progress::start(RegionProgress::for_reports(reports, &counters));
+    let results = join_all(plans.iter_mut().zip(&counters).map(|(plan, sent)| {
+        let sent = sent.clone();
+        let where_ = plan.session.describe();
+        let upload = upload::push_region(plan, config, image, sent);
+        async move {
+            tokio::select! {
+                result = upload => result,
+                () = cancel.cancelled() => Err(anyhow!("{where_}: upload: cancelled")),
+            }
+        }
     }))
     .await;
+    progress.finish().await;
     let mut failures = Vec::new();
     let mut holding = Vec::new();
     for (result, report) in results.into_iter().zip(reports.iter_mut()) {
@@ -222,11 +283,12 @@ async fn tag_all(
     image: &LocalImage,
     plans: &[RegionPlan],
     reports: &mut [RegionReport],
+    cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
     let outcomes = join_all(
         plans
             .iter()
-            .map(|p| tag::tag_region(&p.session, image, &p.tags)),
+            .map(|p| tag::tag_region(&p.session, image, &p.tags, cancel)),
     )
     .await;
     let mut failures = Vec::new();
@@ -253,6 +315,14 @@ async fn tag_all(
         failures,
         &format!("{moved}; a re-run completes the rest"),
     ))
+}
+
+/// Registry client settings from the configuration.
+fn client_options(config: &Config) -> crate::registry::ClientOptions {
+    crate::registry::ClientOptions {
+        stall_timeout: config.stall_timeout,
+        ..crate::registry::ClientOptions::default()
+    }
 }
 
 /// One error for several regions' failures. Verification failures keep their type (exit 3)

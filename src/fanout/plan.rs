@@ -49,6 +49,8 @@ pub struct RegionPlan {
     pub unchecked: Vec<String>,
     /// A reason this region refuses the run (missing repository, immutable tag).
     pub refusal: Option<String>,
+    /// Settings, policies and replication for the repository (`fanout::repository`).
+    pub changes: super::repository_changes::RepositoryChanges,
 }
 
 impl RegionPlan {
@@ -78,6 +80,7 @@ pub async fn plan_region(
         tags: config.tags.iter().map(|t| tag_plan(t, "unknown")).collect(),
         unchecked: Vec::new(),
         refusal: None,
+        changes: Default::default(),
     };
     if let Some(problem) = credentials_problem {
         plan.unchecked.push(format!(
@@ -105,11 +108,14 @@ pub async fn plan_region(
             RepositoryAction::Missing
         }
     };
+    plan.changes = super::repository::plan_changes(&plan.session, config, &plan.repository).await?;
     let RepositoryAction::Exists { tag_mutability } = plan.repository.clone() else {
         plan.tags = config.tags.iter().map(|t| tag_plan(t, "create")).collect();
         return Ok(plan);
     };
-    plan.session.connect_registry().await?;
+    plan.session
+        .connect_registry(&super::client_options(config))
+        .await?;
     let state = read_region_state(&plan.session, config, image).await?;
     plan.tags = state.tags;
     plan.missing_manifests = state.missing_manifests;

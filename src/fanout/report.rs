@@ -12,6 +12,8 @@ use crate::image::{Digest, LocalImage};
 /// Everything a later step or a person needs to know about the run.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
+    /// The subcommand that produced the report: `push` or `verify`.
+    pub command: &'static str,
     /// `succeeded`, `planned` (dry run) or `failed`.
     pub status: &'static str,
     pub dry_run: bool,
@@ -19,9 +21,9 @@ pub struct Report {
     pub media_type: String,
     pub platforms: Vec<String>,
     pub tags: Vec<String>,
-    /// The primary region's digest-pinned URI.
+    /// The primary region's image URI (digest-pinned unless `image-uri-format` says otherwise).
     pub image: String,
-    /// Region → digest-pinned URI.
+    /// Region → image URI.
     pub images: BTreeMap<String, String>,
     /// The primary region's registry host.
     pub registry: String,
@@ -31,6 +33,8 @@ pub struct Report {
     pub bytes_uploaded: u64,
     /// Bytes of config and layer blobs in the image.
     pub image_bytes: u64,
+    /// Region → path of the rendered ECS task definition (empty unless asked for).
+    pub task_definitions: BTreeMap<String, String>,
     pub regions: Vec<RegionReport>,
     /// The first line of the error when the run failed.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -45,6 +49,9 @@ pub struct RegionReport {
     pub registry: String,
     pub image: String,
     pub repository_action: RepositoryAction,
+    /// Repository settings and policies this run changes (or, in a dry run, would change), and
+    /// ECR replication reaching this region.
+    pub repository_changes: super::repository_changes::RepositoryChanges,
     /// `planned`, `pushed`, `unchanged`, `failed` or `not-started`.
     pub status: &'static str,
     pub blobs_to_upload: usize,
@@ -68,14 +75,24 @@ impl RegionReport {
     /// A region before its plan.
     pub fn new(session: &RegionSession, image: &LocalImage, tags: &[String]) -> Self {
         Self {
+            blobs_to_upload: image.blobs.len(),
+            bytes_to_upload: image.blob_bytes(),
+            ..Self::for_session(session, image.top.digest.as_str(), tags)
+        }
+    }
+
+    /// A region that has done nothing yet, its URI naming `digest`, all counts zero.
+    pub fn for_session(session: &RegionSession, digest: &str, tags: &[String]) -> Self {
+        Self {
             region: session.target.region.clone(),
             repository: session.target.repository.clone(),
             registry: session.uri_host.clone(),
-            image: session.pinned_uri(image.top.digest.as_str()),
+            image: session.image_uri(digest),
             repository_action: RepositoryAction::Unchecked,
+            repository_changes: Default::default(),
             status: "not-started",
-            blobs_to_upload: image.blobs.len(),
-            bytes_to_upload: image.blob_bytes(),
+            blobs_to_upload: 0,
+            bytes_to_upload: 0,
             blobs_uploaded: 0,
             blobs_skipped: 0,
             bytes_uploaded: 0,
@@ -91,8 +108,9 @@ impl RegionReport {
     /// Takes in what the plan found.
     pub fn apply_plan(&mut self, plan: &RegionPlan, image: &LocalImage) {
         self.registry = plan.session.uri_host.clone();
-        self.image = plan.session.pinned_uri(image.top.digest.as_str());
+        self.image = plan.session.image_uri(image.top.digest.as_str());
         self.repository_action = plan.repository.clone();
+        self.repository_changes = plan.changes.clone();
         self.status = "planned";
         self.blobs_to_upload = plan.missing_blobs.len();
         self.bytes_to_upload = plan.bytes_to_upload(image);
@@ -108,10 +126,41 @@ impl RegionReport {
     }
 }
 
+/// What the report says about the image, whether read from disk or from a registry.
+#[derive(Clone, Debug)]
+pub struct ImageSummary {
+    pub digest: Digest,
+    pub media_type: String,
+    pub platforms: Vec<String>,
+    /// Bytes of config and layer blobs.
+    pub bytes: u64,
+}
+
+impl ImageSummary {
+    pub fn of(image: &LocalImage) -> Self {
+        Self {
+            digest: image.top.digest.clone(),
+            media_type: image.top.media_type.clone(),
+            platforms: image.platforms.clone(),
+            bytes: image.blob_bytes(),
+        }
+    }
+}
+
 impl Report {
     /// Assembles the report from region reports (primary first).
     pub fn new(
         image: &LocalImage,
+        tags: &[String],
+        dry_run: bool,
+        regions: Vec<RegionReport>,
+    ) -> Self {
+        Self::describing(ImageSummary::of(image), tags, dry_run, regions)
+    }
+
+    /// [`Report::new`] from an image summary; `command` is `push` until the caller says.
+    pub fn describing(
+        image: ImageSummary,
         tags: &[String],
         dry_run: bool,
         regions: Vec<RegionReport>,
@@ -126,18 +175,20 @@ impl Report {
             .collect();
         let primary = regions.first();
         Self {
+            command: "push",
             status: if dry_run { "planned" } else { "succeeded" },
             dry_run,
-            digest: image.top.digest.clone(),
-            media_type: image.top.media_type.clone(),
-            platforms: image.platforms.clone(),
+            digest: image.digest,
+            media_type: image.media_type,
+            platforms: image.platforms,
             tags: tags.to_vec(),
             image: primary.map(|r| r.image.clone()).unwrap_or_default(),
             registry: primary.map(|r| r.registry.clone()).unwrap_or_default(),
             images,
             registries,
             bytes_uploaded: regions.iter().map(|r| r.bytes_uploaded).sum(),
-            image_bytes: image.blob_bytes(),
+            image_bytes: image.bytes,
+            task_definitions: BTreeMap::new(),
             regions,
             error: None,
         }

@@ -4,9 +4,12 @@
 use anyhow::Context;
 use aws_config::SdkConfig;
 
-use crate::config::{Config, Target};
+use super::image_uri::UriNaming;
+use crate::config::{Config, EndpointStyle, Target};
 use crate::ecr::{EcrRegion, RegistryLogin, registry_host, registry_host_for_account};
-use crate::registry::{ClientOptions, RegistryClient};
+use std::sync::Arc;
+
+use crate::registry::{ClientOptions, Credentials, RefreshCredentials, RegistryClient};
 
 /// A region's connection state.
 pub struct RegionSession {
@@ -18,6 +21,8 @@ pub struct RegionSession {
     /// Where requests go: the `registry-endpoints` override or `https://` + `uri_host`.
     pub base_url: String,
     pub client: Option<RegistryClient>,
+    /// How image URIs are spelled (`image-uri-format`).
+    pub naming: UriNaming,
 }
 
 /// Placeholder account in URIs when neither `registry-id` nor ECR told us the account.
@@ -26,8 +31,19 @@ pub const UNKNOWN_ACCOUNT: &str = "ACCOUNT";
 impl RegionSession {
     /// A session before login: URIs from `registry-id` when given.
     pub fn new(config: &Config, target: &Target, aws: &SdkConfig) -> Self {
+        let naming = UriNaming::new(config.handoff.uri_format, &config.tags);
+        Self::for_target(target, config.endpoint_style, naming, aws)
+    }
+
+    /// A session before login, for callers without a push `Config` (`verify`).
+    pub fn for_target(
+        target: &Target,
+        endpoint_style: EndpointStyle,
+        naming: UriNaming,
+        aws: &SdkConfig,
+    ) -> Self {
         let account = target.registry_id.as_deref().unwrap_or(UNKNOWN_ACCOUNT);
-        let uri_host = registry_host_for_account(account, &target.region, config.endpoint_style);
+        let uri_host = registry_host_for_account(account, &target.region, endpoint_style);
         let mut session = Self {
             target: target.clone(),
             ecr: EcrRegion::new(aws, &target.region, target.registry_id.clone()),
@@ -35,6 +51,7 @@ impl RegionSession {
             base_url: String::new(),
             uri_host,
             client: None,
+            naming,
         };
         session.base_url = session.transport_url();
         session
@@ -42,31 +59,51 @@ impl RegionSession {
 
     /// Logs in to ECR; the reported host replaces the placeholder unless `registry-id` is set.
     pub async fn login(&mut self, config: &Config) -> anyhow::Result<()> {
+        self.log_in(config.endpoint_style).await
+    }
+
+    /// [`Self::login`] with host names in `endpoint_style`.
+    pub async fn log_in(&mut self, endpoint_style: EndpointStyle) -> anyhow::Result<()> {
         let login = self.ecr.login().await?;
         if self.target.registry_id.is_none() && !login.proxy_host.is_empty() {
-            self.uri_host = registry_host(
-                &login.proxy_host,
-                &self.target.region,
-                config.endpoint_style,
-            );
+            self.uri_host = registry_host(&login.proxy_host, &self.target.region, endpoint_style);
         }
         self.base_url = self.transport_url();
         self.login = Some(login);
         Ok(())
     }
 
-    /// Opens the registry client (after login; the repository must exist).
-    pub async fn connect_registry(&mut self) -> anyhow::Result<&RegistryClient> {
+    /// Opens the registry client (after login; the repository must exist). On ECR's "token
+    /// has expired" the client calls `GetAuthorizationToken` again through `ecr`.
+    pub async fn connect_registry(
+        &mut self,
+        options: &ClientOptions,
+    ) -> anyhow::Result<&RegistryClient> {
         let login = self
             .login
             .as_ref()
             .context("internal: registry connection before login")?;
+        let credentials = Credentials {
+            username: login.username.clone(),
+            password: login.password.clone(),
+        };
+        let ecr = self.ecr.clone();
+        let refresh: RefreshCredentials = Arc::new(move || {
+            let ecr = ecr.clone();
+            Box::pin(async move {
+                let login = ecr.login().await?;
+                Ok(Credentials {
+                    username: login.username,
+                    password: login.password,
+                })
+            })
+        });
         let client = RegistryClient::connect(
             &self.base_url,
             &self.target.repository,
-            &login.username,
-            login.password.clone(),
-            &ClientOptions::default(),
+            credentials,
+            Some(refresh),
+            options,
         )
         .await
         .with_context(|| format!("{}: log in to registry {}", self.describe(), self.base_url))?;
@@ -90,6 +127,12 @@ impl RegionSession {
     /// `HOST/REPOSITORY@DIGEST`.
     pub fn pinned_uri(&self, digest: &str) -> String {
         format!("{}/{}@{digest}", self.uri_host, self.target.repository)
+    }
+
+    /// The image's URI as outputs give it, in the `image-uri-format` of the run.
+    pub fn image_uri(&self, digest: &str) -> String {
+        let repository_uri = format!("{}/{}", self.uri_host, self.target.repository);
+        self.naming.uri(&repository_uri, digest)
     }
 
     fn transport_url(&self) -> String {

@@ -1,13 +1,16 @@
 //! Phase 2: put the top manifest under each tag, then read each tag back and compare digests.
-//! Only runs once every region holds and verified the image by digest.
+//! Only runs once every region holds and verified the image by digest. A cancellation stops
+//! new tag puts from starting; a put in flight finishes.
 
 use anyhow::anyhow;
+use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use super::plan::TagPlan;
 use super::session::RegionSession;
 use crate::error::VerificationFailed;
 use crate::image::LocalImage;
+use crate::registry::{RegistryError, RegistryErrorKind};
 
 /// Which tags a region moved, and the error that stopped it, if any.
 #[derive(Debug, Default)]
@@ -21,9 +24,10 @@ pub async fn tag_region(
     session: &RegionSession,
     image: &LocalImage,
     tags: &[TagPlan],
+    cancel: &CancellationToken,
 ) -> TagOutcome {
     let mut outcome = TagOutcome::default();
-    if let Err(e) = put_tags(session, image, tags, &mut outcome.moved).await {
+    if let Err(e) = put_tags(session, image, tags, &mut outcome.moved, cancel).await {
         outcome.error = Some(e);
         return outcome;
     }
@@ -38,20 +42,56 @@ async fn put_tags(
     image: &LocalImage,
     tags: &[TagPlan],
     moved: &mut Vec<String>,
+    cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
     let client = session.registry()?;
-    for tag in tags
+    let pending = tags
         .iter()
-        .filter(|t| t.current.as_ref() != Some(&image.top.digest))
-    {
-        client
-            .put_manifest(&tag.tag, &image.top)
-            .await
-            .map_err(|e| anyhow!("{}, tag {}: put tag: {e}", session.describe(), tag.tag))?;
-        moved.push(tag.tag.clone());
+        .filter(|t| t.current.as_ref() != Some(&image.top.digest));
+    for tag in pending {
+        if cancel.is_cancelled() {
+            return Err(anyhow!(
+                "{}, tag {}: cancelled before the tag was put",
+                session.describe(),
+                tag.tag
+            ));
+        }
+        match client.put_manifest(&tag.tag, &image.top).await {
+            Ok(()) => moved.push(tag.tag.clone()),
+            Err(e) if e.kind == RegistryErrorKind::ImmutableTag => {
+                immutable_refusal(session, image, &tag.tag, &e).await?;
+            }
+            Err(e) => {
+                return Err(anyhow!(
+                    "{}, tag {}: put tag: {e}",
+                    session.describe(),
+                    tag.tag
+                ));
+            }
+        }
     }
     info!(region = %session.target.region, moved = ?moved, digest = %image.top.digest, "tags put");
     Ok(())
+}
+
+/// ECR refused to overwrite a tag (IMMUTABLE). Fine when the tag already points at this
+/// image (someone pushed it meanwhile); otherwise the same clear error as the plan gives.
+async fn immutable_refusal(
+    session: &RegionSession,
+    image: &LocalImage,
+    tag: &str,
+    error: &RegistryError,
+) -> anyhow::Result<()> {
+    let current = session.registry()?.get_manifest(tag).await.ok().flatten();
+    match current {
+        Some(m) if m.digest == image.top.digest => Ok(()),
+        other => Err(anyhow!(
+            "{}: tag {tag} is immutable and already points at {}; this image is {} (ECR: {error})",
+            session.describe(),
+            other.map_or("another image".to_string(), |m| m.digest.to_string()),
+            image.top.digest
+        )),
+    }
 }
 
 async fn read_back(

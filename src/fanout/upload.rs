@@ -44,8 +44,11 @@ pub async fn push_region(
             tag_mutability: info.tag_mutability,
         };
         outcome.repository_created = true;
-        plan.session.connect_registry().await?;
+        plan.session
+            .connect_registry(&super::client_options(config))
+            .await?;
     }
+    super::repository::apply_changes(&plan.session, &plan.changes, config).await?;
     let client = plan.session.registry()?;
     let started = Instant::now();
     let uploads = futures::stream::iter(plan.missing_blobs.iter().map(|&i| &image.blobs[i]))

@@ -8,7 +8,7 @@ use tracing::info;
 use super::session::RegionSession;
 use crate::error::VerificationFailed;
 use crate::image::{Digest, LocalImage};
-use crate::registry::RegistryClient;
+use crate::registry::{FetchedManifest, RegistryClient};
 
 /// Verifies that `session`'s region serves exactly `image`.
 pub async fn verify_region(
@@ -21,32 +21,43 @@ pub async fn verify_region(
     for manifest in image.manifests_in_push_order() {
         check_manifest(client, &manifest.digest, &where_).await?;
     }
-    let checks = futures::stream::iter(image.blobs.iter())
-        .map(|blob| async move { (blob, client.blob_exists(&blob.digest).await) })
-        .buffer_unordered(concurrency * 2);
-    let results: Vec<_> = checks.collect().await;
-    for (blob, result) in results {
-        let exists = result
-            .map_err(|e| anyhow::anyhow!("{where_}: verify: HEAD blob {}: {e}", blob.digest))?;
-        if !exists {
-            return Err(VerificationFailed(format!(
-                "{where_}: verify: blob {} is missing",
-                blob.digest
-            ))
-            .into());
-        }
-    }
+    let blobs: Vec<&Digest> = image.blobs.iter().map(|blob| &blob.digest).collect();
+    check_blobs(client, &blobs, concurrency, &where_).await?;
     info!(region = %session.target.region, manifests = image.manifests_in_push_order().count(),
           blobs = image.blobs.len(), "verified: every manifest re-hashed, every blob present");
     Ok(())
 }
 
-/// GETs a manifest by digest and checks the sha256 of the bytes served.
+/// HEADs every blob (`concurrency` × 2 at a time); a missing one is `VerificationFailed`.
+pub async fn check_blobs(
+    client: &RegistryClient,
+    blobs: &[&Digest],
+    concurrency: usize,
+    where_: &str,
+) -> anyhow::Result<()> {
+    let checks = futures::stream::iter(blobs.iter().copied())
+        .map(|digest| async move { (digest, client.blob_exists(digest).await) })
+        .buffer_unordered(concurrency * 2);
+    let results: Vec<_> = checks.collect().await;
+    for (digest, result) in results {
+        let exists =
+            result.map_err(|e| anyhow::anyhow!("{where_}: verify: HEAD blob {digest}: {e}"))?;
+        if !exists {
+            return Err(
+                VerificationFailed(format!("{where_}: verify: blob {digest} is missing")).into(),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// GETs a manifest by digest and checks the sha256 of the bytes served; returns what was
+/// served.
 pub async fn check_manifest(
     client: &RegistryClient,
     digest: &Digest,
     where_: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<FetchedManifest> {
     let fetched = client
         .get_manifest(digest.as_str())
         .await
@@ -61,6 +72,6 @@ pub async fn check_manifest(
             m.digest
         ))
         .into()),
-        Some(_) => Ok(()),
+        Some(served) => Ok(served),
     }
 }

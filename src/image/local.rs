@@ -65,6 +65,13 @@ impl LocalImage {
         self
     }
 
+    /// Keeps `other`'s extraction directory alive too (an image made from parts of `other`
+    /// whose blob paths point inside it).
+    pub(crate) fn sharing_extraction_of(mut self, other: &LocalImage) -> LocalImage {
+        self.extracted.clone_from(&other.extracted);
+        self
+    }
+
     /// Total size of all blobs in bytes.
     pub fn blob_bytes(&self) -> u64 {
         self.blobs.iter().map(|blob| blob.size).sum()

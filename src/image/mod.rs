@@ -9,6 +9,7 @@ pub mod descriptor;
 pub mod digest;
 mod docker_archive;
 pub mod fixtures;
+pub mod index_entries;
 mod index_selection;
 mod layout;
 pub mod local;

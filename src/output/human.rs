@@ -32,6 +32,9 @@ pub fn render(report: &Report) -> String {
                 human_bytes(region.bytes_uploaded),
                 region.seconds
             );
+            if let Some(changes) = super::repository_changes::summary(&region.repository_changes) {
+                let _ = writeln!(text, "  repository: {changes}");
+            }
         }
     }
     text
@@ -64,6 +67,7 @@ fn render_plan(text: &mut String, region: &RegionReport) {
         tags.join(", "),
         region.image
     );
+    super::repository_changes::render_plan(text, &region.repository_changes);
     for item in &region.unchecked {
         let _ = writeln!(text, "  not checked: {item}");
     }

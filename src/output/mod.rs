@@ -3,9 +3,13 @@
 //! only module that writes to stdout.
 
 mod dotenv;
+pub mod ecs;
 mod github;
 mod human;
+mod repository_changes;
+pub mod progress;
 mod values;
+pub mod workflow;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -20,6 +24,7 @@ pub use values::output_values;
 
 /// Writes the report everywhere it was asked for.
 pub fn emit(report: &Report, options: &OutputOptions) -> anyhow::Result<()> {
+    workflow::annotate_region_failures(report);
     let values = output_values(report);
     if let Some(path) = env_path("GITHUB_OUTPUT") {
         github::append_outputs(&path, &values)?;

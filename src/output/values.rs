@@ -25,11 +25,19 @@ pub fn output_values(report: &Report) -> Vec<(String, String)> {
             "registries".to_string(),
             json!(report.registries).to_string(),
         ),
-        ("task-definitions".to_string(), "{}".to_string()),
         (
-            "bytes-uploaded".to_string(),
-            report.bytes_uploaded.to_string(),
+            "task-definitions".to_string(),
+            json!(report.task_definitions).to_string(),
         ),
     ]);
+    for region in &report.regions {
+        if let Some(path) = report.task_definitions.get(&region.region) {
+            values.push((format!("task-definition-{}", region.region), path.clone()));
+        }
+    }
+    values.push((
+        "bytes-uploaded".to_string(),
+        report.bytes_uploaded.to_string(),
+    ));
     values
 }

@@ -18,49 +18,61 @@ const READ_CHUNK: usize = 256 * 1024;
 impl RegistryClient {
     /// Whether the registry already holds `digest` in this repository (HEAD).
     pub async fn blob_exists(&self, digest: &Digest) -> Result<bool, RegistryError> {
-        self.oci
-            .blob_exists(&self.reference_for(Some(digest)), digest.as_str())
-            .await
-            .map_err(RegistryError::from_oci)
+        let reference = self.reference_for(digest);
+        self.run("check blob", None, |session| {
+            let reference = reference.clone();
+            async move {
+                session
+                    .oci
+                    .blob_exists(&reference, digest.as_str())
+                    .await
+                    .map_err(RegistryError::from_oci)
+            }
+        })
+        .await
     }
 
     /// Uploads a blob from its file: POST to open a session, then one PUT with the whole blob
-    /// streamed from disk. `sent` counts the bytes handed to the connection.
+    /// streamed from disk. A retry reopens the file and opens a new upload session. `sent`
+    /// counts the bytes handed to the connection, retries included.
     pub async fn push_blob_streaming(
         &self,
         blob: &BlobFile,
         sent: Arc<AtomicU64>,
     ) -> Result<(), RegistryError> {
-        let file = tokio::fs::File::open(&blob.path).await.map_err(|e| {
-            RegistryError::new(
-                RegistryErrorKind::Rejected,
-                format!("cannot open {}: {e}", blob.path.display()),
-            )
-        })?;
-        let stream = hashed_file_stream(file, blob.digest.clone(), blob.size, sent);
-        let result = self
-            .oci
-            .push_blob_stream(
-                &self.reference_for(Some(&blob.digest)),
-                stream,
-                blob.digest.as_str(),
-                Some(blob.size),
-            )
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // The upload completed; only the Location header is missing. Confirm by HEAD.
-            Err(OciDistributionError::RegistryNoLocationError) => {
-                if self.blob_exists(&blob.digest).await? {
-                    Ok(())
-                } else {
-                    Err(RegistryError::new(
+        let progress = Arc::new(AtomicU64::new(0));
+        let reference = self.reference_for(&blob.digest);
+        self.run("upload blob", Some(&progress), |session| {
+            let (reference, sent, progress) = (reference.clone(), sent.clone(), progress.clone());
+            async move {
+                let file = tokio::fs::File::open(&blob.path).await.map_err(|e| {
+                    RegistryError::new(
                         RegistryErrorKind::Rejected,
-                        "the upload was acknowledged but the blob is not there",
-                    ))
+                        format!("cannot open {}: {e}", blob.path.display()),
+                    )
+                })?;
+                let counters = [sent, progress];
+                let stream = hashed_file_stream(file, blob.digest.clone(), blob.size, counters);
+                let pushed = session
+                    .oci
+                    .push_blob_stream(&reference, stream, blob.digest.as_str(), Some(blob.size))
+                    .await;
+                match pushed {
+                    Ok(_) => Ok(()),
+                    // The upload completed; only the Location header is missing.
+                    Err(OciDistributionError::RegistryNoLocationError) => Ok(()),
+                    Err(e) => Err(RegistryError::from_oci(e)),
                 }
             }
-            Err(e) => Err(RegistryError::from_oci(e)),
+        })
+        .await?;
+        if self.blob_exists(&blob.digest).await? {
+            Ok(())
+        } else {
+            Err(RegistryError::new(
+                RegistryErrorKind::Rejected,
+                "the upload was acknowledged but the blob is not there",
+            ))
         }
     }
 }
@@ -71,21 +83,21 @@ fn hashed_file_stream(
     file: tokio::fs::File,
     digest: Digest,
     size: u64,
-    sent: Arc<AtomicU64>,
+    counters: [Arc<AtomicU64>; 2],
 ) -> impl Stream<Item = Result<Bytes, OciDistributionError>> + Send + 'static {
     struct State {
         file: tokio::fs::File,
         hasher: Option<Sha256Hasher>,
         digest: Digest,
         size: u64,
-        sent: Arc<AtomicU64>,
+        counters: [Arc<AtomicU64>; 2],
     }
     let state = State {
         file,
         hasher: Some(Sha256Hasher::new()),
         digest,
         size,
-        sent,
+        counters,
     };
     futures::stream::unfold(state, |mut state| async move {
         let hasher = state.hasher.as_mut()?;
@@ -114,7 +126,9 @@ fn hashed_file_stream(
             Ok(n) => {
                 buffer.truncate(n);
                 hasher.update(&buffer);
-                state.sent.fetch_add(n as u64, Ordering::Relaxed);
+                for counter in &state.counters {
+                    counter.fetch_add(n as u64, Ordering::Relaxed);
+                }
                 Some((Ok(Bytes::from(buffer)), state))
             }
         }
@@ -132,7 +146,8 @@ mod tests {
         std::fs::write(&path, content).unwrap();
         let file = tokio::fs::File::open(&path).await.unwrap();
         let sent = Arc::new(AtomicU64::new(0));
-        let mut stream = Box::pin(hashed_file_stream(file, digest, size, sent.clone()));
+        let counters = [sent.clone(), Arc::new(AtomicU64::new(0))];
+        let mut stream = Box::pin(hashed_file_stream(file, digest, size, counters));
         let mut out = Vec::new();
         while let Some(item) = stream.next().await {
             match item {

@@ -9,7 +9,9 @@ use std::fmt;
 pub enum RegistryErrorKind {
     /// 404: the blob, manifest or repository is not there.
     NotFound,
-    /// 401, or 403 for another reason than an expired token.
+    /// 401: the registry did not take the credentials (or none were sent).
+    Unauthorized,
+    /// 403 for another reason than an expired token.
     Denied,
     /// 403 "Your authorization token has expired" (ECR does not answer 401 for this).
     TokenExpired,
@@ -19,6 +21,10 @@ pub enum RegistryErrorKind {
     Server,
     /// Connection refused, reset, timed out: no HTTP answer.
     Transport,
+    /// No progress for the stall bound: the registry accepted but stopped answering.
+    Stalled,
+    /// ECR refused to overwrite an existing tag in an IMMUTABLE repository (`TAG_INVALID`).
+    ImmutableTag,
     /// Any other 4xx: the registry refused what we sent.
     Rejected,
 }
@@ -34,13 +40,21 @@ impl RegistryErrorKind {
         match status {
             404 => Self::NotFound,
             403 if body.contains("token has expired") => Self::TokenExpired,
-            401 | 403 => Self::Denied,
+            401 => Self::Unauthorized,
+            403 => Self::Denied,
             429 => Self::Throttled,
             500..=599 => Self::Server,
             _ if body.contains("TOOMANYREQUESTS") => Self::Throttled,
+            _ if is_immutable_tag_refusal(body) => Self::ImmutableTag,
             _ => Self::Rejected,
         }
     }
+}
+
+/// ECR's answer to a tag put in an IMMUTABLE repository: `TAG_INVALID` "… already exists in the
+/// '…' repository and cannot be overwritten because the repository is immutable."
+fn is_immutable_tag_refusal(body: &str) -> bool {
+    body.contains("TAG_INVALID") || body.contains("cannot be overwritten")
 }
 
 /// A failed registry request: its kind and a one-line description.
@@ -64,6 +78,14 @@ impl RegistryError {
         }
     }
 
+    /// Notes how many attempts were made, when more than one.
+    pub fn after_attempts(mut self, attempts: u32) -> Self {
+        if attempts > 1 {
+            self.detail = format!("{} (after {attempts} attempts)", self.detail);
+        }
+        self
+    }
+
     /// An HTTP error answer, with the start of its body.
     pub fn from_response(status: u16, body: &str) -> Self {
         let kind = RegistryErrorKind::from_status(status, body);
@@ -74,6 +96,19 @@ impl RegistryError {
 
     /// A request that got no HTTP answer.
     pub fn from_transport(error: &reqwest::Error) -> Self {
+        if let Some(status) = error.status() {
+            // A HEAD answer has no body to tell an expired ECR token from a denial; a 403
+            // gets one credential refresh, and a second 403 is final.
+            let hint = if status.as_u16() == 403 {
+                "token has expired?"
+            } else {
+                ""
+            };
+            return Self::from_response(status.as_u16(), hint);
+        }
+        if error.is_timeout() {
+            return Self::new(RegistryErrorKind::Stalled, format!("timed out: {error}"));
+        }
         let mut text = error.to_string();
         let mut source = std::error::Error::source(error);
         while let Some(cause) = source {
@@ -90,9 +125,10 @@ impl RegistryError {
         match error {
             E::RequestError(e) => Self::from_transport(&e),
             E::ServerError { code, message, .. } => Self::from_response(code, &message),
-            E::UnauthorizedError { url } => {
-                Self::new(RegistryErrorKind::Denied, format!("HTTP 401 for {url}"))
-            }
+            E::UnauthorizedError { url } => Self::new(
+                RegistryErrorKind::Unauthorized,
+                format!("HTTP 401 for {url}"),
+            ),
             E::RegistryError { envelope, .. } => {
                 let text = envelope
                     .errors
@@ -145,5 +181,10 @@ mod tests {
         );
         assert!(RegistryErrorKind::Throttled.is_temporary());
         assert!(!RegistryErrorKind::Rejected.is_temporary());
+        let immutable = r#"{"errors":[{"code":"TAG_INVALID","message":"The image tag 'v1' already exists in the 'web' repository and cannot be overwritten because the repository is immutable."}]}"#;
+        assert_eq!(
+            RegistryErrorKind::from_status(400, immutable),
+            RegistryErrorKind::ImmutableTag
+        );
     }
 }

@@ -25,22 +25,24 @@ impl RegistryClient {
         reference: &str,
         manifest: &ManifestBlob,
     ) -> Result<(), RegistryError> {
-        let request = self
-            .http
-            .put(self.url("manifests", reference))
-            .header(CONTENT_TYPE, &manifest.media_type)
-            .body(manifest.bytes.clone());
-        let response = self
-            .authorized(request)
-            .send()
-            .await
-            .map_err(|e| RegistryError::from_transport(&e))?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let body = response.text().await.unwrap_or_default();
-        Err(RegistryError::from_response(status.as_u16(), &body))
+        let url = self.url("manifests", reference);
+        self.run("put manifest", None, |session| {
+            let request = self
+                .http
+                .put(&url)
+                .header(CONTENT_TYPE, &manifest.media_type)
+                .body(manifest.bytes.clone());
+            async move {
+                let response = send(session.authorize(request)).await?;
+                let status = response.status();
+                if status.is_success() {
+                    return Ok(());
+                }
+                let body = response.text().await.unwrap_or_default();
+                Err(RegistryError::from_response(status.as_u16(), &body))
+            }
+        })
+        .await
     }
 
     /// GETs a manifest by tag or digest; `None` when the registry answers 404.
@@ -48,55 +50,70 @@ impl RegistryClient {
         &self,
         reference: &str,
     ) -> Result<Option<FetchedManifest>, RegistryError> {
-        let request = self
-            .http
-            .get(self.url("manifests", reference))
-            .header(ACCEPT, ALL_MANIFEST_TYPES.join(", "));
-        let response = self
-            .authorized(request)
-            .send()
-            .await
-            .map_err(|e| RegistryError::from_transport(&e))?;
-        let status = response.status();
-        if status == StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        if !status.is_success() {
-            let body = response.text().await.unwrap_or_default();
-            return Err(RegistryError::from_response(status.as_u16(), &body));
-        }
-        let media_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| RegistryError::from_transport(&e))?;
-        Ok(Some(FetchedManifest {
-            digest: Digest::of_bytes(&bytes),
-            bytes,
-            media_type,
-        }))
+        let url = self.url("manifests", reference);
+        self.run("get manifest", None, |session| {
+            let request = self
+                .http
+                .get(&url)
+                .header(ACCEPT, ALL_MANIFEST_TYPES.join(", "));
+            async move {
+                let response = send(session.authorize(request)).await?;
+                let status = response.status();
+                if status == StatusCode::NOT_FOUND {
+                    return Ok(None);
+                }
+                if !status.is_success() {
+                    let body = response.text().await.unwrap_or_default();
+                    return Err(RegistryError::from_response(status.as_u16(), &body));
+                }
+                let media_type = response
+                    .headers()
+                    .get(CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                let bytes = response
+                    .bytes()
+                    .await
+                    .map_err(|e| RegistryError::from_transport(&e))?;
+                Ok(Some(FetchedManifest {
+                    digest: Digest::of_bytes(&bytes),
+                    bytes,
+                    media_type,
+                }))
+            }
+        })
+        .await
     }
 
     /// Whether a manifest exists under `reference` (HEAD).
     pub async fn manifest_exists(&self, reference: &str) -> Result<bool, RegistryError> {
-        let request = self
-            .http
-            .head(self.url("manifests", reference))
-            .header(ACCEPT, ALL_MANIFEST_TYPES.join(", "));
-        let response = self
-            .authorized(request)
-            .send()
-            .await
-            .map_err(|e| RegistryError::from_transport(&e))?;
-        match response.status() {
-            s if s.is_success() => Ok(true),
-            StatusCode::NOT_FOUND => Ok(false),
-            s => Err(RegistryError::from_response(s.as_u16(), "")),
-        }
+        let url = self.url("manifests", reference);
+        self.run("check manifest", None, |session| {
+            let request = self
+                .http
+                .head(&url)
+                .header(ACCEPT, ALL_MANIFEST_TYPES.join(", "));
+            async move {
+                let response = send(session.authorize(request)).await?;
+                match response.status() {
+                    s if s.is_success() => Ok(true),
+                    StatusCode::NOT_FOUND => Ok(false),
+                    // HEAD has no body: a 403 may be an expired token (refreshed once).
+                    s if s == StatusCode::FORBIDDEN => {
+                        Err(RegistryError::from_response(403, "token has expired?"))
+                    }
+                    s => Err(RegistryError::from_response(s.as_u16(), "")),
+                }
+            }
+        })
+        .await
     }
+}
+
+async fn send(request: reqwest::RequestBuilder) -> Result<reqwest::Response, RegistryError> {
+    request
+        .send()
+        .await
+        .map_err(|e| RegistryError::from_transport(&e))
 }

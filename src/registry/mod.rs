@@ -1,55 +1,65 @@
 //! A generic OCI distribution client for one repository on one registry. Knows nothing of AWS:
-//! it gets a base URL, a repository and Basic credentials.
+//! it gets a base URL, a repository, Basic credentials and, optionally, a way to get fresh
+//! credentials when the registry says the token has expired.
 //!
 //! Blob presence and streamed blob uploads go through oci-client (monolithic mode: one POST,
 //! then one PUT carrying the whole blob, which is what ECR accepts). Manifests use our own
 //! requests, because oci-client re-serializes manifests and can panic on a by-digest PUT
 //! answered without `Location` (ECR): we PUT the exact stored bytes and, on GET, hash the bytes
-//! served instead of trusting `Docker-Content-Digest`.
+//! served instead of trusting `Docker-Content-Digest`. Every request goes through
+//! [`RegistryClient::run`]: retries with backoff, one credential refresh, a stall bound.
 
 mod blobs;
 mod error;
+mod login;
 mod manifests;
+mod retry;
 
-use std::time::Duration;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
 
-use oci_client::client::{ClientConfig, ClientProtocol};
-use oci_client::secrets::RegistryAuth;
-use oci_client::{Reference, RegistryOperation};
+use oci_client::Reference;
+use tracing::warn;
 
 use crate::image::Digest;
-use crate::secret::Secret;
 
 pub use error::{RegistryError, RegistryErrorKind};
+pub use login::{Credentials, RefreshCredentials};
 pub use manifests::FetchedManifest;
+pub use retry::RetryPolicy;
+
+use login::LoginState;
 
 /// Connection settings; the defaults suit CI runners talking to ECR.
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
     /// How long to wait for a TCP/TLS connection. The default is 10 s.
     pub connect_timeout: Duration,
-    /// How long a response (or the next part of one) may take. The default is 60 s.
-    pub read_timeout: Duration,
+    /// A request that moves no byte for this long fails (no retry). The default is 60 s.
+    pub stall_timeout: Duration,
+    pub retry: RetryPolicy,
 }
 
 impl Default for ClientOptions {
     fn default() -> Self {
         Self {
             connect_timeout: Duration::from_secs(10),
-            read_timeout: Duration::from_secs(60),
+            stall_timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
         }
     }
 }
 
 /// A logged-in client for `repository` at `base_url`.
 pub struct RegistryClient {
-    oci: oci_client::Client,
     http: reqwest::Client,
+    login: LoginState,
+    options: ClientOptions,
     base_url: String,
     host: String,
     repository: String,
-    username: String,
-    password: Secret,
 }
 
 impl RegistryClient {
@@ -57,56 +67,40 @@ impl RegistryClient {
     pub async fn connect(
         base_url: &str,
         repository: &str,
-        username: &str,
-        password: Secret,
+        credentials: Credentials,
+        refresh: Option<RefreshCredentials>,
         options: &ClientOptions,
     ) -> Result<Self, RegistryError> {
-        let (protocol, host) = match base_url.split_once("://") {
-            Some(("http", host)) => (ClientProtocol::Http, host),
-            Some((_, host)) => (ClientProtocol::Https, host),
-            None => (ClientProtocol::Https, base_url),
-        };
-        let oci = oci_client::Client::new(ClientConfig {
-            protocol,
-            use_monolithic_push: true,
-            connect_timeout: Some(options.connect_timeout),
-            read_timeout: Some(options.read_timeout),
-            user_agent: concat!("ecr-fanout/", env!("CARGO_PKG_VERSION")),
-            ..ClientConfig::default()
-        });
+        let (scheme, host) = base_url.split_once("://").unwrap_or(("https", base_url));
+        let base_url = format!("{scheme}://{host}");
         let http = reqwest::Client::builder()
             .connect_timeout(options.connect_timeout)
-            .read_timeout(options.read_timeout)
-            .user_agent(concat!("ecr-fanout/", env!("CARGO_PKG_VERSION")))
+            .user_agent(login::USER_AGENT)
             .build()
             .map_err(|e| RegistryError::from_transport(&e))?;
+        let login = LoginState::new(
+            &http,
+            &base_url,
+            host,
+            repository,
+            credentials,
+            refresh,
+            options,
+        );
         let client = Self {
-            oci,
             http,
-            base_url: format!(
-                "{}://{host}",
-                base_url.split_once("://").map_or("https", |p| p.0)
-            ),
+            login,
+            options: options.clone(),
+            base_url,
             host: host.to_string(),
             repository: repository.to_string(),
-            username: username.to_string(),
-            password,
         };
-        client.authenticate().await?;
+        client
+            .run("log in", None, |session| async move {
+                session.authenticate().await
+            })
+            .await?;
         Ok(client)
-    }
-
-    /// Hands the Basic credentials to oci-client for both pulls and pushes.
-    async fn authenticate(&self) -> Result<(), RegistryError> {
-        let auth = RegistryAuth::Basic(self.username.clone(), self.password.expose().to_string());
-        let reference = self.reference_for(None);
-        for operation in [RegistryOperation::Pull, RegistryOperation::Push] {
-            self.oci
-                .auth(&reference, &auth, operation)
-                .await
-                .map_err(RegistryError::from_oci)?;
-        }
-        Ok(())
     }
 
     /// The `host[:port]` this client talks to.
@@ -114,17 +108,62 @@ impl RegistryClient {
         &self.host
     }
 
-    fn reference_for(&self, digest: Option<&Digest>) -> Reference {
-        match digest {
-            Some(d) => {
-                Reference::with_digest(self.host.clone(), self.repository.clone(), d.to_string())
+    /// Runs one request with retries, credential refresh and the stall bound. `progress`
+    /// counts bytes moved by a long request (uploads); without it the bound is a plain timeout.
+    async fn run<T, F, Fut>(
+        &self,
+        what: &str,
+        progress: Option<&Arc<AtomicU64>>,
+        request: F,
+    ) -> Result<T, RegistryError>
+    where
+        F: Fn(Arc<login::Session>) -> Fut,
+        Fut: Future<Output = Result<T, RegistryError>>,
+    {
+        let started = Instant::now();
+        let mut attempts = 0;
+        let mut refreshed = false;
+        loop {
+            let session = self.login.current().await;
+            let generation = session.generation;
+            attempts += 1;
+            let guarded = retry::stall_guard(
+                self.options.stall_timeout,
+                progress.cloned(),
+                request(session),
+            );
+            let mut error = match guarded.await {
+                Ok(value) => return Ok(value),
+                Err(error) => error,
+            };
+            let login_again = matches!(
+                error.kind,
+                RegistryErrorKind::TokenExpired | RegistryErrorKind::Unauthorized
+            );
+            if login_again && !refreshed {
+                refreshed = true;
+                warn!(registry = %self.host, "{what}: {error}; logging in again");
+                match self.login.refresh(generation).await {
+                    Ok(()) => continue,
+                    Err(refresh_error) => error = refresh_error,
+                }
             }
-            None => Reference::with_tag(
-                self.host.clone(),
-                self.repository.clone(),
-                "latest".to_string(),
-            ),
+            if error.kind.is_temporary() && self.options.retry.allows_another(attempts, started) {
+                let delay = self.options.retry.delay(attempts - 1);
+                warn!(registry = %self.host, attempt = attempts, "{what}: {error}; retrying in {} ms", delay.as_millis());
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+            return Err(error.after_attempts(attempts));
         }
+    }
+
+    fn reference_for(&self, digest: &Digest) -> Reference {
+        Reference::with_digest(
+            self.host.clone(),
+            self.repository.clone(),
+            digest.to_string(),
+        )
     }
 
     fn url(&self, kind: &str, reference: &str) -> String {
@@ -132,9 +171,5 @@ impl RegistryClient {
             "{}/v2/{}/{kind}/{reference}",
             self.base_url, self.repository
         )
-    }
-
-    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        request.basic_auth(&self.username, Some(self.password.expose()))
     }
 }

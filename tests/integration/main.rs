@@ -3,11 +3,30 @@
 
 mod harness;
 
+mod action_support;
 mod emulation;
+mod fault_injection;
 mod scenario;
 
 mod bad_input;
+mod cancel;
 mod dry_run;
+mod faults;
 mod immutable;
 mod outputs;
 mod push;
+
+mod ecs;
+mod lambda;
+mod verify;
+
+mod action;
+mod action_entry;
+mod action_yml;
+mod ci_examples;
+
+mod replication;
+mod repository_policies;
+mod repository_settings;
+mod repository_support;
+mod tmp_progress_smoke;

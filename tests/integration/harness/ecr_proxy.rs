@@ -1,30 +1,30 @@
 //! `EcrProxy`: an HTTP/1.1 reverse proxy in front of one docker-registry that answers the way
-//! Amazon ECR does where ECR differs from distribution (see [`Emulation`]). Owns the hyper
-//! server task, forwarding (streamed both ways, `Host` preserved, redirects not followed) and
-//! the emulated behaviours; the switches and counters live in [`ProxyControl`].
+//! Amazon ECR does where ECR differs from distribution (see [`Emulation`]), and fails the way a
+//! test asks it to (see [`Fault`]). Owns the hyper server task, the connection tasks and the
+//! emulated behaviours; forwarding is in `proxy_forward.rs`, carrying out faults in
+//! `proxy_faults.rs`, the switches, faults and counters in [`ProxyControl`].
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Result;
 use base64::Engine;
-use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::{Body as _, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
+use tokio::net::TcpStream;
 use tokio::task::{JoinHandle, JoinSet};
 
+use super::fault::RequestFacts;
 use super::proxy_control::FirstPatch;
 #[allow(unused_imports)]
 pub use super::proxy_control::{Emulation, Fault, PathKind, ProxyControl, RequestRecord};
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-type ProxyBody = BoxBody<Bytes, BoxError>;
+use super::proxy_faults::{ConnectionAborted, Outcome, answer_with_fault, corrupt_manifest};
+pub(crate) use super::proxy_forward::{
+    BoxError, ProxyBody, Shared, drain, empty, forward, json_error,
+};
 
 /// ECR's manifest size limit; bigger manifest PUTs are rejected without forwarding.
 pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
@@ -36,19 +36,8 @@ pub const MANIFEST_INVALID_BODY: &str =
 /// Body of ECR's answer to an expired authorization token.
 pub const TOKEN_EXPIRED_BODY: &str = r#"{"errors":[{"code":"DENIED","message":"Your authorization token has expired. Reauthenticate and try again."}]}"#;
 
-/// Headers that belong to one connection and are never forwarded.
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
-
-/// A running proxy. Dropping it stops accepting and aborts every open connection.
+/// A running proxy. Dropping it closes its port and aborts every open connection (so hung
+/// and stalled requests end too).
 pub struct EcrProxy {
     addr: SocketAddr,
     control: ProxyControl,
@@ -61,21 +50,11 @@ impl EcrProxy {
         Self::start_with(upstream, ProxyControl::new()).await
     }
 
-    /// Same, with a control handle made by the caller.
+    /// Same, with a control handle made by the caller (one control per proxy).
     pub async fn start_with(upstream: &str, control: ProxyControl) -> Result<EcrProxy> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
-            .build()?;
-        let shared = Shared {
-            upstream: upstream.trim_end_matches('/').to_string(),
-            client,
-            control: control.clone(),
-        };
-        let task = tokio::spawn(accept_loop(listener, shared));
+        let addr = control.listener().bind_loopback()?;
+        let shared = Shared::new(upstream, control.clone())?;
+        let task = tokio::spawn(accept_loop(shared));
         Ok(EcrProxy {
             addr,
             control,
@@ -106,46 +85,52 @@ impl Drop for EcrProxy {
     fn drop(&mut self) {
         // Aborting the accept loop drops its JoinSet, which aborts every connection task.
         self.task.abort();
+        self.control.listener().close();
     }
 }
 
-#[derive(Clone)]
-struct Shared {
-    upstream: String,
-    client: reqwest::Client,
-    control: ProxyControl,
-}
-
-async fn accept_loop(listener: TcpListener, shared: Shared) {
+async fn accept_loop(shared: Shared) {
     let mut connections = JoinSet::new();
     loop {
         while connections.try_join_next().is_some() {}
-        let stream = match listener.accept().await {
-            Ok((stream, _peer)) => stream,
+        let stream = match shared.control.listener().accept().await {
+            Ok(stream) => stream,
             Err(_) => {
                 // e.g. out of file descriptors: back off instead of spinning.
                 tokio::time::sleep(Duration::from_millis(10)).await;
                 continue;
             }
         };
-        if let Some(fault) = shared.control.fault_on_accept() {
-            match fault {}
+        if !shared.control.admit_connection() {
+            // Refused between the kernel's accept and ours: reset before any byte.
+            let _ = stream.set_zero_linger();
+            continue;
         }
-        let shared = shared.clone();
-        connections.spawn(async move {
-            let service = service_fn(move |req| {
-                let shared = shared.clone();
-                async move { Ok::<_, Infallible>(handle(shared, req).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
+        connections.spawn(serve_connection(shared.clone(), stream));
     }
 }
 
-/// Answer one request: emulate, or forward and adjust, then record it.
-async fn handle(shared: Shared, req: Request<Incoming>) -> Response<ProxyBody> {
+/// Serve one client connection until it ends, or until the port is switched off.
+async fn serve_connection(shared: Shared, stream: TcpStream) {
+    let _open = shared.control.connection_opened();
+    let refused = shared.control.subscribe_refused();
+    let service = service_fn(move |req| handle(shared.clone(), req));
+    let connection =
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    tokio::select! {
+        // A connection whose port was switched off must not serve another request.
+        biased;
+        () = refused.cancelled_owned() => {}
+        _ = connection => {}
+    }
+}
+
+/// Answer one request: meet its faults, else emulate, or forward and adjust; then record it.
+/// An error makes hyper close the connection without an answer.
+async fn handle(
+    shared: Shared,
+    req: Request<Incoming>,
+) -> Result<Response<ProxyBody>, ConnectionAborted> {
     let method = req.method().clone();
     let uri = req
         .uri()
@@ -153,18 +138,48 @@ async fn handle(shared: Shared, req: Request<Incoming>) -> Response<ProxyBody> {
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
     let kind = PathKind::of(req.uri().path());
-    if let Some(fault) = shared.control.fault_on_request(&method, &kind) {
-        match fault {}
-    }
-    let (resp, forwarded) = respond(&shared, req, &method, &kind).await;
-    shared.control.record(RequestRecord {
-        method: method.to_string(),
-        uri,
-        kind,
-        status: resp.status().as_u16(),
-        forwarded,
+    let cleared = shared.control.subscribe_cleared();
+    let faults = shared.control.faults_for_request(&RequestFacts {
+        method: &method,
+        kind: &kind,
+        authenticated: req.headers().contains_key(header::AUTHORIZATION),
+        has_body: !req.body().is_end_stream(),
     });
-    resp
+    let mut log = LogOnDrop {
+        control: shared.control.clone(),
+        record: RequestRecord {
+            method: method.to_string(),
+            uri,
+            kind: kind.clone(),
+            status: 0,
+            forwarded: false,
+        },
+    };
+    if !faults.latency.is_zero() {
+        tokio::time::sleep(faults.latency).await;
+    }
+    let outcome: Outcome = match faults.action {
+        Some(action) => answer_with_fault(shared.clone(), req, action, cleared).await,
+        None => Ok(respond(&shared, req, &method, &kind).await),
+    };
+    (log.record.status, log.record.forwarded) = match &outcome {
+        Ok((resp, forwarded)) => (resp.status().as_u16(), *forwarded),
+        Err(aborted) => (0, aborted.forwarded),
+    };
+    outcome.map(|(resp, _)| resp)
+}
+
+/// Logs a request when its handling ends, also when hyper drops it unanswered (the client
+/// went away, or the proxy stopped): then with status 0.
+struct LogOnDrop {
+    control: ProxyControl,
+    record: RequestRecord,
+}
+
+impl Drop for LogOnDrop {
+    fn drop(&mut self) {
+        self.control.record(self.record.clone());
+    }
 }
 
 async fn respond(
@@ -193,6 +208,9 @@ async fn respond(
             let mut resp = forward(shared, req, None).await;
             if control.is_enabled(Emulation::NoDigestOnManifestGet) {
                 resp.headers_mut().remove("docker-content-digest");
+            }
+            if resp.status() == StatusCode::OK && control.take_manifest_corruption() {
+                resp = corrupt_manifest(resp).await;
             }
             (resp, true)
         }
@@ -289,124 +307,4 @@ fn basic_password(headers: &HeaderMap) -> Option<String> {
     let text = String::from_utf8(decoded).ok()?;
     let (_user, password) = text.split_once(':')?;
     Some(password.to_string())
-}
-
-/// Forward to the registry. `body` replaces the request body when the proxy buffered it;
-/// otherwise the incoming body is streamed through. Upstream failures become 502.
-async fn forward<B>(shared: &Shared, req: Request<B>, body: Option<Bytes>) -> Response<ProxyBody>
-where
-    B: IntoReqwestBody,
-{
-    let (parts, incoming) = req.into_parts();
-    let path = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    let url = format!("{}{}", shared.upstream, path);
-    let mut headers = strip_hop_by_hop(&parts.headers);
-    let body = match body {
-        Some(bytes) => {
-            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
-            reqwest::Body::from(bytes)
-        }
-        None => incoming.into_reqwest_body(),
-    };
-    // `headers` still holds the client's Host, so distribution builds its absolute Location
-    // URLs with the proxy's address.
-    let result = shared
-        .client
-        .request(parts.method, url)
-        .headers(headers)
-        .body(body)
-        .send()
-        .await;
-    let upstream = match result {
-        Ok(r) => r,
-        Err(e) => {
-            let mut resp =
-                Response::new(full(format!("ecr proxy: upstream request failed: {e}\n")));
-            *resp.status_mut() = StatusCode::BAD_GATEWAY;
-            return resp;
-        }
-    };
-    let status = upstream.status();
-    let headers = strip_hop_by_hop(upstream.headers());
-    let body = reqwest::Body::from(upstream)
-        .map_err(|e| -> BoxError { Box::new(e) })
-        .boxed();
-    let mut resp = Response::new(body);
-    *resp.status_mut() = status;
-    *resp.headers_mut() = headers;
-    resp
-}
-
-/// A request body the proxy can hand to reqwest without buffering.
-trait IntoReqwestBody {
-    fn into_reqwest_body(self) -> reqwest::Body;
-}
-
-impl IntoReqwestBody for Incoming {
-    fn into_reqwest_body(self) -> reqwest::Body {
-        reqwest::Body::wrap(self)
-    }
-}
-
-impl IntoReqwestBody for () {
-    fn into_reqwest_body(self) -> reqwest::Body {
-        reqwest::Body::from(Bytes::new())
-    }
-}
-
-fn strip_hop_by_hop(headers: &HeaderMap) -> HeaderMap {
-    let mut out = headers.clone();
-    // Names listed in `Connection` are hop-by-hop too.
-    let listed: Vec<String> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| {
-            v.split(',')
-                .map(|s| s.trim().to_ascii_lowercase())
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    for name in HOP_BY_HOP
-        .iter()
-        .copied()
-        .chain(listed.iter().map(String::as_str))
-    {
-        if !name.is_empty() {
-            out.remove(name);
-        }
-    }
-    out
-}
-
-async fn drain(mut body: Incoming) {
-    while let Some(frame) = body.frame().await {
-        if frame.is_err() {
-            break;
-        }
-    }
-}
-
-fn json_error(status: StatusCode, body: &str) -> Response<ProxyBody> {
-    let mut resp = Response::new(full(body.to_string()));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    resp
-}
-
-fn full(text: String) -> ProxyBody {
-    Full::new(Bytes::from(text))
-        .map_err(|never| match never {})
-        .boxed()
-}
-
-fn empty() -> ProxyBody {
-    full(String::new())
 }

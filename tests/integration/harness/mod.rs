@@ -2,7 +2,9 @@
 //!
 //! `TestEnv` (env.rs) = one moto server (moto.rs, the ECR API) + per region one Debian
 //! docker-registry (registry.rs) behind an ECR-faithful reverse proxy (ecr_proxy.rs, switches
-//! and counters in proxy_control.rs). skopeo.rs checks registries directly; run.rs runs the
+//! and counters in proxy_control.rs, forwarding in proxy_forward.rs) that is also a fault
+//! injector (fault.rs, fault_control.rs, proxy_faults.rs, listener_switch.rs). moto's API
+//! calls are counted by moto_counter.rs. skopeo.rs checks registries directly; run.rs runs the
 //! binary; support.rs has the process/port/readiness plumbing.
 //!
 //! Prerequisites (docker-registry, skopeo, moto) are installed by `scripts/test`.
@@ -12,8 +14,14 @@
 
 pub mod ecr_proxy;
 pub mod env;
+pub mod fault;
+pub mod fault_control;
+pub mod listener_switch;
 pub mod moto;
+pub mod moto_counter;
 pub mod proxy_control;
+pub mod proxy_faults;
+pub mod proxy_forward;
 pub mod registry;
 pub mod run;
 pub mod skopeo;
@@ -21,7 +29,7 @@ pub mod support;
 
 // Short paths for tests; not every test binary configuration uses each.
 #[allow(unused_imports)]
-pub use ecr_proxy::{Emulation, ProxyControl};
+pub use ecr_proxy::{Emulation, Fault, ProxyControl};
 pub use env::{Region, TestEnv};
 #[allow(unused_imports)]
 pub use run::{RunOutput, ecr_fanout, run};

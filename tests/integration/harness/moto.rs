@@ -1,6 +1,8 @@
 //! `Moto`: moto's server (the ECR control plane: repositories, GetAuthorizationToken) on a free
 //! loopback port, killed on drop. Owns locating the binary (failing loudly when `scripts/test`
 //! has not installed it), the password moto's tokens carry, and small aws-sdk-ecr helpers.
+//! The binary under test reaches moto through a [`MotoCounter`] (`url()`), which counts its
+//! API calls; the harness's own helpers go to moto directly (`direct_url()`), uncounted.
 //!
 //! How moto makes tokens (moto 5.2.5, `moto/ecr/responses.py` `get_authorization_token`): for
 //! each registry id (default: the caller's account) the password is `"{account_id}-auth-token"`
@@ -16,6 +18,7 @@ use anyhow::{Context, Result, bail};
 use aws_sdk_ecr::config::{BehaviorVersion, Credentials, Region};
 use tempfile::TempDir;
 
+use super::moto_counter::{ApiCall, MotoCounter};
 use super::support::{
     ChildProcess, PORT_RETRIES, Probe, free_port, is_addr_in_use, probe_client, wait_ready,
 };
@@ -60,6 +63,8 @@ pub fn moto_binary() -> Result<PathBuf> {
 /// A running moto server. Dropping it kills the process.
 pub struct Moto {
     port: u16,
+    // Stops before the process it forwards to.
+    counter: MotoCounter,
     process: ChildProcess,
     _dir: TempDir,
 }
@@ -75,8 +80,10 @@ impl Moto {
             let port = free_port()?;
             match start_on(&binary, &dir, port).await {
                 Ok(process) => {
+                    let counter = MotoCounter::start(&direct_url(port)).await?;
                     return Ok(Moto {
                         port,
+                        counter,
                         process,
                         _dir: dir,
                     });
@@ -88,9 +95,35 @@ impl Moto {
         Err(last_err.unwrap()).context("moto_server: every port tried was taken")
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// The endpoint the binary uses (`AWS_ENDPOINT_URL_ECR`): moto behind the call counter.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.counter.url()
+    }
+
+    /// moto itself, `http://127.0.0.1:PORT`; calls made here are not counted.
+    pub fn direct_url(&self) -> String {
+        direct_url(self.port)
+    }
+
+    /// API calls of `action` (e.g. "GetAuthorizationToken", "PutImage") made through
+    /// [`Moto::url`], in any region, whatever moto answered.
+    pub fn count_calls(&self, action: &str) -> usize {
+        self.counter.count(action)
+    }
+
+    /// Same, only calls signed for `region`.
+    pub fn count_calls_in(&self, region: &str, action: &str) -> usize {
+        self.counter.count_in(region, action)
+    }
+
+    /// Every call made through [`Moto::url`], in order.
+    pub fn calls(&self) -> Vec<ApiCall> {
+        self.counter.calls()
+    }
+
+    /// Forget the calls counted so far.
+    pub fn reset_calls(&self) {
+        self.counter.reset()
     }
 
     pub fn log(&self) -> String {
@@ -98,8 +131,9 @@ impl Moto {
     }
 
     /// An ECR client for `region` talking to this moto with the test credentials.
+    /// Not counted: it talks to moto directly.
     pub fn ecr_client(&self, region: &str) -> aws_sdk_ecr::Client {
-        ecr_client(&self.url(), region)
+        ecr_client(&self.direct_url(), region)
     }
 
     pub async fn create_repository(&self, region: &str, name: &str) -> Result<()> {
@@ -145,6 +179,10 @@ impl Moto {
             .map(String::from)
             .context("authorizationData without authorizationToken")
     }
+}
+
+fn direct_url(port: u16) -> String {
+    format!("http://127.0.0.1:{port}")
 }
 
 /// An ECR client for `region` against `endpoint`, isolated from the host's AWS config.

@@ -1,12 +1,15 @@
 //! `ProxyControl`: the shared handle between a test and its ECR proxy. Owns the on/off switch
 //! of each emulated ECR behaviour, the set of expired passwords, the per-upload-session memory
-//! used to discard repeated PATCHes, the request log and counters, and the (still empty)
-//! fault-injection extension point.
+//! used to discard repeated PATCHes, and the request log and counters. Fault injection
+//! (`inject`, `clear_faults`, `faults_fired`, ...) is in `fault_control.rs`, faults in `fault.rs`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use http::HeaderMap;
+
+pub use super::fault::Fault;
+use super::fault_control::FaultWires;
 
 /// One way Amazon ECR differs from distribution, emulated by the proxy. All are on by default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -145,9 +148,10 @@ pub struct RequestRecord {
     /// Path and query as received.
     pub uri: String,
     pub kind: PathKind,
-    /// Status sent back to the client.
+    /// Status sent back to the client; 0 when a fault closed the connection without one.
     pub status: u16,
-    /// False when the proxy answered by itself (emulation) instead of forwarding.
+    /// False when the proxy answered by itself (emulation or fault) instead of forwarding;
+    /// true for a cut or stalled upload, part of whose body reached the registry.
     pub forwarded: bool,
 }
 
@@ -157,14 +161,6 @@ pub(crate) struct FirstPatch {
     pub status: u16,
     pub headers: HeaderMap,
 }
-
-/// EXTENSION POINT for fault injection (a later issue): refuse connections, hang, cut a body
-/// after N bytes, bursts of 503/429, added latency. Add variants here, a way to arm them on
-/// [`ProxyControl`], and handle them where `ecr_proxy.rs` calls [`ProxyControl::fault_on_accept`]
-/// (connection level) and [`ProxyControl::fault_on_request`] (request level). Today there are
-/// no faults: the enum has no variants, so both hooks always return `None`.
-#[derive(Clone, Debug)]
-pub enum Fault {}
 
 #[derive(Default)]
 struct State {
@@ -178,6 +174,7 @@ struct State {
 #[derive(Clone, Default)]
 pub struct ProxyControl {
     state: Arc<Mutex<State>>,
+    pub(super) faults: Arc<FaultWires>,
 }
 
 impl ProxyControl {
@@ -288,24 +285,10 @@ impl ProxyControl {
         self.count_kind("POST", "upload-start")
     }
 
-    /// Forget the request log (switches and expired passwords stay).
+    /// Forget the request log and the fault counters (switches, expired passwords and armed
+    /// faults stay).
     pub fn reset_counts(&self) {
         self.lock().log.clear();
-    }
-
-    // ---- fault injection (extension point, see [`Fault`]) ----
-
-    /// Called for every accepted connection before serving it.
-    pub(crate) fn fault_on_accept(&self) -> Option<Fault> {
-        None
-    }
-
-    /// Called for every request before emulation and forwarding.
-    pub(crate) fn fault_on_request(
-        &self,
-        _method: &http::Method,
-        _kind: &PathKind,
-    ) -> Option<Fault> {
-        None
+        self.reset_faults_fired();
     }
 }

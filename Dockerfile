@@ -1,0 +1,20 @@
+# A small image with ecr-fanout and buildah, for CI runners without a Docker daemon (GitLab
+# Kubernetes executors, Jenkins agents): `docker build -t ecr-fanout .`, then in a job
+# `buildah build ... && ecr-fanout push ...` (examples/ci/gitlab-ci.yml).
+
+FROM docker.io/library/rust:1.95-slim-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+RUN cargo build --release --locked --bin ecr-fanout \
+ && strip target/release/ecr-fanout
+
+FROM docker.io/library/debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends buildah ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /src/target/release/ecr-fanout /usr/local/bin/ecr-fanout
+# buildah without privileges or a daemon: chroot isolation, the vfs storage driver.
+ENV BUILDAH_ISOLATION=chroot \
+    STORAGE_DRIVER=vfs
+CMD ["ecr-fanout", "--help"]

@@ -1,0 +1,20 @@
+//! `ecr-fanout verify`: resolve the inputs, verify every region (reads only), write the same
+//! outputs and report as `push`. Exit 0 when every region serves the same digest whole, 3
+//! when one does not (mismatch, missing tag, manifest or blob), 1 when a region could not be
+//! checked, 2 for bad input.
+
+use crate::config::raw::RawInputs;
+use crate::config::verify::resolve_verify;
+use crate::fanout;
+use crate::output;
+
+/// Runs `verify` from raw inputs.
+pub async fn run(raw: &RawInputs) -> anyhow::Result<()> {
+    let config = resolve_verify(raw)?;
+    let outcome = fanout::verify_existing(&config).await;
+    output::emit(&outcome.report, &config.outputs)?;
+    match outcome.error {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}

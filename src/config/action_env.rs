@@ -1,0 +1,194 @@
+//! GitHub Action inputs: `INPUT_<NAME>` environment variables → [`RawInputs`]. The runner
+//! upper-cases the input name, keeps `-`, turns spaces into `_`, and sets a variable for every
+//! declared input, empty when the workflow left it unset; empty therefore means absent. The
+//! names understood are exactly [`PUSH_INPUTS`]; any other non-empty `INPUT_*` variable is an
+//! [`UnknownInput`] naming the closest valid input (exit 2).
+
+use std::ffi::OsString;
+
+use super::raw::{PUSH_INPUTS, RawInputs};
+
+/// The prefix the runner puts before every input name.
+pub const INPUT_PREFIX: &str = "INPUT_";
+
+/// An `INPUT_*` variable that names no input of `push`.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "unknown action input `{given}` ({variable}); the closest valid input is `{closest}` \
+     ({closest_variable}); inputs are spelled as in action.yml, upper-cased with `-` kept"
+)]
+pub struct UnknownInput {
+    /// The variable as set, e.g. `INPUT_REGOINS`.
+    pub variable: String,
+    /// The input name it stands for, lower-cased: `regoins`.
+    pub given: String,
+    pub closest: &'static str,
+    pub closest_variable: String,
+}
+
+/// A problem reading the `INPUT_*` variables (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ActionInputError {
+    #[error(transparent)]
+    Unknown(#[from] UnknownInput),
+    #[error("action input variable {0} is not valid UTF-8")]
+    NotUtf8(String),
+}
+
+/// `registry-id` → `INPUT_REGISTRY-ID`, as the runner names it.
+pub fn variable_name(input: &str) -> String {
+    format!("{INPUT_PREFIX}{}", input.replace(' ', "_").to_uppercase())
+}
+
+/// Reads the inputs from this process's environment.
+pub fn inputs_from_process_env() -> Result<RawInputs, ActionInputError> {
+    inputs_from_vars(std::env::vars_os())
+}
+
+/// Reads the inputs from `(name, value)` pairs; variables without the prefix are ignored.
+pub fn inputs_from_vars(
+    vars: impl IntoIterator<Item = (OsString, OsString)>,
+) -> Result<RawInputs, ActionInputError> {
+    let mut raw = RawInputs::default();
+    let mut unknown = Vec::new();
+    for (name, value) in vars {
+        let Some(name) = name.to_str() else { continue };
+        if !name.starts_with(INPUT_PREFIX) {
+            continue;
+        }
+        let value = value
+            .into_string()
+            .map_err(|_| ActionInputError::NotUtf8(name.to_string()))?;
+        match PUSH_INPUTS
+            .iter()
+            .copied()
+            .find(|i| variable_name(i) == name)
+        {
+            Some(input) => raw.set(input, Some(value)),
+            // Declared-but-unset inputs of a newer action.yml arrive empty: absent, not wrong.
+            None if value.trim().is_empty() => {
+                tracing::debug!(variable = name, "ignoring empty unknown action input")
+            }
+            None => unknown.push(name.to_string()),
+        }
+    }
+    // Report the first in name order so the message does not depend on environment order.
+    unknown.sort();
+    match unknown.first() {
+        Some(variable) => Err(unknown_input(variable).into()),
+        None => Ok(raw),
+    }
+}
+
+fn unknown_input(variable: &str) -> UnknownInput {
+    let given = variable[INPUT_PREFIX.len()..].to_lowercase();
+    let closest = closest_input(&given);
+    UnknownInput {
+        variable: variable.to_string(),
+        given,
+        closest,
+        closest_variable: variable_name(closest),
+    }
+}
+
+/// The valid input nearest to `given` by edit distance (`_` counted as `-`); ties go to the
+/// input listed first.
+pub fn closest_input(given: &str) -> &'static str {
+    let given = given.to_lowercase().replace('_', "-");
+    PUSH_INPUTS
+        .iter()
+        .copied()
+        .min_by_key(|input| edit_distance(&given, input))
+        .unwrap_or("regions")
+}
+
+/// Levenshtein distance over characters.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+            .collect()
+    }
+
+    #[test]
+    fn every_push_input_has_its_runner_variable() {
+        for &input in PUSH_INPUTS {
+            let variable = variable_name(input);
+            let raw = inputs_from_vars(vars(&[(variable.as_str(), "x")])).unwrap();
+            assert_eq!(raw.get(input), Some("x"), "{input}");
+        }
+        assert_eq!(variable_name("registry-id"), "INPUT_REGISTRY-ID");
+    }
+
+    #[test]
+    fn runner_style_environment_is_read() {
+        let raw = inputs_from_vars(vars(&[
+            ("INPUT_REGIONS", "us-east-1\neu-west-1\n"),
+            ("INPUT_REGISTRY-ID", "123456789012"),
+            ("INPUT_CREATE-REPOSITORY", "true"),
+            ("INPUT_KMS-KEY", ""),
+            ("PATH", "/usr/bin"),
+        ]))
+        .unwrap();
+        assert_eq!(raw.list("regions"), ["us-east-1", "eu-west-1"]);
+        assert_eq!(raw.get("registry-id"), Some("123456789012"));
+        assert!(raw.bool("create-repository", false).unwrap());
+        assert_eq!(raw.get("kms-key"), None);
+    }
+
+    #[test]
+    fn misspelled_input_names_the_closest() {
+        let err = inputs_from_vars(vars(&[("INPUT_REGOINS", "us-east-1")])).unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("unknown action input `regoins` (INPUT_REGOINS)"));
+        assert!(text.contains("the closest valid input is `regions` (INPUT_REGIONS)"));
+    }
+
+    #[test]
+    fn underscore_instead_of_dash_points_at_the_dashed_name() {
+        let err = inputs_from_vars(vars(&[("INPUT_REGISTRY_ID", "1")])).unwrap_err();
+        let ActionInputError::Unknown(unknown) = err else {
+            panic!("{err}")
+        };
+        assert_eq!(unknown.closest, "registry-id");
+        assert_eq!(unknown.closest_variable, "INPUT_REGISTRY-ID");
+    }
+
+    #[test]
+    fn lower_case_variables_are_not_runner_names() {
+        let err = inputs_from_vars(vars(&[("INPUT_tags", "v1")])).unwrap_err();
+        assert!(err.to_string().contains("`tags` (INPUT_TAGS)"), "{err}");
+    }
+
+    #[test]
+    fn empty_unknown_inputs_are_absent() {
+        let raw = inputs_from_vars(vars(&[("INPUT_FUTURE-INPUT", ""), ("INPUT_TAGS", "v1")]));
+        assert_eq!(raw.unwrap().get("tags"), Some("v1"));
+    }
+
+    #[test]
+    fn distances() {
+        assert_eq!(edit_distance("regoins", "regions"), 2);
+        assert_eq!(edit_distance("", "tags"), 4);
+        assert_eq!(edit_distance("tag", "tags"), 1);
+        assert_eq!(closest_input("dryrun"), "dry-run");
+    }
+}

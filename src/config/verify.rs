@@ -1,0 +1,233 @@
+//! `ecr-fanout verify`: its flags and their validation into a [`VerifyConfig`]. Regions,
+//! repository, tags and the rest follow exactly the rules (and error messages) of `push`;
+//! what is checked is either `tags` (resolved in every region) or one `digest`.
+
+use clap::Args;
+
+use super::handoff::ImageUriFormat;
+use super::raw::RawInputs;
+use super::resolve::{resolve_concurrency, resolve_endpoint_style, resolve_tags, resolve_targets};
+use super::{EndpointStyle, OutputOptions, Target};
+use crate::error::InputError;
+use crate::image::Digest;
+
+/// Inputs of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// AWS regions, comma- or newline-separated; the first is the primary.
+    #[arg(long, env = "ECR_FANOUT_REGIONS")]
+    pub regions: Option<String>,
+    /// ECR repository name; namespaces allowed (team-a/web-app).
+    #[arg(long, env = "ECR_FANOUT_REPOSITORY")]
+    pub repository: Option<String>,
+    /// Tags to resolve and verify in every region, comma- or newline-separated.
+    #[arg(long)]
+    pub tags: Option<String>,
+    /// The image digest (sha256:…) every region must serve whole, instead of tags.
+    #[arg(long)]
+    pub digest: Option<String>,
+    /// AWS account ID that owns the registries [default: the caller's account].
+    #[arg(long, env = "ECR_FANOUT_REGISTRY_ID")]
+    pub registry_id: Option<String>,
+    /// YAML list of {region, repository?, registry-id?}, inline or a file path.
+    #[arg(long, env = "ECR_FANOUT_TARGETS")]
+    pub targets: Option<String>,
+    /// Concurrent blob checks per region, 1 to 64 [default: 4].
+    #[arg(long)]
+    pub concurrency: Option<String>,
+    /// REGION=URL pairs overriding a region's registry endpoint (VPC endpoints, proxies, tests).
+    #[arg(long, env = "ECR_FANOUT_REGISTRY_ENDPOINTS")]
+    pub registry_endpoints: Option<String>,
+    /// standard, fips or dualstack registry host names [default: standard].
+    #[arg(long)]
+    pub endpoint_style: Option<String>,
+    /// digest, tag or tag-and-digest: how URIs in the outputs name the image [default: digest].
+    #[arg(long)]
+    pub image_uri_format: Option<String>,
+    /// Print one JSON report on stdout [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub json: Option<String>,
+    /// Write outputs to this dotenv file (GitLab `artifacts: reports: dotenv`).
+    #[arg(long)]
+    pub dotenv_file: Option<String>,
+    /// Write a GitHub step summary when GITHUB_STEP_SUMMARY is set [default: true].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub summary: Option<String>,
+}
+
+impl VerifyArgs {
+    /// The flags as raw inputs under their design names.
+    pub fn into_raw(self) -> RawInputs {
+        let mut raw = RawInputs::default();
+        let pairs = [
+            ("regions", self.regions),
+            ("repository", self.repository),
+            ("tags", self.tags),
+            ("digest", self.digest),
+            ("registry-id", self.registry_id),
+            ("targets", self.targets),
+            ("concurrency", self.concurrency),
+            ("registry-endpoints", self.registry_endpoints),
+            ("endpoint-style", self.endpoint_style),
+            ("image-uri-format", self.image_uri_format),
+            ("json", self.json),
+            ("dotenv-file", self.dotenv_file),
+            ("summary", self.summary),
+        ];
+        for (name, value) in pairs {
+            raw.set(name, value);
+        }
+        raw
+    }
+}
+
+/// What `verify` checks in every region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifyReference {
+    /// Every tag must resolve, in every region, to one and the same digest.
+    Tags(Vec<String>),
+    /// Every region must serve this digest whole.
+    Digest(Digest),
+}
+
+/// Everything `verify` needs, validated.
+#[derive(Debug, Clone)]
+pub struct VerifyConfig {
+    /// One per region, primary first.
+    pub targets: Vec<Target>,
+    pub reference: VerifyReference,
+    /// Concurrent blob checks per region.
+    pub concurrency: usize,
+    pub endpoint_style: EndpointStyle,
+    pub uri_format: ImageUriFormat,
+    pub outputs: OutputOptions,
+}
+
+impl VerifyConfig {
+    /// The tags asked for (empty with `digest`).
+    pub fn tags(&self) -> &[String] {
+        match &self.reference {
+            VerifyReference::Tags(tags) => tags,
+            VerifyReference::Digest(_) => &[],
+        }
+    }
+}
+
+/// Validates `verify`'s raw inputs. Does not touch the network.
+pub fn resolve_verify(raw: &RawInputs) -> Result<VerifyConfig, InputError> {
+    let targets = resolve_targets(raw)?;
+    let reference = resolve_reference(raw)?;
+    let uri_format = ImageUriFormat::from_input(raw)?;
+    if uri_format.needs_tag() && matches!(reference, VerifyReference::Digest(_)) {
+        return Err(InputError::new(
+            "image-uri-format",
+            "names a tag, but verify was given `digest`; use digest, or verify `tags` instead",
+        ));
+    }
+    Ok(VerifyConfig {
+        targets,
+        reference,
+        concurrency: resolve_concurrency(raw)?,
+        endpoint_style: resolve_endpoint_style(raw)?,
+        uri_format,
+        outputs: OutputOptions {
+            json: raw.bool("json", false)?,
+            dotenv_file: raw.get("dotenv-file").map(|p| p.trim().into()),
+            summary: raw.bool("summary", true)?,
+        },
+    })
+}
+
+fn resolve_reference(raw: &RawInputs) -> Result<VerifyReference, InputError> {
+    match (raw.get("tags"), raw.get("digest")) {
+        (Some(_), Some(_)) => Err(InputError::new(
+            "digest",
+            "cannot be combined with `tags`; verify either tags or one digest",
+        )),
+        (Some(_), None) => Ok(VerifyReference::Tags(resolve_tags(raw)?)),
+        (None, Some(text)) => Digest::parse(text.trim())
+            .map(VerifyReference::Digest)
+            .map_err(|e| {
+                InputError::new(
+                    "digest",
+                    format!(
+                        "'{}' is not an image digest ({e}); expected sha256:<64 hex digits>",
+                        text.trim()
+                    ),
+                )
+            }),
+        (None, None) => Err(InputError::new(
+            "tags",
+            "or `digest` is required: the tags (e.g. v1.2.3) or the digest (sha256:…) to verify",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIGEST: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    fn resolve(pairs: &[(&'static str, &str)]) -> Result<VerifyConfig, InputError> {
+        let mut raw = RawInputs::default();
+        raw.set("regions", Some("us-east-1,eu-west-1".into()));
+        raw.set("repository", Some("team/web".into()));
+        for (name, value) in pairs {
+            raw.set(name, Some((*value).to_string()));
+        }
+        resolve_verify(&raw)
+    }
+
+    #[test]
+    fn tags_or_a_digest() {
+        let config = resolve(&[("tags", "v1,latest")]).unwrap();
+        assert_eq!(
+            config.reference,
+            VerifyReference::Tags(vec!["v1".into(), "latest".into()])
+        );
+        assert_eq!(config.targets[1].region, "eu-west-1");
+        let config = resolve(&[("digest", DIGEST)]).unwrap();
+        assert_eq!(
+            config.reference,
+            VerifyReference::Digest(Digest::parse(DIGEST).unwrap())
+        );
+        assert!(config.tags().is_empty());
+    }
+
+    #[test]
+    fn bad_references_name_the_input() {
+        let cases = [
+            (vec![], "invalid input `tags`: or `digest` is required"),
+            (
+                vec![("tags", "v1"), ("digest", DIGEST)],
+                "invalid input `digest`: cannot be combined with `tags`",
+            ),
+            (
+                vec![("digest", "sha256:abc")],
+                "invalid input `digest`: 'sha256:abc'",
+            ),
+            (vec![("tags", "v1 x")], "invalid input `tags`"),
+            (
+                vec![("digest", DIGEST), ("image-uri-format", "tag")],
+                "invalid input `image-uri-format`: names a tag",
+            ),
+        ];
+        for (pairs, expected) in cases {
+            let err = resolve(&pairs).unwrap_err().to_string();
+            assert!(err.starts_with(expected), "{err}");
+        }
+    }
+
+    #[test]
+    fn regions_follow_push_rules() {
+        let mut raw = RawInputs::default();
+        raw.set("tags", Some("v1".into()));
+        raw.set("repository", Some("web".into()));
+        let err = resolve_verify(&raw).unwrap_err().to_string();
+        assert!(
+            err.starts_with("invalid input `regions`: is required"),
+            "{err}"
+        );
+    }
+}

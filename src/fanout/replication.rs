@@ -1,0 +1,261 @@
+//! ECR replication in the plan. After every region was planned, the registry's replication
+//! rules (read in the primary region) mark the targets they reach. With `replication:
+//! skip-replicated` such a region gets no blob, manifest or tag from this run (the waits are in
+//! `replication_wait`); with `ignore` (the default) the plan only says so and every region is
+//! pushed.
+
+use anyhow::bail;
+use tracing::{info, warn};
+
+use super::plan::RegionPlan;
+use super::report::RegionReport;
+use super::repository_changes::ReplicationPlan;
+use crate::config::Config;
+use crate::config::management::ReplicationMode;
+use crate::ecr::{ReplicationRules, ReplicationTarget};
+
+/// Reads the replication rules and marks every planned region they reach.
+pub async fn mark_replicated(
+    config: &Config,
+    plans: &mut [RegionPlan],
+    reports: &mut [RegionReport],
+) -> anyhow::Result<()> {
+    let mode = config.management.replication;
+    let Some((primary, others)) = plans.split_first_mut() else {
+        return Ok(());
+    };
+    if others.is_empty() || primary.session.login.is_none() {
+        return Ok(());
+    }
+    let rules = match read_rules(primary).await {
+        Ok(rules) => rules,
+        Err(e) if mode == ReplicationMode::Ignore => {
+            warn!("{e:#}; the plan does not show replication");
+            if let Some(report) = reports.first_mut() {
+                report.unchecked.push(format!("ECR replication ({e:#})"));
+            }
+            return Ok(());
+        }
+        Err(e) => {
+            return Err(e.context(
+                "replication: skip-replicated needs the registry's replication configuration",
+            ));
+        }
+    };
+    let source = Source::of(primary);
+    for (plan, report) in others.iter_mut().zip(reports.iter_mut().skip(1)) {
+        let target = ReplicationTarget {
+            region: plan.session.target.region.clone(),
+            registry_id: (plan.session.target.registry_id.clone())
+                .unwrap_or_else(|| rules.registry_id.clone()),
+        };
+        if plan.session.target.repository != source.repository
+            || !rules.reaches(&source.repository, &target)
+        {
+            continue;
+        }
+        let replication = decide(mode, &source, Destination::of(plan, target.registry_id));
+        if replication.action == "replicated" {
+            plan.missing_blobs.clear();
+            plan.missing_manifests.clear();
+            plan.tags.clear();
+            report.blobs_to_upload = 0;
+            report.bytes_to_upload = 0;
+        }
+        info!(region = %target.region, from = %source.region, action = replication.action,
+              "ECR replication reaches this region: {}", replication.reason);
+        report.repository_changes.replication = Some(replication.clone());
+        plan.changes.replication = Some(replication);
+    }
+    Ok(())
+}
+
+/// `DescribeRegistry` describes the caller's own registry; another account's cannot be read.
+async fn read_rules(primary: &RegionPlan) -> anyhow::Result<ReplicationRules> {
+    let rules = primary.session.ecr.replication_rules().await?;
+    match &primary.session.target.registry_id {
+        Some(account) if *account != rules.registry_id => bail!(
+            "region {}: the replication configuration of account {account} cannot be read \
+             (DescribeRegistry describes only the caller's registry, {})",
+            primary.session.target.region,
+            rules.registry_id
+        ),
+        _ => Ok(rules),
+    }
+}
+
+/// What the primary region does in this run.
+struct Source {
+    region: String,
+    repository: String,
+    /// Phase 1 puts the image there: a push event that replication copies.
+    pushes_image: bool,
+    /// Phase 2 moves a tag there: a push event that replication copies.
+    moves_tags: bool,
+}
+
+impl Source {
+    fn of(primary: &RegionPlan) -> Self {
+        Self {
+            region: primary.session.target.region.clone(),
+            repository: primary.session.target.repository.clone(),
+            pushes_image: !primary.missing_manifests.is_empty(),
+            moves_tags: primary.tags.iter().any(|t| t.action != "unchanged"),
+        }
+    }
+}
+
+/// What a region replication reaches still lacks.
+struct Destination {
+    registry_id: String,
+    lacks_image: bool,
+    /// Tags that do not point at the image there yet.
+    pending_tags: Vec<String>,
+}
+
+impl Destination {
+    fn of(plan: &RegionPlan, registry_id: String) -> Self {
+        Self {
+            registry_id,
+            lacks_image: !plan.missing_manifests.is_empty(),
+            pending_tags: (plan.tags.iter())
+                .filter(|t| t.action != "unchanged")
+                .map(|t| t.tag.clone())
+                .collect(),
+        }
+    }
+}
+
+/// Replication only copies what is pushed to the source during this run; anything else the
+/// region lacks is pushed directly.
+fn decide(mode: ReplicationMode, source: &Source, destination: Destination) -> ReplicationPlan {
+    let Destination {
+        registry_id,
+        lacks_image,
+        pending_tags,
+    } = destination;
+    let push = |reason: String| ReplicationPlan {
+        from: source.region.clone(),
+        action: "push",
+        reason,
+        registry_id: registry_id.clone(),
+        awaited_tags: Vec::new(),
+        awaits_image: false,
+    };
+    if mode == ReplicationMode::Ignore {
+        return push(format!(
+            "replication from {} also copies the image here; pushed anyway (replication: ignore)",
+            source.region
+        ));
+    }
+    if lacks_image && !source.pushes_image {
+        return push(format!(
+            "{} already holds the image, so nothing is pushed there for replication to copy",
+            source.region
+        ));
+    }
+    if !pending_tags.is_empty() && !source.moves_tags {
+        return push(format!(
+            "no tag moves in {}, so replication would not move {} here",
+            source.region,
+            pending_tags.join(", ")
+        ));
+    }
+    ReplicationPlan {
+        from: source.region.clone(),
+        action: "replicated",
+        reason: format!(
+            "replication from {} delivers the image; this run waits for it and verifies it",
+            source.region
+        ),
+        registry_id,
+        awaited_tags: pending_tags,
+        awaits_image: lacks_image,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(pushes_image: bool, moves_tags: bool) -> Source {
+        Source {
+            region: "us-east-1".into(),
+            repository: "team/web".into(),
+            pushes_image,
+            moves_tags,
+        }
+    }
+
+    fn destination(lacks_image: bool, pending_tags: &[&str]) -> Destination {
+        Destination {
+            registry_id: "123456789012".into(),
+            lacks_image,
+            pending_tags: pending_tags.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn ignore_always_pushes() {
+        let plan = decide(
+            ReplicationMode::Ignore,
+            &source(true, true),
+            destination(true, &["v1"]),
+        );
+        assert_eq!(plan.action, "push");
+        assert!(
+            plan.reason.contains("replication: ignore"),
+            "{}",
+            plan.reason
+        );
+    }
+
+    #[test]
+    fn skip_replicated_waits_for_what_this_run_pushes_to_the_source() {
+        let plan = decide(
+            ReplicationMode::SkipReplicated,
+            &source(true, true),
+            destination(true, &["v1", "latest"]),
+        );
+        assert_eq!(plan.action, "replicated");
+        assert!(plan.awaits_image);
+        assert_eq!(plan.awaited_tags, ["v1", "latest"]);
+        let nothing_missing = decide(
+            ReplicationMode::SkipReplicated,
+            &source(false, false),
+            destination(false, &[]),
+        );
+        assert_eq!(nothing_missing.action, "replicated");
+        assert!(!nothing_missing.awaits_image && nothing_missing.awaited_tags.is_empty());
+    }
+
+    #[test]
+    fn what_replication_will_not_copy_is_pushed_directly() {
+        let image_already_in_source = decide(
+            ReplicationMode::SkipReplicated,
+            &source(false, true),
+            destination(true, &["v1"]),
+        );
+        assert_eq!(image_already_in_source.action, "push");
+        assert!(
+            image_already_in_source
+                .reason
+                .contains("us-east-1 already holds the image"),
+            "{}",
+            image_already_in_source.reason
+        );
+        let tags_already_in_source = decide(
+            ReplicationMode::SkipReplicated,
+            &source(true, false),
+            destination(true, &["v1"]),
+        );
+        assert_eq!(tags_already_in_source.action, "push");
+        assert!(
+            tags_already_in_source
+                .reason
+                .contains("would not move v1 here"),
+            "{}",
+            tags_already_in_source.reason
+        );
+    }
+}

@@ -1,0 +1,163 @@
+//! The per-region repository plan and its writes. In the plan (reads only): compare an existing
+//! repository's explicitly requested settings and its lifecycle and repository policies with
+//! the inputs. After every region was planned: refuse a mutability switch that would break a
+//! tag move, and mark where ECR replication delivers the image. In phase 1 (never in a dry run,
+//! only once every region's plan succeeded, before any tag moves): make the planned changes.
+
+use tracing::{info, warn};
+
+use super::plan::{RegionPlan, RepositoryAction};
+use super::replication::mark_replicated;
+use super::report::RegionReport;
+use super::repository_changes::{
+    PolicyAction, RepositoryChanges, Setting, SettingAction, compare_policy, compare_settings,
+    new_policy,
+};
+use super::session::RegionSession;
+use crate::config::{Config, TagMutability};
+
+/// Reads what the inputs manage on this region's repository and compares it with them.
+pub async fn plan_changes(
+    session: &RegionSession,
+    config: &Config,
+    action: &RepositoryAction,
+) -> anyhow::Result<RepositoryChanges> {
+    let management = &config.management;
+    let repository = &session.target.repository;
+    let mut changes = RepositoryChanges::default();
+    match action {
+        RepositoryAction::Create => {
+            changes.lifecycle_policy = management.lifecycle_policy.as_ref().map(|_| new_policy());
+            changes.repository_policy = management.repository_policy.as_ref().map(|_| new_policy());
+        }
+        RepositoryAction::Exists { .. } => {
+            if management.explicit.any() {
+                let current = session
+                    .ecr
+                    .repository_settings(repository, management.explicit.tags)
+                    .await?;
+                changes.settings =
+                    compare_settings(&current, &config.repository_settings, management);
+                changes.arn = Some(current.arn);
+            }
+            if let Some(wanted) = &management.lifecycle_policy {
+                let current = session.ecr.lifecycle_policy(repository).await?;
+                changes.lifecycle_policy = Some(compare_policy(current.as_deref(), wanted));
+            }
+            if let Some(wanted) = &management.repository_policy {
+                let current = session.ecr.repository_policy(repository).await?;
+                changes.repository_policy = Some(compare_policy(current.as_deref(), wanted));
+            }
+        }
+        RepositoryAction::Missing | RepositoryAction::Unchecked => {}
+    }
+    for change in &changes.settings {
+        let hint = match change.action {
+            SettingAction::Update => continue,
+            SettingAction::ReportOnly => "set update-repository-settings: true to change it",
+            SettingAction::CannotChange => "ECR cannot change it without recreating the repository",
+        };
+        warn!(region = %session.target.region, repository = %repository,
+              setting = change.setting.input_name(), current = %change.current,
+              wanted = %change.wanted, "repository setting differs ({hint})");
+    }
+    Ok(changes)
+}
+
+/// After every region's plan: checks that need the whole plan, and replication.
+pub async fn after_plan(
+    config: &Config,
+    plans: &mut [RegionPlan],
+    reports: &mut [RegionReport],
+) -> anyhow::Result<()> {
+    let management = &config.management;
+    let manages = management.lifecycle_policy.is_some()
+        || management.repository_policy.is_some()
+        || management.explicit.any();
+    for (plan, report) in plans.iter_mut().zip(reports.iter_mut()) {
+        refuse_tag_moves_into_immutable(plan);
+        if plan.session.login.is_none() && manages {
+            report
+                .unchecked
+                .push("repository settings and policies (no AWS access)".to_string());
+        }
+    }
+    mark_replicated(config, plans, reports).await
+}
+
+/// A switch to IMMUTABLE happens in phase 1, so a tag that phase 2 would move could no longer
+/// move: refuse now, before anything is written.
+fn refuse_tag_moves_into_immutable(plan: &mut RegionPlan) {
+    let becomes_immutable = plan.changes.settings.iter().any(|s| {
+        s.setting == Setting::TagMutability
+            && s.action == SettingAction::Update
+            && s.wanted == TagMutability::Immutable.as_str()
+    });
+    let moving: Vec<&str> = plan
+        .tags
+        .iter()
+        .filter(|t| t.action == "move")
+        .map(|t| t.tag.as_str())
+        .collect();
+    if becomes_immutable && !moving.is_empty() && plan.refusal.is_none() {
+        plan.refusal = Some(format!(
+            "{}: this run would make the repository IMMUTABLE before moving tag {} (hint: move \
+             the tags in one run, then make it IMMUTABLE, or use new tags)",
+            plan.session.describe(),
+            moving.join(", ")
+        ));
+    }
+}
+
+/// Phase 1: makes the planned setting and policy changes. Returns how many writes it made.
+pub async fn apply_changes(
+    session: &RegionSession,
+    changes: &RepositoryChanges,
+    config: &Config,
+) -> anyhow::Result<usize> {
+    let ecr = &session.ecr;
+    let repository = &session.target.repository;
+    let wanted = &config.repository_settings;
+    let mut writes = 0;
+    for change in &changes.settings {
+        if change.action != SettingAction::Update {
+            continue;
+        }
+        match change.setting {
+            Setting::TagMutability => {
+                ecr.put_tag_mutability(repository, wanted.mutability)
+                    .await?
+            }
+            Setting::ScanOnPush => {
+                ecr.put_scan_on_push(repository, wanted.scan_on_push)
+                    .await?
+            }
+            Setting::Tags => {
+                let arn = changes.arn.as_deref().unwrap_or_default();
+                ecr.tag_repository(repository, arn, &wanted.tags).await?;
+            }
+            Setting::Encryption => continue,
+        }
+        info!(region = %session.target.region, repository = %repository,
+              setting = change.setting.input_name(), from = %change.current,
+              to = %change.wanted, "repository setting updated");
+        writes += 1;
+    }
+    let management = &config.management;
+    if let (Some(change), Some(policy)) = (&changes.lifecycle_policy, &management.lifecycle_policy)
+        && change.action != PolicyAction::Unchanged
+    {
+        ecr.put_lifecycle_policy(repository, &policy.text).await?;
+        info!(region = %session.target.region, repository = %repository, "lifecycle policy set");
+        writes += 1;
+    }
+    if let (Some(change), Some(policy)) =
+        (&changes.repository_policy, &management.repository_policy)
+        && change.action != PolicyAction::Unchanged
+    {
+        ecr.set_repository_policy(repository, &policy.text).await?;
+        info!(region = %session.target.region, repository = %repository, "repository policy set");
+        writes += 1;
+    }
+    Ok(writes)
+}

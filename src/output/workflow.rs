@@ -1,0 +1,152 @@
+//! GitHub Actions workflow commands: `::add-mask::` for registry passwords, `::group::` per
+//! phase and `::error title=…::` annotations. Written only when `GITHUB_ACTIONS=true`, and to
+//! **stderr**: the runner reads commands from both streams of a step (actions/runner,
+//! `ScriptHandler.cs`, one `OutputManager` per stream), stderr is where the logs go, so a mask
+//! is registered before any later log line, and stdout stays pure data (`--json | jq`, or a
+//! redirect to a file that would otherwise receive the password inside the mask command).
+
+use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use base64::Engine as _;
+
+use crate::config::action_env::ActionInputError;
+use crate::error::InputError;
+use crate::fanout::Report;
+use crate::secret::Secret;
+
+/// Whether this process runs as a GitHub Actions step.
+pub fn enabled() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+}
+
+/// Masks a registry login in the job log: the password and the HTTP Basic value built from it.
+pub fn mask_login(username: &str, password: &Secret) {
+    if !enabled() || password.expose().is_empty() {
+        return;
+    }
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{username}:{}", password.expose()));
+    write_command(&command("add-mask", &[], password.expose()));
+    write_command(&command("add-mask", &[], &basic));
+}
+
+/// A collapsible log group; it ends when the value is dropped.
+#[must_use = "the group ends when this value is dropped"]
+pub struct Group {
+    open: bool,
+}
+
+/// Starts `::group::TITLE` (GitHub does not nest groups: keep one open at a time).
+pub fn group(title: &str) -> Group {
+    let open = enabled();
+    if open {
+        write_command(&command("group", &[], title));
+    }
+    Group { open }
+}
+
+/// Runs `phase` inside a group titled `title`.
+pub async fn in_group<T>(title: &str, phase: impl std::future::Future<Output = T>) -> T {
+    let _group = group(title);
+    phase.await
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        if self.open {
+            write_command("::endgroup::");
+        }
+    }
+}
+
+/// Set once a region's failure was annotated, so the final error does not repeat it.
+static REGIONS_ANNOTATED: AtomicBool = AtomicBool::new(false);
+
+/// One `::error` annotation per region that failed or was refused, titled with the region.
+pub fn annotate_region_failures(report: &Report) {
+    if !enabled() {
+        return;
+    }
+    for region in &report.regions {
+        if let Some(error) = &region.error {
+            // A region with an error that did not fail was refused by the plan.
+            let outcome = if region.status == "failed" {
+                "failed"
+            } else {
+                "refused"
+            };
+            let title = format!(
+                "ecr-fanout: {} {outcome} (repository {})",
+                region.region, region.repository
+            );
+            write_command(&command("error", &[("title", &title)], error));
+            REGIONS_ANNOTATED.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// An `::error` annotation for the run's error, unless the regions were already annotated.
+pub fn annotate_error(error: &anyhow::Error) {
+    if !enabled() || REGIONS_ANNOTATED.load(Ordering::Relaxed) {
+        return;
+    }
+    let input = error.chain().find_map(|c| c.downcast_ref::<InputError>());
+    let title = match input {
+        Some(input) => format!("ecr-fanout: invalid input `{}`", input.input),
+        None if error.is::<ActionInputError>() => "ecr-fanout: unknown action input".to_string(),
+        None => "ecr-fanout failed".to_string(),
+    };
+    write_command(&command(
+        "error",
+        &[("title", &title)],
+        &format!("{error:#}"),
+    ));
+}
+
+/// `::NAME k=v,k=v::DATA`, escaped by the runner's rules.
+fn command(name: &str, properties: &[(&str, &str)], data: &str) -> String {
+    let properties: Vec<String> = properties
+        .iter()
+        .map(|(k, v)| format!("{k}={}", escape_property(v)))
+        .collect();
+    let separator = if properties.is_empty() { "" } else { " " };
+    format!(
+        "::{name}{separator}{}::{}",
+        properties.join(","),
+        escape_data(data)
+    )
+}
+
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// One whole line on stderr, written under the lock so that no log line splits it.
+fn write_command(line: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr
+        .write_all(format!("{line}\n").as_bytes())
+        .and_then(|()| stderr.flush());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_escape_data_and_properties() {
+        assert_eq!(command("add-mask", &[], "s3cr%t"), "::add-mask::s3cr%25t");
+        assert_eq!(
+            command("error", &[("title", "a: b, c")], "line 1\nline 2"),
+            "::error title=a%3A b%2C c::line 1%0Aline 2"
+        );
+        assert_eq!(command("group", &[], "Plan"), "::group::Plan");
+    }
+}

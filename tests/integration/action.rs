@@ -1,0 +1,230 @@
+//! `ecr-fanout action` as the GitHub runner runs it: `INPUT_*` variables evaluated from
+//! action.yml's step (names with `-`, multi-line values, defaults, empty unset inputs),
+//! `GITHUB_ACTIONS=true`, `$GITHUB_OUTPUT` and `$GITHUB_STEP_SUMMARY` in temp files. Results
+//! are read back with skopeo and by parsing the files by the runner's rules.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::action_support::*;
+use crate::harness::{TestEnv, ecr_fanout, moto::moto_password, run};
+use crate::scenario::*;
+
+const TWO_REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
+
+fn json_of(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{text:?} is not JSON: {e}"))
+}
+
+#[tokio::test]
+async fn action_pushes_with_runner_style_inputs_and_writes_every_output() {
+    let env = TestEnv::start(&TWO_REGIONS).await;
+    let (image, digest) = single_manifest_image(&env, "action");
+    let (outputs_path, _) = work_file(&env, "github-output");
+    let (summary_path, _) = work_file(&env, "step-summary");
+    // Multi-line values, as `with: |` blocks give them, trailing newline included.
+    let regions = "us-east-1\neu-west-1\n";
+    let endpoints = env.registry_endpoints_arg().replace(',', "\n");
+    let mut cmd = ecr_fanout(&env);
+    cmd.arg("action")
+        .envs(action_yml().input_env(&[
+            ("regions", regions),
+            ("repository", "team/web"),
+            ("tags", "v1\nlatest\n"),
+            ("image", &image),
+            ("create-repository", "true"),
+            ("registry-endpoints", &endpoints),
+        ]))
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &outputs_path)
+        .env("GITHUB_STEP_SUMMARY", &summary_path);
+    let out = run(cmd).await;
+    assert!(out.success(), "{out}");
+    assert_tags_everywhere(&env, "team/web", &["v1", "latest"], &digest).await;
+
+    let outputs = parse_runner_outputs(&std::fs::read_to_string(&outputs_path).unwrap());
+    let images: BTreeMap<String, String> = TWO_REGIONS
+        .iter()
+        .map(|r| (r.to_string(), pinned_uri(r, "team/web", &digest)))
+        .collect();
+    let hosts: BTreeMap<String, String> = TWO_REGIONS
+        .iter()
+        .map(|r| {
+            (
+                r.to_string(),
+                format!("{ACCOUNT}.dkr.ecr.{r}.amazonaws.com"),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = outputs.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "bytes-uploaded",
+            "digest",
+            "image",
+            "image-eu-west-1",
+            "image-us-east-1",
+            "images",
+            "platforms",
+            "regions",
+            "registries",
+            "registry",
+            "tags",
+            "task-definitions",
+        ]
+    );
+    assert_eq!(outputs["digest"], digest);
+    assert_eq!(outputs["image"], images["us-east-1"]);
+    assert_eq!(json_of(&outputs["images"]), json!(images));
+    assert_eq!(outputs["image-us-east-1"], images["us-east-1"]);
+    assert_eq!(outputs["image-eu-west-1"], images["eu-west-1"]);
+    assert_eq!(json_of(&outputs["tags"]), json!(["v1", "latest"]));
+    assert_eq!(json_of(&outputs["regions"]), json!(TWO_REGIONS));
+    assert_eq!(json_of(&outputs["platforms"]), json!(["linux/amd64"]));
+    assert_eq!(outputs["registry"], hosts["us-east-1"]);
+    assert_eq!(json_of(&outputs["registries"]), json!(hosts));
+    assert_eq!(json_of(&outputs["task-definitions"]), json!({}));
+    assert_eq!(
+        outputs["bytes-uploaded"],
+        (2 * blob_bytes(&image)).to_string()
+    );
+
+    let summary = std::fs::read_to_string(&summary_path).unwrap();
+    assert!(summary.contains("| region | repository | image | bytes uploaded | time | status |"));
+    for region in TWO_REGIONS {
+        let row = format!(
+            "| {region} | team/web | `{}` | {} |",
+            images[region],
+            blob_bytes(&image)
+        );
+        assert!(summary.contains(&row), "no row {row} in\n{summary}");
+    }
+
+    // The password is masked before it could appear anywhere else; stdout stays data.
+    let password = moto_password("us-east-1");
+    let mask = format!("::add-mask::{password}\n");
+    let first = out
+        .stderr
+        .find(&password)
+        .expect("no add-mask for the password");
+    assert_eq!(
+        first,
+        out.stderr.find(&mask).unwrap() + "::add-mask::".len(),
+        "{out}"
+    );
+    assert!(
+        !out.stdout.contains("::"),
+        "workflow commands on stdout:\n{}",
+        out.stdout
+    );
+    for phase in ["plan", "phase 1", "verify", "phase 2"] {
+        assert!(
+            out.stderr
+                .contains(&format!("::group::ecr-fanout: {phase}")),
+            "no group for {phase}:\n{}",
+            out.stderr
+        );
+    }
+    assert_eq!(
+        out.stderr.matches("::group::").count(),
+        out.stderr.matches("::endgroup::").count()
+    );
+}
+
+#[tokio::test]
+async fn misspelled_input_is_exit_2_naming_the_closest_and_writes_nothing() {
+    let env = TestEnv::start(&["us-east-1"]).await;
+    let (image, _) = single_manifest_image(&env, "typo");
+    let (outputs_path, _) = work_file(&env, "github-output");
+    let mut cmd = ecr_fanout(&env);
+    cmd.arg("action")
+        .envs(action_yml().input_env(&[
+            ("regions", "us-east-1"),
+            ("repository", "web"),
+            ("tags", "v1"),
+            ("image", &image),
+            ("create-repository", "true"),
+            ("registry-endpoints", &env.registry_endpoints_arg()),
+        ]))
+        .env("INPUT_REGISTRY_ENDPOINT", "us-east-1=http://127.0.0.1:1")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &outputs_path);
+    let out = run(cmd).await;
+    assert_eq!(out.status, 2, "{out}");
+    assert!(
+        out.stderr.contains(
+            "unknown action input `registry_endpoint` (INPUT_REGISTRY_ENDPOINT); the closest \
+             valid input is `registry-endpoints` (INPUT_REGISTRY-ENDPOINTS)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.stderr
+            .contains("::error title=ecr-fanout%3A unknown action input::"),
+        "{out}"
+    );
+    assert!(out.stdout.is_empty(), "{out}");
+    assert!(!outputs_path.exists());
+    assert_nothing_written(&env).await;
+}
+
+#[tokio::test]
+async fn refused_region_is_annotated_by_name() {
+    let env = TestEnv::start(&TWO_REGIONS).await;
+    env.create_repository("us-east-1", "web").await;
+    let (image, _) = single_manifest_image(&env, "refused");
+    let mut cmd = ecr_fanout(&env);
+    cmd.arg("action")
+        .envs(action_yml().input_env(&[
+            ("regions", "us-east-1,eu-west-1"),
+            ("repository", "web"),
+            ("tags", "v1"),
+            ("image", &image),
+            ("registry-endpoints", &env.registry_endpoints_arg()),
+        ]))
+        .env("GITHUB_ACTIONS", "true");
+    let out = run(cmd).await;
+    assert_eq!(out.status, 2, "{out}");
+    let annotations: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("::error "))
+        .collect();
+    assert_eq!(annotations.len(), 1, "{out}");
+    assert!(
+        annotations[0]
+            .starts_with("::error title=ecr-fanout%3A eu-west-1 refused (repository web)::"),
+        "{}",
+        annotations[0]
+    );
+    assert!(
+        annotations[0].contains("does not exist"),
+        "{}",
+        annotations[0]
+    );
+}
+
+#[tokio::test]
+async fn missing_id_token_permission_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = format!("oci:{}", repo_root().join("examples/hello").display());
+    let mut cmd = bare_command(dir.path());
+    cmd.arg("action")
+        .envs(action_yml().input_env(&[
+            ("regions", "us-east-1"),
+            ("repository", "web"),
+            ("tags", "v1"),
+            ("image", &image),
+        ]))
+        .env("GITHUB_ACTIONS", "true");
+    let out = run(cmd).await;
+    assert_eq!(out.status, 1, "{out}");
+    assert!(out.stderr.contains("no AWS credentials found"), "{out}");
+    assert!(
+        out.stderr
+            .contains("cannot request an OIDC token; add `permissions: id-token: write`"),
+        "{out}"
+    );
+}

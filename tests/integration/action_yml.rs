@@ -1,0 +1,164 @@
+//! `action.yml` and the binary agree, both ways: every input the binary understands
+//! (`PUSH_INPUTS`) is declared and mapped to its `INPUT_*` variable and nothing else is;
+//! every output the binary writes is declared (per-region ones through their JSON object) and
+//! nothing else is; and every `default:` is a value the binary resolves exactly as absent.
+
+use std::collections::BTreeSet;
+
+use ecr_fanout::config::action_env::variable_name;
+use ecr_fanout::config::raw::{PUSH_INPUTS, RawInputs};
+
+use crate::action_support::*;
+use crate::harness::run;
+
+/// `action.yml` inputs = `PUSH_INPUTS`, each described and mapped to `INPUT_<NAME>`.
+#[test]
+fn inputs_match_the_binary_both_ways() {
+    let action = action_yml();
+    let declared: BTreeSet<&str> = action.inputs.keys().map(String::as_str).collect();
+    let understood: BTreeSet<&str> = PUSH_INPUTS.iter().copied().collect();
+    let unknown: Vec<_> = declared.difference(&understood).collect();
+    let missing: Vec<_> = understood.difference(&declared).collect();
+    assert!(
+        unknown.is_empty() && missing.is_empty(),
+        "action.yml inputs the binary does not understand: {unknown:?}; \
+         inputs of the binary missing from action.yml: {missing:?}"
+    );
+    assert_eq!(action.name, "ecr-fanout");
+    assert!(!action.description.trim().is_empty());
+    for (name, input) in &action.inputs {
+        assert!(
+            !input.description.trim().is_empty(),
+            "input {name}: no description"
+        );
+        // Only `tags` is needed in every run (regions/repository may come from `targets`).
+        assert_eq!(input.required, name == "tags", "input {name}: required");
+    }
+
+    let step = action.run_step();
+    assert_eq!(action.runs.using, "composite");
+    assert_eq!(step.shell.as_deref(), Some("bash"));
+    let mapped: BTreeSet<(&str, &str)> = step
+        .env
+        .iter()
+        .filter(|(key, _)| key.starts_with("INPUT_"))
+        .map(|(key, value)| {
+            let input = input_reference(value)
+                .unwrap_or_else(|| panic!("{key}: {value} is not ${{{{ inputs.NAME }}}}"));
+            (key.as_str(), input)
+        })
+        .collect();
+    let expected: BTreeSet<(String, &str)> = PUSH_INPUTS
+        .iter()
+        .map(|input| (variable_name(input), *input))
+        .collect();
+    let expected: BTreeSet<(&str, &str)> = expected.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(
+        mapped, expected,
+        "the step's env must map every input to INPUT_<NAME>"
+    );
+    let run = step.run.as_deref().unwrap_or_default();
+    assert!(
+        run.contains("$GITHUB_ACTION_PATH/scripts/action-entry.sh"),
+        "{run}"
+    );
+}
+
+/// Each `default:` resolves to the same configuration as leaving the input out.
+#[test]
+fn defaults_are_the_binary_defaults() {
+    let action = action_yml();
+    let image = format!("oci:{}", repo_root().join("examples/hello").display());
+    let base = [
+        ("regions", "us-east-1"),
+        ("repository", "web"),
+        ("tags", "v1"),
+        ("image", image.as_str()),
+    ];
+    let resolve = |extra: Option<(&'static str, &str)>| {
+        let mut raw = RawInputs::default();
+        for (name, value) in base.iter().copied().chain(extra) {
+            raw.set(name, Some(value.to_string()));
+        }
+        let config = ecr_fanout::config::resolve(&raw)
+            .unwrap_or_else(|e| panic!("{extra:?} does not resolve: {e}"));
+        format!("{config:?}")
+    };
+    let without = resolve(None);
+    for (name, input) in &action.inputs {
+        let Some(default) = &input.default else {
+            continue;
+        };
+        let name = PUSH_INPUTS
+            .iter()
+            .copied()
+            .find(|i| i == name)
+            .unwrap_or_else(|| panic!("unknown input {name}"));
+        assert_eq!(
+            resolve(Some((name, default))),
+            without,
+            "action.yml default `{name}: {default}` is not the binary's default"
+        );
+    }
+}
+
+/// The outputs the binary writes are the ones declared, per-region ones through their JSON
+/// object (`image-<region>` → `images`), read from a real dry run's `$GITHUB_OUTPUT`.
+#[tokio::test]
+async fn outputs_match_the_binary_both_ways() {
+    let action = action_yml();
+    let dir = tempfile::tempdir().unwrap();
+    let outputs_file = dir.path().join("github-output");
+    let regions = ["us-east-1", "eu-west-1"];
+    let image = format!("oci:{}", repo_root().join("examples/hello").display());
+    let joined = regions.join("\n");
+    let mut cmd = bare_command(dir.path());
+    cmd.arg("action")
+        .envs(action.input_env(&[
+            ("regions", &joined),
+            ("repository", "web"),
+            ("tags", "v1"),
+            ("image", &image),
+            ("registry-id", "123456789012"),
+            ("dry-run", "true"),
+        ]))
+        .env("GITHUB_OUTPUT", &outputs_file);
+    let out = run(cmd).await;
+    assert!(out.success(), "{out}");
+    let written = parse_runner_outputs(&std::fs::read_to_string(&outputs_file).unwrap());
+
+    let mut expected = BTreeSet::new();
+    for name in written.keys() {
+        match regions
+            .iter()
+            .find_map(|r| name.strip_suffix(&format!("-{r}")))
+        {
+            Some(family) => {
+                let aggregate = format!("{family}s");
+                let declared = action.outputs.get(&aggregate);
+                assert!(
+                    declared.is_some_and(|o| o.description.contains("fromJSON")),
+                    "per-region output {name}: action.yml must declare `{aggregate}` and say \
+                     how to read one region from it"
+                );
+            }
+            None => {
+                expected.insert(name.as_str());
+            }
+        }
+    }
+    let declared: BTreeSet<&str> = action.outputs.keys().map(String::as_str).collect();
+    assert_eq!(declared, expected, "action.yml outputs vs the binary's");
+    for (name, output) in &action.outputs {
+        assert!(
+            !output.description.trim().is_empty(),
+            "output {name}: no description"
+        );
+        assert_eq!(
+            output.value,
+            format!("${{{{ steps.ecr-fanout.outputs.{name} }}}}"),
+            "output {name}"
+        );
+    }
+    assert_eq!(action.run_step().id.as_deref(), Some("ecr-fanout"));
+}

@@ -1,0 +1,171 @@
+//! `lambda-compatible`: a two-platform index is refused before any write, a single manifest is
+//! pushed as it is, and a one-platform index carrying a BuildKit-style attestation manifest is
+//! pushed as its platform manifest alone (checked with skopeo: the tag serves the manifest,
+//! the attestation's manifest and blob never reached the registry).
+
+use ecr_fanout::image::fixtures::LayoutBuilder;
+use ecr_fanout::image::media_types::OCI_CONFIG;
+use ecr_fanout::image::{Descriptor, Platform};
+use serde_json::json;
+
+use crate::harness::{TestEnv, skopeo};
+use crate::scenario::*;
+
+struct IndexWithAttestation {
+    source: String,
+    index: String,
+    platform_manifest: String,
+    platform_blobs: Vec<String>,
+    attestation_manifest: String,
+    attestation_blob: String,
+}
+
+fn platform(os: &str, architecture: &str) -> Platform {
+    Platform {
+        architecture: architecture.into(),
+        os: os.into(),
+        variant: None,
+    }
+}
+
+/// What `docker buildx build --platform linux/amd64` (provenance on) writes: an index of the
+/// image manifest and an `unknown/unknown` attestation manifest that refers to it.
+fn index_with_attestation(env: &TestEnv) -> IndexWithAttestation {
+    let dir = env.path("index-with-attestation");
+    let layout = LayoutBuilder::create(&dir).unwrap();
+    let amd64 = platform("linux", "amd64");
+    let (layer, diff_id) = layout.add_layer("lambda/amd64", 3000).unwrap();
+    let config = layout.add_config(&amd64, &[diff_id]).unwrap();
+    let mut manifest = layout
+        .add_manifest(&config, std::slice::from_ref(&layer))
+        .unwrap();
+    manifest.platform = Some(amd64);
+
+    let statement = br#"{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://slsa.dev/provenance/v0.2","predicate":{}}"#;
+    let statement_digest = layout.add_blob(statement).unwrap();
+    let mut statement_layer = Descriptor::new(
+        "application/vnd.in-toto+json",
+        statement_digest.clone(),
+        statement.len() as u64,
+    );
+    statement_layer.annotations.insert(
+        "in-toto.io/predicate-type".into(),
+        "https://slsa.dev/provenance/v0.2".into(),
+    );
+    let attestation_config = layout
+        .add_json(
+            OCI_CONFIG,
+            &json!({"architecture": "unknown", "os": "unknown", "config": {},
+                    "rootfs": {"type": "layers", "diff_ids": []}}),
+        )
+        .unwrap();
+    let mut attestation = layout
+        .add_manifest(&attestation_config, &[statement_layer])
+        .unwrap();
+    attestation.platform = Some(platform("unknown", "unknown"));
+    attestation.annotations.insert(
+        "vnd.docker.reference.digest".into(),
+        manifest.digest.to_string(),
+    );
+    attestation.annotations.insert(
+        "vnd.docker.reference.type".into(),
+        "attestation-manifest".into(),
+    );
+    let index = layout
+        .add_index(&[manifest.clone(), attestation.clone()])
+        .unwrap();
+    layout.write_index_json(&[(&index, "latest")]).unwrap();
+    IndexWithAttestation {
+        source: format!("oci:{}", dir.display()),
+        index: index.digest.to_string(),
+        platform_manifest: manifest.digest.to_string(),
+        platform_blobs: vec![config.digest.to_string(), layer.digest.to_string()],
+        attestation_manifest: attestation.digest.to_string(),
+        attestation_blob: statement_digest.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn a_two_platform_index_is_refused_before_any_write() {
+    let env = TestEnv::start(&REGIONS[..1]).await;
+    let (image, digest) = multi_platform_image(&env, "lambda-multi");
+    let out = push(
+        &env,
+        &image,
+        "fn",
+        &["--tags", "v1", "--create-repository", "--lambda-compatible"],
+    )
+    .await;
+    assert_eq!(out.status, 2, "{out}");
+    let first_line = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap();
+    assert!(
+        first_line.contains(&format!(
+            "invalid input `lambda-compatible`: the image {digest} is an index of 2 platforms \
+             (linux/amd64, linux/arm64/v8)"
+        )),
+        "{out}"
+    );
+    assert!(
+        first_line.contains("AWS Lambda runs only a single image manifest"),
+        "{out}"
+    );
+    assert_nothing_written(&env).await;
+}
+
+#[tokio::test]
+async fn a_single_manifest_is_pushed_as_it_is() {
+    let env = TestEnv::start(&REGIONS[..1]).await;
+    let (image, digest) = single_manifest_image(&env, "lambda-single");
+    let out = push(
+        &env,
+        &image,
+        "fn",
+        &["--tags", "v1", "--create-repository", "--lambda-compatible"],
+    )
+    .await;
+    assert!(out.success(), "{out}");
+    assert_eq!(report(&out)["digest"], digest.as_str());
+    assert_tags_everywhere(&env, "fn", &["v1"], &digest).await;
+}
+
+#[tokio::test]
+async fn a_one_platform_index_with_an_attestation_is_pushed_as_its_manifest() {
+    let env = TestEnv::start(&REGIONS[..1]).await;
+    let image = index_with_attestation(&env);
+    let out = push(
+        &env,
+        &image.source,
+        "fn",
+        &["--tags", "v1", "--create-repository", "--lambda-compatible"],
+    )
+    .await;
+    assert!(out.success(), "{out}");
+    let report = report(&out);
+    assert_eq!(report["digest"], image.platform_manifest.as_str());
+    assert_eq!(
+        report["media_type"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    assert_eq!(report["platforms"], json!(["linux/amd64"]));
+    assert_tags_everywhere(&env, "fn", &["v1"], &image.platform_manifest).await;
+    let region = &env.regions()[0];
+    for blob in &image.platform_blobs {
+        assert!(
+            skopeo::blob_exists(region, "fn", blob).await.unwrap(),
+            "{blob}"
+        );
+    }
+    assert!(
+        !skopeo::blob_exists(region, "fn", &image.attestation_blob)
+            .await
+            .unwrap()
+    );
+    for absent in [&image.attestation_manifest, &image.index] {
+        let found = skopeo::inspect_raw(region, "fn", absent).await;
+        assert!(found.is_err(), "{absent} should not be in the registry");
+    }
+}

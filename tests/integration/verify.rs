@@ -1,0 +1,230 @@
+//! `ecr-fanout verify` on images already in the registries: a consistent image passes (exit 0)
+//! with the same JSON report shape as `push`; a region whose tag was moved to another image
+//! with skopeo, or whose tag is missing, fails with exit 3; a blob deleted through the
+//! registry API is exit 3 naming the region and the blob; a region that cannot be read at all
+//! is exit 1 naming the region.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::harness::registry::USER;
+use crate::harness::support::probe_client;
+use crate::harness::{Region, RunOutput, TestEnv, ecr_fanout, run, skopeo};
+use crate::scenario::*;
+
+/// `ecr-fanout verify --json` against every region of `env` (through the proxies).
+async fn verify(env: &TestEnv, repository: &str, extra: &[&str]) -> RunOutput {
+    let regions: Vec<&str> = env.regions().iter().map(|r| r.name()).collect();
+    let mut cmd = ecr_fanout(env);
+    cmd.args(["verify", "--json", "--repository", repository])
+        .args(["--regions", &regions.join(",")])
+        .args(["--registry-endpoints", &env.registry_endpoints_arg()])
+        .args(extra);
+    run(cmd).await
+}
+
+/// Copies the `latest` image of an OCI layout straight into a region's registry under `tag`.
+async fn skopeo_copy(region: &Region, layout: &Path, repository: &str, tag: &str) {
+    let out = tokio::process::Command::new("skopeo")
+        .args(["copy", "--dest-tls-verify=false", "--dest-creds"])
+        .arg(format!("{USER}:{}", region.password()))
+        .arg(format!("oci:{}:latest", layout.display()))
+        .arg(format!(
+            "docker://{}/{repository}:{tag}",
+            region.direct_host()
+        ))
+        .env_remove("HTTP_PROXY")
+        .env_remove("HTTPS_PROXY")
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("run skopeo");
+    assert!(
+        out.status.success(),
+        "skopeo copy: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Deletes a blob from a region's repository through the registry API (deletes are enabled).
+async fn delete_blob(region: &Region, repository: &str, digest: &str) {
+    let response = probe_client()
+        .delete(format!(
+            "{}/v2/{repository}/blobs/{digest}",
+            region.direct_url()
+        ))
+        .basic_auth(USER, Some(region.password()))
+        .send()
+        .await
+        .expect("DELETE blob");
+    assert_eq!(response.status().as_u16(), 202, "DELETE blob {digest}");
+}
+
+fn error_line(out: &RunOutput) -> &str {
+    out.stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("no error line:\n{out}"))
+}
+
+#[tokio::test]
+async fn a_consistent_index_passes_by_tags_and_by_digest() {
+    let env = TestEnv::start(&REGIONS).await;
+    let (image, digest) = multi_platform_image(&env, "verify-ok");
+    let pushed = push(
+        &env,
+        &image,
+        "web",
+        &["--tags", "v1,latest", "--create-repository"],
+    )
+    .await;
+    assert!(pushed.success(), "{pushed}");
+    let pushed = report(&pushed);
+
+    let out = verify(&env, "web", &["--tags", "v1,latest"]).await;
+    assert!(out.success(), "{out}");
+    let verified = report(&out);
+    assert_eq!(verified["command"], "verify");
+    assert_eq!(verified["status"], "succeeded");
+    assert_eq!(verified["digest"], digest.as_str());
+    assert_eq!(verified["images"], pushed["images"]);
+    assert_eq!(
+        verified["platforms"],
+        json!(["linux/amd64", "linux/arm64/v8"])
+    );
+    assert_eq!(verified["image_bytes"], pushed["image_bytes"]);
+    assert_eq!(verified["bytes_uploaded"], 0);
+    let same_shape = |v: &serde_json::Value| {
+        let mut keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(same_shape(&verified), same_shape(&pushed));
+    for (region, pushed_region) in verified["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(pushed["regions"].as_array().unwrap())
+    {
+        assert_eq!(same_shape(region), same_shape(pushed_region));
+        assert_eq!(region["status"], "verified", "{region}");
+        for tag in region["tags"].as_array().unwrap() {
+            assert_eq!(tag["current"], digest.as_str(), "{region}");
+            assert_eq!(tag["action"], "verified", "{region}");
+        }
+    }
+
+    let out = verify(&env, "web", &["--digest", &digest]).await;
+    assert!(out.success(), "{out}");
+    assert_eq!(report(&out)["digest"], digest.as_str());
+}
+
+#[tokio::test]
+async fn a_region_whose_tag_points_at_another_image_fails_with_exit_3() {
+    let env = TestEnv::start(&REGIONS[..2]).await;
+    let (image, digest) = single_manifest_image(&env, "verify-a");
+    let pushed = push(
+        &env,
+        &image,
+        "web",
+        &["--tags", "v1", "--create-repository"],
+    )
+    .await;
+    assert!(pushed.success(), "{pushed}");
+    let standby = &env.regions()[1];
+    let other_layout = env.path("layout-verify-b");
+    ecr_fanout::image::fixtures::write_single_manifest_layout(&other_layout, "verify-b", &[5000])
+        .unwrap();
+    skopeo_copy(standby, &other_layout, "web", "v1").await;
+    let other = skopeo::manifest_digest(standby, "web", "v1").await.unwrap();
+    assert_ne!(other, digest);
+
+    let out = verify(&env, "web", &["--tags", "v1"]).await;
+    assert_eq!(out.status, 3, "{out}");
+    let error = error_line(&out);
+    assert!(
+        error.contains(&format!(
+            "region eu-west-1, repository web: verify: serves {other} under tag v1; region \
+             us-east-1 serves {digest}"
+        )),
+        "{out}"
+    );
+    let verified = report(&out);
+    assert_eq!(verified["status"], "failed");
+    assert_eq!(verified["digest"], digest.as_str());
+    assert_eq!(verified["regions"][0]["status"], "verified");
+    assert_eq!(verified["regions"][1]["status"], "failed");
+    assert_eq!(verified["regions"][1]["tags"][0]["current"], other.as_str());
+    assert_eq!(verified["regions"][1]["tags"][0]["action"], "differs");
+
+    let out = verify(&env, "web", &["--tags", "v1,v2"]).await;
+    assert_eq!(out.status, 3, "{out}");
+    assert!(
+        error_line(&out)
+            .contains("region us-east-1, repository web, tag v2: verify: the tag does not exist"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn a_blob_deleted_in_one_region_fails_with_exit_3_naming_it() {
+    let env = TestEnv::start(&REGIONS[..2]).await;
+    let (image, digest) = single_manifest_image(&env, "verify-blob");
+    let pushed = push(
+        &env,
+        &image,
+        "web",
+        &["--tags", "v1", "--create-repository"],
+    )
+    .await;
+    assert!(pushed.success(), "{pushed}");
+    let opened = ecr_fanout::image::open_image(&image.parse().unwrap()).unwrap();
+    let layer = opened.blobs.last().unwrap().digest.to_string();
+    let standby = &env.regions()[1];
+    delete_blob(standby, "web", &layer).await;
+    assert!(!skopeo::blob_exists(standby, "web", &layer).await.unwrap());
+    assert!(
+        skopeo::blob_exists(&env.regions()[0], "web", &layer)
+            .await
+            .unwrap()
+    );
+
+    let out = verify(&env, "web", &["--tags", "v1"]).await;
+    assert_eq!(out.status, 3, "{out}");
+    assert!(
+        error_line(&out).contains(&format!(
+            "region eu-west-1, repository web: verify: blob {layer} is missing"
+        )),
+        "{out}"
+    );
+    let verified = report(&out);
+    assert_eq!(verified["digest"], digest.as_str());
+    assert_eq!(verified["regions"][0]["status"], "verified");
+    assert_eq!(verified["regions"][1]["status"], "failed");
+}
+
+#[tokio::test]
+async fn a_region_that_cannot_be_read_fails_with_exit_1_naming_it() {
+    let env = TestEnv::start(&REGIONS[..2]).await;
+    let (image, _) = single_manifest_image(&env, "verify-denied");
+    let pushed = push(
+        &env,
+        &image,
+        "web",
+        &["--tags", "v1", "--create-repository"],
+    )
+    .await;
+    assert!(pushed.success(), "{pushed}");
+    let standby = &env.regions()[1];
+    standby.control().expire_password(standby.password());
+
+    let out = verify(&env, "web", &["--tags", "v1"]).await;
+    assert_eq!(out.status, 1, "{out}");
+    let error = error_line(&out);
+    assert!(error.contains("region eu-west-1, repository web"), "{out}");
+    assert!(!error.contains("us-east-1"), "{out}");
+    let verified = report(&out);
+    assert_eq!(verified["regions"][0]["status"], "verified");
+    assert_eq!(verified["regions"][1]["status"], "failed");
+}
