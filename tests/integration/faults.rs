@@ -305,3 +305,74 @@ async fn a_corrupted_manifest_exits_3_and_moves_no_tag() {
     assert!(out.stderr.contains("served with different bytes"), "{out}");
     assert_prod_unmoved(&env, &old).await;
 }
+
+#[tokio::test]
+async fn a_tag_put_failing_for_good_is_reported_per_region_and_a_rerun_completes_it() {
+    let env = TestEnv::start(&REGIONS).await;
+    let old = seed_prod(&env).await;
+    let (image, new) = single_manifest_image(&env, "phase-2");
+    let failing = env.region("eu-west-1").control();
+    // Let the plan's tag read and manifest check, the by-digest put and the verification GET
+    // through; fail every manifest request after that, i.e. the tag put and its retries.
+    failing.inject_after(
+        4,
+        Fault::Status {
+            status: 503,
+            count: 1000,
+            kind: Some("manifest"),
+        },
+    );
+    let out = push(&env, &image, "web", &["--tags", "prod"]).await;
+    assert_eq!(out.status, 1, "{out}");
+    assert!(
+        failing.faults_fired("status-503") >= 2,
+        "the tag put was not retried: {out}"
+    );
+    assert!(
+        out.stderr
+            .contains("region eu-west-1, repository web, tag prod: put tag"),
+        "{out}"
+    );
+    assert!(
+        out.stderr
+            .contains("tags moved in us-east-1 (prod), ap-southeast-2 (prod)"),
+        "{out}"
+    );
+    let first = report(&out);
+    let moved: Vec<_> = first["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["region"].as_str().unwrap().to_string(),
+                r["tags_moved"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        moved[0],
+        ("us-east-1".to_string(), serde_json::json!(["prod"]))
+    );
+    assert_eq!(moved[1], ("eu-west-1".to_string(), serde_json::json!([])));
+    assert_eq!(
+        moved[2],
+        ("ap-southeast-2".to_string(), serde_json::json!(["prod"]))
+    );
+    for (region, expected) in [
+        ("us-east-1", &new),
+        ("eu-west-1", &old),
+        ("ap-southeast-2", &new),
+    ] {
+        let served = skopeo::manifest_digest(env.region(region), "web", "prod")
+            .await
+            .unwrap();
+        assert_eq!(&served, expected, "{region}");
+    }
+
+    failing.clear_faults();
+    let rerun = push(&env, &image, "web", &["--tags", "prod"]).await;
+    assert!(rerun.success(), "{rerun}");
+    assert_eq!(report(&rerun)["bytes_uploaded"], 0);
+    assert_tags_everywhere(&env, "web", &["prod"], &new).await;
+}
