@@ -1,9 +1,10 @@
 //! ecr-fanout: build or read a container image, push the same bytes to Amazon ECR in several
 //! regions, verify them everywhere, then move tags and emit outputs for the deploy step.
 //!
-//! The pipeline reads top to bottom: `config` → `image` → `registry` / `ecr` → `fanout` →
+//! The pipeline reads top to bottom: `config` → `build` → `image` → `registry` / `ecr` → `fanout` →
 //! `output`. Dependencies point one way; `main.rs` only parses, runs and maps exit codes.
 
+pub mod build;
 pub mod commands;
 pub mod config;
 pub mod ecr;

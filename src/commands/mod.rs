@@ -2,5 +2,6 @@
 
 pub mod action;
 mod lambda;
+mod obtain_image;
 pub mod push;
 pub mod verify;

@@ -1,22 +1,20 @@
-//! `ecr-fanout push`: resolve the configuration, open the image, run the fan-out, write the
+//! `ecr-fanout push`: resolve the configuration, read or build the image, run the fan-out, write the
 //! outputs. Input problems surface here as `InputError`s before any network call.
 
-use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::lambda;
-use crate::config::{self, Config};
-use crate::error::InputError;
+use super::obtain_image::obtain_image;
+use crate::config;
 use crate::fanout;
-use crate::image::{LocalImage, open_image};
 use crate::output;
 
 /// Runs `push` from raw inputs.
 pub async fn run(raw: &config::raw::RawInputs) -> anyhow::Result<()> {
     let config = config::resolve(raw)?;
     let task_definitions = output::ecs::load_for(&config)?;
-    let image = lambda::prepare_for_lambda(open_local_image(&config).await?, &config)?;
+    let image = lambda::prepare_for_lambda(obtain_image(&config).await?, &config)?;
     info!(digest = %image.top.digest, media_type = %image.top.media_type,
           platforms = ?image.platforms, blobs = image.blobs.len(), bytes = image.blob_bytes(),
           source = %config.image, "image ready");
@@ -63,13 +61,4 @@ async fn wait_for_signal() -> &'static str {
 async fn wait_for_signal() -> &'static str {
     let _ = tokio::signal::ctrl_c().await;
     "Ctrl-C"
-}
-
-/// Opens the image off the async threads; any problem is an `image` input error.
-async fn open_local_image(config: &Config) -> anyhow::Result<LocalImage> {
-    let source = config.image.clone();
-    let opened = tokio::task::spawn_blocking(move || open_image(&source))
-        .await
-        .context("internal: image reader task failed")?;
-    opened.map_err(|e| InputError::new("image", format!("{e:#}")).into())
 }

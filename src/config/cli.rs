@@ -47,9 +47,12 @@ pub struct PushArgs {
     /// YAML list of {region, repository?, registry-id?}, inline or a file path.
     #[arg(long, env = "ECR_FANOUT_TARGETS")]
     pub targets: Option<String>,
-    /// Prebuilt image: oci:PATH[:REF], oci-archive:PATH[:REF] or docker-archive:PATH.
+    /// Prebuilt image: oci:PATH[:REF], oci-archive:PATH[:REF], docker-archive:PATH or
+    /// docker-daemon:NAME:TAG [default: build from --context].
     #[arg(long, env = "ECR_FANOUT_IMAGE")]
     pub image: Option<String>,
+    #[command(flatten)]
+    pub build: super::build::BuildArgs,
     /// Create missing repositories with the settings below [default: false].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub create_repository: Option<String>,
@@ -107,6 +110,7 @@ impl PushArgs {
         let mut raw = RawInputs::default();
         self.management.add_to(&mut raw);
         self.handoff.add_to(&mut raw);
+        self.build.add_to(&mut raw);
         let pairs = [
             ("regions", self.regions),
             ("repository", self.repository),

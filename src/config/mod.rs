@@ -5,6 +5,7 @@
 //! [`InputError`]: crate::error::InputError
 
 pub mod action_env;
+pub mod build;
 pub mod cli;
 pub mod handoff;
 mod lifecycle;
@@ -18,14 +19,14 @@ pub mod verify;
 
 use std::path::PathBuf;
 
-use crate::image::ImageSource;
 
 pub use resolve::resolve;
 
 /// Everything `push` needs, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub image: ImageSource,
+    /// A prebuilt image, or the build that makes it.
+    pub image: build::ImageInput,
     /// One per region, primary first. Regions are unique.
     pub targets: Vec<Target>,
     pub tags: Vec<String>,

@@ -10,7 +10,6 @@ use super::{
     Config, Encryption, EndpointStyle, OutputOptions, RepositorySettings, TagMutability, Target,
 };
 use crate::error::InputError;
-use crate::image::ImageSource;
 
 /// The default number of concurrent blob uploads per region.
 pub const DEFAULT_CONCURRENCY: usize = 4;
@@ -21,14 +20,7 @@ pub fn resolve(raw: &RawInputs) -> Result<Config, InputError> {
     let targets = resolve_targets(raw)?;
     let tags = resolve_tags(raw)?;
     let handoff = super::handoff::resolve_handoff(raw, &targets)?;
-    let image_text = raw.require(
-        "image",
-        " (oci:PATH[:REF], oci-archive:PATH[:REF] or docker-archive:PATH); building from a \
-         Dockerfile is not available yet",
-    )?;
-    let image: ImageSource = image_text
-        .parse()
-        .map_err(|e: anyhow::Error| InputError::new("image", format!("{e:#}")))?;
+    let image = super::build::resolve_image_input(raw)?;
     Ok(Config {
         image,
         targets,

@@ -63,10 +63,14 @@ fn missing_required_inputs_are_named() {
         .filter(|(n, _)| *n != "repository")
         .collect();
     assert!(error_of(&no_repo).starts_with("invalid input `repository`: is required"));
-    let no_image: Vec<_> = minimal()
+    // Without `image` the context is built; with no Dockerfile there, `image` is required.
+    let empty_context = tempfile::tempdir().unwrap();
+    let empty_context = empty_context.path().display().to_string();
+    let mut no_image: Vec<(&'static str, &str)> = minimal()
         .into_iter()
         .filter(|(n, _)| *n != "image")
         .collect();
+    no_image.push(("context", &empty_context));
     assert!(error_of(&no_image).starts_with("invalid input `image`: is required"));
 }
 

@@ -4,6 +4,7 @@
 
 mod existing;
 mod image_uri;
+mod feed;
 mod plan;
 mod policy_diff;
 mod replication;
@@ -199,18 +200,13 @@ async fn upload_all(
 ) -> anyhow::Result<()> {
     let counters: Vec<Arc<AtomicU64>> = plans.iter().map(|_| Arc::default()).collect();
     let progress = progress::start(RegionProgress::for_reports(reports, &counters));
-    let results = join_all(plans.iter_mut().zip(&counters).map(|(plan, sent)| {
-        let sent = sent.clone();
-        let where_ = plan.session.describe();
-        let upload = upload::push_region(plan, config, image, sent);
-        async move {
-            tokio::select! {
-                result = upload => result,
-                () = cancel.cancelled() => Err(anyhow!("{where_}: upload: cancelled")),
-            }
-        }
-    }))
-    .await;
+    let results = tokio::select! {
+        results = upload::push_all(plans, config, image, &counters) => results,
+        () = cancel.cancelled() => plans
+            .iter()
+            .map(|plan| Err(anyhow!("{}: upload: cancelled", plan.session.describe())))
+            .collect(),
+    };
     progress.finish().await;
     let mut failures = Vec::new();
     let mut holding = Vec::new();

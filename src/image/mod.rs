@@ -57,6 +57,10 @@ fn read_source(source: &ImageSource, description: String) -> anyhow::Result<Loca
         ImageSource::DockerArchive { path } => {
             docker_archive::read_docker_archive(path, description)
         }
+        ImageSource::DockerDaemon { .. } => anyhow::bail!(
+            "internal: a docker-daemon: image must be exported with `docker save` (crate::build) \
+             and read as a docker-archive"
+        ),
     }
 }
 

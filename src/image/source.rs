@@ -1,5 +1,7 @@
 //! Where an image comes from: the `TRANSPORT:PATH[:REF]` strings users type, parsed into
-//! an `ImageSource` and displayed back in the same form.
+//! an `ImageSource` and displayed back in the same form. `docker-daemon:NAME:TAG` is only named
+//! here: exporting it is a subprocess (`docker save`), which `crate::build` runs before the
+//! image module reads the resulting docker-archive.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -7,7 +9,8 @@ use std::str::FromStr;
 
 use anyhow::bail;
 
-const VALID_FORMS: &str = "oci:PATH[:REF], oci-archive:PATH[:REF], docker-archive:PATH";
+const VALID_FORMS: &str =
+    "oci:PATH[:REF], oci-archive:PATH[:REF], docker-archive:PATH, docker-daemon:NAME:TAG";
 
 /// An image on local disk, in one of the supported formats.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,15 +28,19 @@ pub enum ImageSource {
     },
     /// A `docker save` tar archive (legacy or Docker 25+ OCI-based).
     DockerArchive { path: PathBuf },
+    /// An image in the local Docker daemon (`NAME:TAG`, `NAME@sha256:…` or an image ID),
+    /// exported with `docker save` by `crate::build` into a `DockerArchive` before reading.
+    DockerDaemon { reference: String },
 }
 
 impl ImageSource {
-    /// The file or directory the image is read from.
-    pub fn path(&self) -> &Path {
+    /// The file or directory the image is read from (`None` for the Docker daemon).
+    pub fn path(&self) -> Option<&Path> {
         match self {
             ImageSource::OciLayout { path, .. }
             | ImageSource::OciArchive { path, .. }
-            | ImageSource::DockerArchive { path } => path,
+            | ImageSource::DockerArchive { path } => Some(path),
+            ImageSource::DockerDaemon { .. } => None,
         }
     }
 }
@@ -42,12 +49,14 @@ impl FromStr for ImageSource {
     type Err = anyhow::Error;
 
     fn from_str(input: &str) -> anyhow::Result<ImageSource> {
-        if input.starts_with("docker://") || input.starts_with("docker-daemon:") {
+        if input.starts_with("docker://") {
             bail!(
-                "image source {input:?}: pulling from a registry or the Docker daemon is not \
-                 supported yet; use one of {VALID_FORMS} (e.g. `docker save -o image.tar IMAGE` \
-                 then docker-archive:image.tar)"
+                "image source {input:?}: pulling from a registry is not supported yet; use one \
+                 of {VALID_FORMS}"
             );
+        }
+        if let Some(reference) = input.strip_prefix("docker-daemon:") {
+            return parse_daemon_reference(input, reference);
         }
         let Some((transport, remainder)) = input.split_once(':') else {
             bail!(
@@ -78,6 +87,25 @@ impl FromStr for ImageSource {
             ),
         }
     }
+}
+
+/// `NAME:TAG`, `NAME@DIGEST` or an image ID (`sha256:…`). A bare `NAME` is refused: `docker
+/// save NAME` would export every tag of it.
+fn parse_daemon_reference(input: &str, reference: &str) -> anyhow::Result<ImageSource> {
+    let last_component = reference.rsplit('/').next().unwrap_or(reference);
+    let has_tag_or_digest = last_component.contains(':') || reference.contains('@');
+    if reference.is_empty() || reference.chars().any(char::is_whitespace) {
+        bail!("image source {input:?} names no image; expected docker-daemon:NAME:TAG");
+    }
+    if !has_tag_or_digest {
+        bail!(
+            "image source {input:?} has no tag; expected docker-daemon:NAME:TAG (e.g. \
+             docker-daemon:{reference}:latest), NAME@sha256:… or an image ID"
+        );
+    }
+    Ok(ImageSource::DockerDaemon {
+        reference: reference.to_owned(),
+    })
 }
 
 /// `PATH[:REF]`: an existing path wins as a whole; otherwise split at the last ':'.
@@ -118,6 +146,9 @@ impl fmt::Display for ImageSource {
             ImageSource::OciLayout { path, reference } => ("oci", path, reference),
             ImageSource::OciArchive { path, reference } => ("oci-archive", path, reference),
             ImageSource::DockerArchive { path } => ("docker-archive", path, &None),
+            ImageSource::DockerDaemon { reference } => {
+                return write!(formatter, "docker-daemon:{reference}");
+            }
         };
         write!(formatter, "{transport}:{}", path.display())?;
         if let Some(reference) = reference {
@@ -220,10 +251,28 @@ mod tests {
     }
 
     #[test]
-    fn daemon_and_registry_sources_are_not_supported_yet() {
-        for input in ["docker-daemon:alpine:latest", "docker://alpine:latest"] {
-            assert!(parse_error(input).contains("not supported yet"), "{input}");
+    fn registry_sources_are_not_supported_yet() {
+        assert!(parse_error("docker://alpine:latest").contains("not supported yet"));
+    }
+
+    #[test]
+    fn daemon_sources_need_a_tag_digest_or_id() {
+        for reference in [
+            "alpine:latest",
+            "localhost:5000/team/web:v1",
+            "web@sha256:0123",
+            "sha256:0123abcd",
+        ] {
+            assert_eq!(
+                parse(&format!("docker-daemon:{reference}")),
+                ImageSource::DockerDaemon {
+                    reference: reference.into()
+                }
+            );
         }
+        assert!(parse_error("docker-daemon:alpine").contains("docker-daemon:alpine:latest"));
+        assert!(parse_error("docker-daemon:localhost:5000/web").contains("has no tag"));
+        assert!(parse_error("docker-daemon:").contains("names no image"));
     }
 
     #[test]
@@ -234,6 +283,7 @@ mod tests {
             "oci-archive:image.tar",
             "oci-archive:image.tar:latest",
             "docker-archive:image.tar",
+            "docker-daemon:web:v1",
         ] {
             assert_eq!(parse(input).to_string(), input);
             assert_eq!(parse(&parse(input).to_string()), parse(input));

@@ -34,9 +34,9 @@ fn delimiter_for(value: &str) -> String {
 /// Appends the run's table to the step summary.
 pub fn append_summary(path: &Path, report: &Report) -> anyhow::Result<()> {
     let title = match report.status {
-        "planned" => "ecr-fanout dry run",
-        "failed" => "ecr-fanout push failed",
-        _ => "ecr-fanout push",
+        "planned" => "ecr-fanout dry run".to_string(),
+        "failed" => format!("ecr-fanout {} failed", report.command),
+        _ => format!("ecr-fanout {}", report.command),
     };
     let mut text = format!(
         "### {title}\n\nDigest `{}` · tags {} · {} image bytes\n\n| region | repository | image | bytes uploaded | time | status |\n|---|---|---|---:|---:|---|\n",

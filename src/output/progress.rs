@@ -92,6 +92,7 @@ async fn log_lines(regions: Vec<RegionProgress>, mut stopped: oneshot::Receiver<
     let mut lines = ProgressLines::new(regions, Instant::now());
     let start = tokio::time::Instant::now() + LINE_INTERVAL;
     let mut ticks = tokio::time::interval_at(start, LINE_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = &mut stopped => return,
@@ -184,7 +185,8 @@ async fn draw_bars(regions: Vec<RegionProgress>, mut stopped: oneshot::Receiver<
             bar.set_position(region.sent.load(Ordering::Relaxed).min(region.total));
         }
         if stop {
-            shown.iter().for_each(|(bar, _)| bar.finish());
+            // The log's "uploaded blobs" line per region takes over from the bars.
+            shown.iter().for_each(|(bar, _)| bar.finish_and_clear());
             return;
         }
     }

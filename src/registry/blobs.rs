@@ -1,11 +1,13 @@
-//! Blobs: presence checks and uploads streamed from disk, one request body per blob, hashed
-//! while it is read so that a corrupted file fails its own upload.
+//! Blobs: presence checks and uploads, one streamed request body per blob: either a shared
+//! single-read feed (first attempt) or the file read from disk and hashed on the way, so that
+//! a corrupted file fails its own upload.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
-use futures::Stream;
+use futures::stream::BoxStream;
+use futures::{Stream, StreamExt};
 use oci_client::errors::OciDistributionError;
 use tokio::io::AsyncReadExt;
 
@@ -13,7 +15,7 @@ use super::{RegistryClient, RegistryError, RegistryErrorKind};
 use crate::image::{BlobFile, Digest, Sha256Hasher};
 
 /// Bytes read from disk per request-body chunk.
-const READ_CHUNK: usize = 256 * 1024;
+const READ_CHUNK: usize = 512 * 1024;
 
 impl RegistryClient {
     /// Whether the registry already holds `digest` in this repository (HEAD).
@@ -32,27 +34,28 @@ impl RegistryClient {
         .await
     }
 
-    /// Uploads a blob from its file: POST to open a session, then one PUT with the whole blob
-    /// streamed from disk. A retry reopens the file and opens a new upload session. `sent`
-    /// counts the bytes handed to the connection, retries included.
+    /// Uploads a blob: POST to open a session, then one PUT with the whole blob streamed.
+    /// The first attempt sends `shared_body` when given (a single-read fan-out feed); a retry,
+    /// or a call without it, reads the file from disk, hashing it on the way, in a new upload
+    /// session. `sent` counts the bytes handed to the connection, retries included.
     pub async fn push_blob_streaming(
         &self,
         blob: &BlobFile,
         sent: Arc<AtomicU64>,
+        shared_body: Option<BlobBody>,
     ) -> Result<(), RegistryError> {
         let progress = Arc::new(AtomicU64::new(0));
         let reference = self.reference_for(&blob.digest);
+        let shared_body = std::sync::Mutex::new(shared_body);
         self.run("upload blob", Some(&progress), |session| {
-            let (reference, sent, progress) = (reference.clone(), sent.clone(), progress.clone());
+            let (reference, counters) = (reference.clone(), [sent.clone(), progress.clone()]);
+            let first = shared_body.lock().ok().and_then(|mut body| body.take());
             async move {
-                let file = tokio::fs::File::open(&blob.path).await.map_err(|e| {
-                    RegistryError::new(
-                        RegistryErrorKind::Rejected,
-                        format!("cannot open {}: {e}", blob.path.display()),
-                    )
-                })?;
-                let counters = [sent, progress];
-                let stream = hashed_file_stream(file, blob.digest.clone(), blob.size, counters);
+                let body = match first {
+                    Some(body) => body,
+                    None => file_body(blob).await?,
+                };
+                let stream = counted(body, counters);
                 let pushed = session
                     .oci
                     .push_blob_stream(&reference, stream, blob.digest.as_str(), Some(blob.size))
@@ -77,27 +80,53 @@ impl RegistryClient {
     }
 }
 
-/// Reads `file` in chunks, counting and hashing them; the stream ends with an error instead of
+/// A request body for one blob: a stream of chunks that ends in an error when the bytes do
+/// not match the blob's digest.
+pub type BlobBody = BoxStream<'static, Result<Bytes, std::io::Error>>;
+
+/// The blob read from its file, hashed on the way.
+async fn file_body(blob: &BlobFile) -> Result<BlobBody, RegistryError> {
+    let file = tokio::fs::File::open(&blob.path).await.map_err(|e| {
+        RegistryError::new(
+            RegistryErrorKind::Rejected,
+            format!("cannot open {}: {e}", blob.path.display()),
+        )
+    })?;
+    Ok(Box::pin(hashed_file_stream(file, blob.digest.clone(), blob.size)))
+}
+
+/// Counts each chunk into `counters` as oci-client takes it.
+fn counted(
+    body: BlobBody,
+    counters: [Arc<AtomicU64>; 2],
+) -> impl Stream<Item = Result<Bytes, OciDistributionError>> + Send + 'static {
+    body.map(move |item| {
+        let chunk = item.map_err(OciDistributionError::IoError)?;
+        for counter in &counters {
+            counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        }
+        Ok(chunk)
+    })
+}
+
+/// Reads `file` in chunks, hashing them; the stream ends with an error instead of
 /// its last chunk when the content does not match `digest` and `size`.
 fn hashed_file_stream(
     file: tokio::fs::File,
     digest: Digest,
     size: u64,
-    counters: [Arc<AtomicU64>; 2],
-) -> impl Stream<Item = Result<Bytes, OciDistributionError>> + Send + 'static {
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
     struct State {
         file: tokio::fs::File,
         hasher: Option<Sha256Hasher>,
         digest: Digest,
         size: u64,
-        counters: [Arc<AtomicU64>; 2],
     }
     let state = State {
         file,
         hasher: Some(Sha256Hasher::new()),
         digest,
         size,
-        counters,
     };
     futures::stream::unfold(state, |mut state| async move {
         let hasher = state.hasher.as_mut()?;
@@ -105,7 +134,7 @@ fn hashed_file_stream(
         match state.file.read(&mut buffer).await {
             Err(e) => {
                 state.hasher = None;
-                Some((Err(OciDistributionError::IoError(e)), state))
+                Some((Err(e), state))
             }
             Ok(0) => {
                 let hasher = state.hasher.take()?;
@@ -117,18 +146,12 @@ fn hashed_file_stream(
                         "blob file changed on disk: expected {} ({} bytes), read {got} ({read} bytes)",
                         state.digest, state.size
                     );
-                    Some((
-                        Err(OciDistributionError::GenericError(Some(message))),
-                        state,
-                    ))
+                    Some((Err(std::io::Error::other(message)), state))
                 }
             }
             Ok(n) => {
                 buffer.truncate(n);
                 hasher.update(&buffer);
-                for counter in &state.counters {
-                    counter.fetch_add(n as u64, Ordering::Relaxed);
-                }
                 Some((Ok(Bytes::from(buffer)), state))
             }
         }
@@ -138,7 +161,6 @@ fn hashed_file_stream(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use futures::StreamExt;
 
     async fn collect(content: &[u8], digest: Digest, size: u64) -> (Vec<u8>, Option<String>) {
         let dir = tempfile::tempdir().unwrap();
@@ -147,7 +169,8 @@ mod tests {
         let file = tokio::fs::File::open(&path).await.unwrap();
         let sent = Arc::new(AtomicU64::new(0));
         let counters = [sent.clone(), Arc::new(AtomicU64::new(0))];
-        let mut stream = Box::pin(hashed_file_stream(file, digest, size, counters));
+        let body: BlobBody = Box::pin(hashed_file_stream(file, digest, size));
+        let mut stream = Box::pin(counted(body, counters));
         let mut out = Vec::new();
         while let Some(item) = stream.next().await {
             match item {

@@ -25,6 +25,7 @@ use tracing::warn;
 
 use crate::image::Digest;
 
+pub use blobs::BlobBody;
 pub use error::{RegistryError, RegistryErrorKind};
 pub use login::{Credentials, RefreshCredentials};
 pub use manifests::FetchedManifest;

@@ -9,6 +9,7 @@ mod fault_injection;
 mod scenario;
 
 mod bad_input;
+mod build;
 mod cancel;
 mod dry_run;
 mod faults;
@@ -29,4 +30,3 @@ mod replication;
 mod repository_policies;
 mod repository_settings;
 mod repository_support;
-mod tmp_progress_smoke;

@@ -12,6 +12,8 @@
 // Not every test uses every helper.
 #![allow(dead_code)]
 
+pub mod buildah;
+pub mod dockerd;
 pub mod ecr_proxy;
 pub mod env;
 pub mod fault;

@@ -73,6 +73,19 @@ pub async fn inspect_raw(region: &Region, repo: &str, reference: &str) -> Result
     skopeo(&args).await
 }
 
+/// The image config (labels, history, created) of a single-platform manifest, as parsed JSON.
+pub async fn inspect_config(
+    region: &Region,
+    repo: &str,
+    reference: &str,
+) -> Result<serde_json::Value> {
+    let mut args = vec!["inspect".to_string(), "--config".into()];
+    args.extend(common_args(region));
+    args.push(image_ref(region, repo, reference));
+    let out = skopeo(&args).await?;
+    serde_json::from_slice(&out).context("skopeo inspect --config output")
+}
+
 /// `sha256:...` of the stored manifest bytes.
 pub async fn manifest_digest(region: &Region, repo: &str, reference: &str) -> Result<String> {
     Ok(sha256_digest(&inspect_raw(region, repo, reference).await?))

@@ -1,0 +1,162 @@
+//! Measurements and the tables printed from them (Markdown, so they can go into the README):
+//! one per image (wall time, ratios to the floor and to skopeo ×3 parallel, peak RSS, bytes
+//! uploaded) and one per image for the simulated WAN.
+
+use std::time::Duration;
+
+/// One measured run of one row.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub wall: Duration,
+    pub peak_rss_kib: u64,
+    pub bytes_uploaded: u64,
+}
+
+/// A row: its median sample over the runs, or why it could not be measured.
+pub struct Row {
+    pub label: &'static str,
+    pub outcome: Result<Sample, String>,
+}
+
+impl Row {
+    /// The median-wall sample of `samples` (peak RSS: the largest seen), or the first error.
+    pub fn from_samples(label: &'static str, samples: Vec<Result<Sample, String>>) -> Row {
+        let mut good = Vec::new();
+        for sample in samples {
+            match sample {
+                Ok(sample) => good.push(sample),
+                Err(reason) => {
+                    return Row {
+                        label,
+                        outcome: Err(reason),
+                    };
+                }
+            }
+        }
+        good.sort_by_key(|sample| sample.wall);
+        let peak = good.iter().map(|sample| sample.peak_rss_kib).max();
+        let outcome = match (good.get(good.len() / 2), peak) {
+            (Some(median), Some(peak)) => Ok(Sample {
+                peak_rss_kib: peak,
+                ..median.clone()
+            }),
+            _ => Err("not measured".to_owned()),
+        };
+        Row { label, outcome }
+    }
+
+    fn wall(&self) -> Option<f64> {
+        self.outcome.as_ref().ok().map(|s| s.wall.as_secs_f64())
+    }
+}
+
+pub const FLOOR: &str = "floor (every blob to 3 registries at once)";
+pub const SKOPEO_PARALLEL: &str = "skopeo copy ×3 parallel";
+
+/// The per-image table.
+pub fn render_image_table(title: &str, rows: &[Row]) -> String {
+    let find = |label: &str| {
+        rows.iter()
+            .find(|row| row.label == label)
+            .and_then(Row::wall)
+    };
+    let floor = find(FLOOR);
+    let skopeo = find(SKOPEO_PARALLEL);
+    let mut out = format!(
+        "### {title}\n\n| run | wall s | × floor | × skopeo ∥ | peak RSS MiB | bytes uploaded |\n\
+         |---|---:|---:|---:|---:|---:|\n"
+    );
+    for row in rows {
+        match &row.outcome {
+            Ok(sample) => {
+                let wall = sample.wall.as_secs_f64();
+                out += &format!(
+                    "| {} | {wall:.2} | {} | {} | {:.1} | {} |\n",
+                    row.label,
+                    ratio(wall, floor),
+                    ratio(wall, skopeo),
+                    sample.peak_rss_kib as f64 / 1024.0,
+                    group_digits(sample.bytes_uploaded),
+                );
+            }
+            Err(reason) => {
+                out += &format!(
+                    "| {} | not measured: {} | | | | |\n",
+                    row.label,
+                    one_line(reason)
+                )
+            }
+        }
+    }
+    out
+}
+
+/// The WAN table: 3 regions at once, then each region alone; the ratio of the 3-region time
+/// to the slowest single region.
+pub fn render_wan_table(title: &str, three: &Row, singles: &[Row]) -> String {
+    let slowest = singles
+        .iter()
+        .filter_map(Row::wall)
+        .fold(None, |max: Option<f64>, wall| {
+            Some(max.map_or(wall, |max| max.max(wall)))
+        });
+    let mut out = format!(
+        "### {title}\n\n| run | wall s | × slowest single region | peak RSS MiB | bytes uploaded |\n\
+         |---|---:|---:|---:|---:|\n"
+    );
+    for row in std::iter::once(three).chain(singles) {
+        match &row.outcome {
+            Ok(sample) => {
+                let wall = sample.wall.as_secs_f64();
+                out += &format!(
+                    "| {} | {wall:.2} | {} | {:.1} | {} |\n",
+                    row.label,
+                    ratio(wall, slowest),
+                    sample.peak_rss_kib as f64 / 1024.0,
+                    group_digits(sample.bytes_uploaded),
+                );
+            }
+            Err(reason) => {
+                out += &format!(
+                    "| {} | not measured: {} | | | |\n",
+                    row.label,
+                    one_line(reason)
+                )
+            }
+        }
+    }
+    out
+}
+
+fn ratio(value: f64, base: Option<f64>) -> String {
+    match base {
+        Some(base) if base > 0.0 => format!("{:.2}", value / base),
+        _ => "–".to_owned(),
+    }
+}
+
+/// 1234567 → "1 234 567".
+fn group_digits(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::new();
+    for (position, digit) in digits.chars().enumerate() {
+        if position > 0 && (digits.len() - position) % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// A reason on one table line: first line, no pipes, at most 240 characters.
+fn one_line(reason: &str) -> String {
+    let first = reason
+        .lines()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("");
+    let cleaned = first.replace('|', "/");
+    match cleaned.char_indices().nth(240) {
+        Some((cut, _)) => format!("{}…", &cleaned[..cut]),
+        None => cleaned,
+    }
+}

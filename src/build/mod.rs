@@ -1,0 +1,118 @@
+//! Building the image: the builders (docker buildx, classic docker, buildah, podman) run as
+//! subprocesses, their output streamed live to stderr, and each leaves its result in a
+//! temporary directory as an image source `crate::image` reads (`oci:` layout, `oci-archive:`
+//! or `docker-archive:`). The directory goes away with the opened image. Also exports
+//! `docker-daemon:` images (`docker save`), the other subprocess the image module must not run.
+//!
+//! `detect` chooses the builder, `metadata` adds the standard OCI labels and annotations,
+//! `stream` runs the tools; one file per builder.
+
+mod buildah;
+mod buildx;
+mod detect;
+mod docker_classic;
+pub mod metadata;
+pub mod stream;
+
+use tempfile::TempDir;
+use tracing::info;
+
+use crate::config::build::BuildOptions;
+use crate::image::{ImageSource, LocalImage, open_image};
+use metadata::OciMetadata;
+use stream::ToolCommand;
+
+pub use stream::ToolFailed;
+
+/// A builder's result on disk: the source to read and the directory it lives in.
+#[derive(Debug)]
+pub struct BuiltImage {
+    pub source: ImageSource,
+    work: TempDir,
+}
+
+impl BuiltImage {
+    fn new(source: ImageSource, work: TempDir) -> Self {
+        Self { source, work }
+    }
+
+    /// Reads the image (blocking: archives are extracted, legacy layers compressed). The
+    /// temporary directory is removed when the returned image is dropped, or at once when
+    /// reading extracted everything elsewhere (an archive).
+    pub fn open(self) -> anyhow::Result<LocalImage> {
+        let image = open_image(&self.source)?;
+        if image.extraction_dir().is_some() {
+            return Ok(image);
+        }
+        Ok(image.keeping_alive(self.work))
+    }
+
+    /// The directory the builder wrote into.
+    pub fn work_dir(&self) -> &std::path::Path {
+        self.work.path()
+    }
+}
+
+/// Chooses the builder, builds `options` and returns where the result is.
+pub async fn build_image(options: &BuildOptions) -> anyhow::Result<BuiltImage> {
+    let buildkit_disabled = std::env::var("DOCKER_BUILDKIT").is_ok_and(|v| v.trim() == "0");
+    let (builder, why) =
+        detect::choose_builder(options.builder, &detect::SystemProbe, buildkit_disabled).await?;
+    info!("building {} with {} ({why})", options.file.display(), builder.name());
+    if options.provenance && !matches!(builder, detect::Builder::Buildx(_)) {
+        tracing::warn!(
+            "provenance: true only has an effect with docker buildx; {} attaches no \
+             attestations",
+            builder.name()
+        );
+    }
+    let metadata = metadata::standard_metadata(&options.context)
+        .await?
+        .with_label_overrides(&options.labels);
+    let work = work_dir()?;
+    match &builder {
+        detect::Builder::Buildx(info) => buildx::build(info, options, &metadata, work).await,
+        detect::Builder::DockerClassic => docker_classic::build(options, &metadata, work).await,
+        detect::Builder::Buildah => {
+            buildah::build(buildah::ContainersTool::Buildah, options, &metadata, work).await
+        }
+        detect::Builder::Podman => {
+            buildah::build(buildah::ContainersTool::Podman, options, &metadata, work).await
+        }
+    }
+}
+
+/// Exports `docker-daemon:REFERENCE` with `docker save` into a temporary docker-archive.
+pub async fn export_from_daemon(reference: &str) -> anyhow::Result<BuiltImage> {
+    docker_classic::export_named_image(reference).await
+}
+
+fn work_dir() -> anyhow::Result<TempDir> {
+    tempfile::Builder::new()
+        .prefix("ecr-fanout-build-")
+        .tempdir()
+        .map_err(|e| anyhow::anyhow!("cannot create a temporary directory for the build: {e}"))
+}
+
+/// Flags every builder takes alike: `--target`, `--build-arg`s, and the labels: the standard
+/// OCI ones first, then `labels` (which win over a standard one with the same key).
+fn common_build_flags(
+    mut command: ToolCommand,
+    options: &BuildOptions,
+    metadata: &OciMetadata,
+) -> ToolCommand {
+    if let Some(target) = &options.target {
+        command = command.args(["--target", target]);
+    }
+    for (key, value) in &options.build_args {
+        command = command.args(["--build-arg".to_owned(), format!("{key}={value}")]);
+    }
+    let standard = metadata
+        .entries
+        .iter()
+        .filter(|(key, _)| !options.labels.iter().any(|(own, _)| own == key));
+    for (key, value) in standard.chain(&options.labels) {
+        command = command.args(["--label".to_owned(), format!("{key}={value}")]);
+    }
+    command
+}

@@ -1,0 +1,228 @@
+//! Running builder subprocesses. [`ToolCommand`] is a command line as data (so tests can check
+//! exactly what would run); [`run_streaming`] runs one with its stdout and stderr copied live,
+//! line by line, to our stderr (stdout stays for data) and keeps the last lines for the error
+//! when it fails; [`run_captured`] runs a short probe (`docker version`, `git rev-parse`) with
+//! a time bound and returns what it printed.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io::Write as _;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::io::{AsyncBufReadExt as _, AsyncRead, BufReader};
+
+/// How many of a failed builder's last output lines the error carries.
+pub const ERROR_TAIL_LINES: usize = 25;
+/// How long a probe may take before it counts as failed.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A program, its arguments and extra environment variables.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ToolCommand {
+    pub program: String,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+impl ToolCommand {
+    pub fn new(program: &str) -> Self {
+        Self {
+            program: program.to_owned(),
+            args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    fn to_tokio(&self) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(&self.program);
+        command
+            .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        command
+    }
+}
+
+/// The command line for logs; build-arg values are left out (they may carry tokens).
+impl fmt::Display for ToolCommand {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (key, value) in &self.env {
+            write!(formatter, "{key}={value} ")?;
+        }
+        write!(formatter, "{}", self.program)?;
+        let mut after_build_arg = false;
+        for arg in &self.args {
+            match arg.split_once('=') {
+                Some((key, _)) if after_build_arg => write!(formatter, " {key}=…")?,
+                _ => write!(formatter, " {arg}")?,
+            }
+            after_build_arg = arg == "--build-arg";
+        }
+        Ok(())
+    }
+}
+
+/// A builder that ran and exited with an error (exit code 1, the last lines in the message).
+#[derive(Debug, thiserror::Error)]
+#[error("{what} failed ({status}); its last output lines:\n{tail}")]
+pub struct ToolFailed {
+    pub what: String,
+    pub status: String,
+    pub tail: String,
+}
+
+/// Runs `command`, copying its output to stderr as it comes; fails with the last lines.
+pub async fn run_streaming(command: &ToolCommand, what: &str) -> anyhow::Result<()> {
+    tracing::info!("running {command}");
+    let mut child = command
+        .to_tokio()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot run `{}` for {what}", command.program))?;
+    let tail = Arc::new(Mutex::new(VecDeque::with_capacity(ERROR_TAIL_LINES)));
+    let stdout = child.stdout.take().context("internal: no stdout pipe")?;
+    let stderr = child.stderr.take().context("internal: no stderr pipe")?;
+    let (status, _, _) = tokio::join!(
+        child.wait(),
+        copy_lines(stdout, tail.clone()),
+        copy_lines(stderr, tail.clone())
+    );
+    let status = status.with_context(|| format!("waiting for `{}`", command.program))?;
+    if status.success() {
+        return Ok(());
+    }
+    let lines = tail.lock().map(|t| t.clone()).unwrap_or_default();
+    Err(ToolFailed {
+        what: what.to_owned(),
+        status: status.to_string(),
+        tail: Vec::from(lines).join("\n"),
+    }
+    .into())
+}
+
+/// Copies each line of `stream` to stderr and remembers the last [`ERROR_TAIL_LINES`].
+async fn copy_lines(stream: impl AsyncRead + Unpin, tail: Arc<Mutex<VecDeque<String>>>) {
+    let mut reader = BufReader::new(stream);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim_end_matches(['\n', '\r']);
+        {
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "{text}").and_then(|()| stderr.flush());
+        }
+        if let Ok(mut tail) = tail.lock() {
+            if tail.len() == ERROR_TAIL_LINES {
+                tail.pop_front();
+            }
+            tail.push_back(text.to_owned());
+        }
+    }
+}
+
+/// What a probe printed, or why it did not succeed (not found, non-zero exit with the first
+/// line of its error output, timeout).
+pub async fn run_captured(command: &ToolCommand) -> Result<String, String> {
+    let output = command
+        .to_tokio()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output();
+    match tokio::time::timeout(PROBE_TIMEOUT, output).await {
+        Err(_) => Err(format!("`{command}` did not answer within {PROBE_TIMEOUT:?}")),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(format!("`{}` is not on PATH", command.program))
+        }
+        Ok(Err(e)) => Err(format!("cannot run `{command}`: {e}")),
+        Ok(Ok(out)) if out.status.success() => Ok(String::from_utf8_lossy(&out.stdout).into()),
+        Ok(Ok(out)) => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let first = stderr.lines().find(|l| !l.trim().is_empty());
+            Err(format!(
+                "`{command}` failed ({}): {}",
+                out.status,
+                first.unwrap_or("no error output").trim()
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_arg_values_stay_out_of_the_log_line() {
+        let command = ToolCommand::new("docker")
+            .env("DOCKER_BUILDKIT", "0")
+            .args(["build", "--build-arg", "TOKEN=s3cret", "--label", "a=b", "."]);
+        assert_eq!(
+            command.to_string(),
+            "DOCKER_BUILDKIT=0 docker build --build-arg TOKEN=… --label a=b ."
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failing_tool_reports_its_last_lines() {
+        let script = "for i in $(seq 1 40); do echo line $i; done; echo oops >&2; exit 3";
+        let command = ToolCommand::new("sh").args(["-c", script]);
+        let error = run_streaming(&command, "the test build").await.unwrap_err();
+        let failed = error.downcast_ref::<ToolFailed>().unwrap();
+        assert_eq!(failed.what, "the test build");
+        assert!(failed.status.contains('3'), "{}", failed.status);
+        let lines: Vec<&str> = failed.tail.lines().collect();
+        assert_eq!(lines.len(), ERROR_TAIL_LINES);
+        assert_eq!(lines.last(), Some(&"oops"));
+        assert!(lines.contains(&"line 40") && !lines.contains(&"line 1"));
+    }
+
+    #[tokio::test]
+    async fn a_succeeding_tool_is_ok() {
+        let command = ToolCommand::new("sh").args(["-c", "echo built"]);
+        run_streaming(&command, "a build").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn probes_say_why_they_failed() {
+        let missing = ToolCommand::new("ecr-fanout-no-such-tool");
+        assert_eq!(
+            run_captured(&missing).await.unwrap_err(),
+            "`ecr-fanout-no-such-tool` is not on PATH"
+        );
+        let script = "echo; echo cannot connect >&2; echo see --help >&2; exit 1";
+        let failing = ToolCommand::new("sh").args(["-c", script]);
+        let error = run_captured(&failing).await.unwrap_err();
+        assert!(error.ends_with("(exit status: 1): cannot connect"), "{error}");
+        let fine = ToolCommand::new("sh").args(["-c", "echo 1.2.3"]);
+        assert_eq!(run_captured(&fine).await.unwrap(), "1.2.3\n");
+    }
+}

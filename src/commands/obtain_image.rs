@@ -1,0 +1,56 @@
+//! The image `push` sends: a prebuilt one read from disk, one exported from the Docker daemon
+//! (`docker-daemon:`), or one built from `context` (inside a `::group::` on GitHub, the
+//! builder's output streaming to stderr). Either way the result is a `LocalImage` whose
+//! temporary files live as long as it does.
+
+use anyhow::Context as _;
+
+use crate::build::{self, BuiltImage};
+use crate::config::Config;
+use crate::config::build::ImageInput;
+use crate::error::InputError;
+use crate::image::{ImageSource, LocalImage, open_image};
+use crate::output;
+
+/// Reads, exports or builds the configured image.
+pub async fn obtain_image(config: &Config) -> anyhow::Result<LocalImage> {
+    match &config.image {
+        ImageInput::Prebuilt(ImageSource::DockerDaemon { reference }) => {
+            let exported = {
+                let _group = output::workflow::group(&format!("Export docker-daemon:{reference}"));
+                build::export_from_daemon(reference).await?
+            };
+            open_built(exported)
+                .await
+                .map_err(|e| InputError::new("image", format!("{e:#}")).into())
+        }
+        ImageInput::Prebuilt(source) => open_prebuilt(source.clone()).await,
+        ImageInput::Build(options) => {
+            let built = {
+                let _group = output::workflow::group(&format!(
+                    "Build {} ({})",
+                    options.file.display(),
+                    options.builder.as_str()
+                ));
+                build::build_image(options).await?
+            };
+            open_built(built)
+                .await
+                .context("cannot read the image the builder produced")
+        }
+    }
+}
+
+/// Opens a prebuilt image off the async threads; any problem is an `image` input error.
+async fn open_prebuilt(source: ImageSource) -> anyhow::Result<LocalImage> {
+    let opened = tokio::task::spawn_blocking(move || open_image(&source))
+        .await
+        .context("internal: image reader task failed")?;
+    opened.map_err(|e| InputError::new("image", format!("{e:#}")).into())
+}
+
+async fn open_built(built: BuiltImage) -> anyhow::Result<LocalImage> {
+    tokio::task::spawn_blocking(move || built.open())
+        .await
+        .context("internal: image reader task failed")?
+}
