@@ -71,12 +71,22 @@ pub async fn build(
     let settings = ContainersSettings::from_env();
     let name = unique_name();
     let layout = work.path().join(LAYOUT_DIR);
-    let plan = plan(tool, &settings, options, metadata, &name, &layout.display().to_string());
+    let plan = plan(
+        tool,
+        &settings,
+        options,
+        metadata,
+        &name,
+        &layout.display().to_string(),
+    );
     let what = format!("the {} build", tool.program());
     run_streaming(&plan.build, &what).await?;
     let exported = run_streaming(&plan.export, &format!("{} push", tool.program())).await;
     if let Err(e) = run_streaming(&plan.cleanup, "removing the build's local name").await {
-        tracing::warn!("could not remove {name} from {}'s storage: {e:#}", tool.program());
+        tracing::warn!(
+            "could not remove {name} from {}'s storage: {e:#}",
+            tool.program()
+        );
     }
     exported?;
     let source = ImageSource::OciLayout {

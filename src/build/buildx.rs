@@ -8,10 +8,10 @@
 
 use std::path::Path;
 
+use super::BuiltImage;
 use super::docker_classic::save_from_daemon;
 use super::metadata::OciMetadata;
 use super::stream::{ToolCommand, run_captured, run_streaming};
-use super::BuiltImage;
 use crate::config::build::BuildOptions;
 use crate::error::InputError;
 use crate::image::ImageSource;

@@ -65,9 +65,15 @@ fn several_platforms_annotate_the_index_too_and_provenance_can_be_asked_for() {
 #[test]
 fn old_buildx_gets_no_flags_it_does_not_know() {
     let line = command_line(&info("0.9.1", "docker-container"), &options(&[], false));
-    assert!(!line.contains("--provenance") && !line.contains("--annotation"), "{line}");
+    assert!(
+        !line.contains("--provenance") && !line.contains("--annotation"),
+        "{line}"
+    );
     let line = command_line(&info("0.11.2", "docker-container"), &options(&[], false));
-    assert!(line.contains("--provenance=false") && !line.contains("--annotation"), "{line}");
+    assert!(
+        line.contains("--provenance=false") && !line.contains("--annotation"),
+        "{line}"
+    );
 }
 
 #[test]

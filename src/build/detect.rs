@@ -43,7 +43,8 @@ pub struct SystemProbe;
 
 impl ToolProbe for SystemProbe {
     async fn docker_daemon(&self) -> Result<(), String> {
-        let command = ToolCommand::new("docker").args(["version", "--format", "{{.Server.Version}}"]);
+        let command =
+            ToolCommand::new("docker").args(["version", "--format", "{{.Server.Version}}"]);
         run_captured(&command).await.map(drop)
     }
 

@@ -82,7 +82,10 @@ async fn auto_prefers_buildx_then_classic_docker() {
         .await
         .unwrap();
     assert_eq!(builder, Builder::DockerClassic);
-    assert!(why.contains("no buildx ('buildx' is not a docker command)"), "{why}");
+    assert!(
+        why.contains("no buildx ('buildx' is not a docker command)"),
+        "{why}"
+    );
 }
 
 #[tokio::test]
@@ -129,7 +132,10 @@ async fn nothing_found_lists_everything_looked_for() {
         "buildah: `buildah` is not on PATH",
         "podman: `podman` is not on PATH",
     ] {
-        assert!(error.contains(looked_for), "{looked_for} missing from {error}");
+        assert!(
+            error.contains(looked_for),
+            "{looked_for} missing from {error}"
+        );
     }
 }
 
@@ -138,11 +144,16 @@ async fn a_named_builder_must_be_there() {
     let error = choose(BuilderChoice::Podman, &machine(), false)
         .await
         .unwrap_err();
-    assert!(error.contains("`builder: podman`") && error.contains("podman: `podman` is not on PATH"));
+    assert!(
+        error.contains("`builder: podman`") && error.contains("podman: `podman` is not on PATH")
+    );
     let error = choose(BuilderChoice::Docker, &machine(), false)
         .await
         .unwrap_err();
-    assert!(error.contains("Cannot connect to the Docker daemon"), "{error}");
+    assert!(
+        error.contains("Cannot connect to the Docker daemon"),
+        "{error}"
+    );
     let mut buildah = machine();
     buildah.buildah = true;
     assert_eq!(

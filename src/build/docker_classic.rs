@@ -62,7 +62,11 @@ pub fn read_image_id(work: &Path) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("the build wrote no image ID to {}", path.display()))?;
     let id = text.trim();
-    anyhow::ensure!(!id.is_empty(), "the build wrote an empty image ID to {}", path.display());
+    anyhow::ensure!(
+        !id.is_empty(),
+        "the build wrote an empty image ID to {}",
+        path.display()
+    );
     Ok(id.to_owned())
 }
 

@@ -86,7 +86,9 @@ pub fn metadata_from(
         Some(text) => Some(text.trim().parse::<u64>().map_err(|_| {
             InputError::new(
                 "SOURCE_DATE_EPOCH",
-                format!("'{text}' is not a number of seconds since 1970-01-01 (unset it or fix it)"),
+                format!(
+                    "'{text}' is not a number of seconds since 1970-01-01 (unset it or fix it)"
+                ),
             )
         })?),
     };

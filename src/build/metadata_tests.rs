@@ -53,7 +53,10 @@ fn gitlab_then_jenkins_then_the_checkout() {
     let jenkins = metadata(
         &[
             ("GIT_COMMIT", "jk"),
-            ("GIT_URL", "https://jenkins:t0ken@git.example.com/team/web.git"),
+            (
+                "GIT_URL",
+                "https://jenkins:t0ken@git.example.com/team/web.git",
+            ),
         ],
         None,
     );
@@ -92,7 +95,10 @@ fn source_date_epoch_sets_created() {
     )
     .unwrap_err()
     .to_string();
-    assert!(error.starts_with("invalid input `SOURCE_DATE_EPOCH`: 'yesterday'"), "{error}");
+    assert!(
+        error.starts_with("invalid input `SOURCE_DATE_EPOCH`: 'yesterday'"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -112,11 +118,26 @@ fn dates_are_rfc3339_utc() {
 #[test]
 fn source_urls_lose_credentials_and_become_https() {
     for (remote, expected) in [
-        ("https://github.com/octo/web", Some("https://github.com/octo/web")),
-        ("https://x-access-token:ghs_abc@github.com/octo/web.git", Some("https://github.com/octo/web")),
-        ("http://git.local:8080/team/web/", Some("http://git.local:8080/team/web")),
-        ("ssh://git@git.example.com:2222/team/web.git", Some("https://git.example.com/team/web")),
-        ("git@gitlab.com:group/sub/web.git", Some("https://gitlab.com/group/sub/web")),
+        (
+            "https://github.com/octo/web",
+            Some("https://github.com/octo/web"),
+        ),
+        (
+            "https://x-access-token:ghs_abc@github.com/octo/web.git",
+            Some("https://github.com/octo/web"),
+        ),
+        (
+            "http://git.local:8080/team/web/",
+            Some("http://git.local:8080/team/web"),
+        ),
+        (
+            "ssh://git@git.example.com:2222/team/web.git",
+            Some("https://git.example.com/team/web"),
+        ),
+        (
+            "git@gitlab.com:group/sub/web.git",
+            Some("https://gitlab.com/group/sub/web"),
+        ),
         ("/srv/git/web.git", None),
         ("file:///srv/git/web.git", None),
     ] {

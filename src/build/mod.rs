@@ -58,7 +58,11 @@ pub async fn build_image(options: &BuildOptions) -> anyhow::Result<BuiltImage> {
     let buildkit_disabled = std::env::var("DOCKER_BUILDKIT").is_ok_and(|v| v.trim() == "0");
     let (builder, why) =
         detect::choose_builder(options.builder, &detect::SystemProbe, buildkit_disabled).await?;
-    info!("building {} with {} ({why})", options.file.display(), builder.name());
+    info!(
+        "building {} with {} ({why})",
+        options.file.display(),
+        builder.name()
+    );
     if options.provenance && !matches!(builder, detect::Builder::Buildx(_)) {
         tracing::warn!(
             "provenance: true only has an effect with docker buildx; {} attaches no \

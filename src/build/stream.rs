@@ -85,13 +85,23 @@ impl fmt::Display for ToolCommand {
     }
 }
 
-/// A builder that ran and exited with an error (exit code 1, the last lines in the message).
+/// A builder that ran and exited with an error (exit code 1). The first line of the message
+/// ends with the tool's last error line (its last line on stderr, else its last line); the
+/// last lines of its output follow.
 #[derive(Debug, thiserror::Error)]
-#[error("{what} failed ({status}); its last output lines:\n{tail}")]
+#[error("{what} failed ({status}): {cause}\n--- its last output lines ---\n{tail}")]
 pub struct ToolFailed {
     pub what: String,
     pub status: String,
+    pub cause: String,
     pub tail: String,
+}
+
+/// The last lines of both streams, in arrival order, and the last line of stderr alone.
+#[derive(Default)]
+struct OutputTail {
+    lines: VecDeque<String>,
+    last_error_line: Option<String>,
 }
 
 /// Runs `command`, copying its output to stderr as it comes; fails with the last lines.
@@ -103,29 +113,38 @@ pub async fn run_streaming(command: &ToolCommand, what: &str) -> anyhow::Result<
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("cannot run `{}` for {what}", command.program))?;
-    let tail = Arc::new(Mutex::new(VecDeque::with_capacity(ERROR_TAIL_LINES)));
+    let tail = Arc::new(Mutex::new(OutputTail::default()));
     let stdout = child.stdout.take().context("internal: no stdout pipe")?;
     let stderr = child.stderr.take().context("internal: no stderr pipe")?;
-    let (status, _, _) = tokio::join!(
+    let (status, (), ()) = tokio::join!(
         child.wait(),
-        copy_lines(stdout, tail.clone()),
-        copy_lines(stderr, tail.clone())
+        copy_lines(stdout, tail.clone(), false),
+        copy_lines(stderr, tail.clone(), true)
     );
     let status = status.with_context(|| format!("waiting for `{}`", command.program))?;
     if status.success() {
         return Ok(());
     }
-    let lines = tail.lock().map(|t| t.clone()).unwrap_or_default();
+    let tail = tail
+        .lock()
+        .map(|t| std::mem::take(&mut *t))
+        .unwrap_or_default();
+    let lines = Vec::from(tail.lines);
+    let cause = tail
+        .last_error_line
+        .or_else(|| lines.iter().rev().find(|l| !l.trim().is_empty()).cloned())
+        .unwrap_or_else(|| "no output".to_owned());
     Err(ToolFailed {
         what: what.to_owned(),
         status: status.to_string(),
-        tail: Vec::from(lines).join("\n"),
+        cause: cause.trim().to_owned(),
+        tail: lines.join("\n"),
     }
     .into())
 }
 
 /// Copies each line of `stream` to stderr and remembers the last [`ERROR_TAIL_LINES`].
-async fn copy_lines(stream: impl AsyncRead + Unpin, tail: Arc<Mutex<VecDeque<String>>>) {
+async fn copy_lines(stream: impl AsyncRead + Unpin, tail: Arc<Mutex<OutputTail>>, is_stderr: bool) {
     let mut reader = BufReader::new(stream);
     let mut line = Vec::new();
     loop {
@@ -141,10 +160,13 @@ async fn copy_lines(stream: impl AsyncRead + Unpin, tail: Arc<Mutex<VecDeque<Str
             let _ = writeln!(stderr, "{text}").and_then(|()| stderr.flush());
         }
         if let Ok(mut tail) = tail.lock() {
-            if tail.len() == ERROR_TAIL_LINES {
-                tail.pop_front();
+            if tail.lines.len() == ERROR_TAIL_LINES {
+                tail.lines.pop_front();
             }
-            tail.push_back(text.to_owned());
+            tail.lines.push_back(text.to_owned());
+            if is_stderr && !text.trim().is_empty() {
+                tail.last_error_line = Some(text.to_owned());
+            }
         }
     }
 }
@@ -158,7 +180,9 @@ pub async fn run_captured(command: &ToolCommand) -> Result<String, String> {
         .stderr(Stdio::piped())
         .output();
     match tokio::time::timeout(PROBE_TIMEOUT, output).await {
-        Err(_) => Err(format!("`{command}` did not answer within {PROBE_TIMEOUT:?}")),
+        Err(_) => Err(format!(
+            "`{command}` did not answer within {PROBE_TIMEOUT:?}"
+        )),
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
             Err(format!("`{}` is not on PATH", command.program))
         }
@@ -184,7 +208,14 @@ mod tests {
     fn build_arg_values_stay_out_of_the_log_line() {
         let command = ToolCommand::new("docker")
             .env("DOCKER_BUILDKIT", "0")
-            .args(["build", "--build-arg", "TOKEN=s3cret", "--label", "a=b", "."]);
+            .args([
+                "build",
+                "--build-arg",
+                "TOKEN=s3cret",
+                "--label",
+                "a=b",
+                ".",
+            ]);
         assert_eq!(
             command.to_string(),
             "DOCKER_BUILDKIT=0 docker build --build-arg TOKEN=… --label a=b ."
@@ -193,7 +224,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_failing_tool_reports_its_last_lines() {
-        let script = "for i in $(seq 1 40); do echo line $i; done; echo oops >&2; exit 3";
+        // One stream, so that the order of the lines is fixed.
+        let script = "exec >&2; for i in $(seq 1 40); do echo line $i; done; echo oops; exit 3";
         let command = ToolCommand::new("sh").args(["-c", script]);
         let error = run_streaming(&command, "the test build").await.unwrap_err();
         let failed = error.downcast_ref::<ToolFailed>().unwrap();
@@ -203,6 +235,22 @@ mod tests {
         assert_eq!(lines.len(), ERROR_TAIL_LINES);
         assert_eq!(lines.last(), Some(&"oops"));
         assert!(lines.contains(&"line 40") && !lines.contains(&"line 1"));
+        let message = error.to_string();
+        let first_line = message.lines().next().unwrap();
+        assert_eq!(first_line, "the test build failed (exit status: 3): oops");
+    }
+
+    #[tokio::test]
+    async fn the_cause_is_the_last_error_line_even_before_later_output() {
+        let script = "echo 'Error: COPY failed' >&2; sleep 0.2; echo cleaning up; exit 1";
+        let command = ToolCommand::new("sh").args(["-c", script]);
+        let error = run_streaming(&command, "a build").await.unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.starts_with("a build failed (exit status: 1): Error: COPY failed\n"),
+            "{message}"
+        );
+        assert!(message.ends_with("cleaning up"), "{message}");
     }
 
     #[tokio::test]
@@ -221,7 +269,10 @@ mod tests {
         let script = "echo; echo cannot connect >&2; echo see --help >&2; exit 1";
         let failing = ToolCommand::new("sh").args(["-c", script]);
         let error = run_captured(&failing).await.unwrap_err();
-        assert!(error.ends_with("(exit status: 1): cannot connect"), "{error}");
+        assert!(
+            error.ends_with("(exit status: 1): cannot connect"),
+            "{error}"
+        );
         let fine = ToolCommand::new("sh").args(["-c", "echo 1.2.3"]);
         assert_eq!(run_captured(&fine).await.unwrap(), "1.2.3\n");
     }

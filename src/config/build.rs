@@ -290,9 +290,7 @@ fn resolve_platforms(raw: &RawInputs) -> Result<Vec<String>, InputError> {
         if !valid {
             return Err(InputError::new(
                 "platforms",
-                format!(
-                    "'{platform}' is not OS/ARCH[/VARIANT] (e.g. linux/amd64,linux/arm64/v8)"
-                ),
+                format!("'{platform}' is not OS/ARCH[/VARIANT] (e.g. linux/amd64,linux/arm64/v8)"),
             ));
         }
         if !platforms.contains(&platform) {

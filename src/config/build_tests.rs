@@ -62,7 +62,9 @@ fn build_inputs_next_to_an_image_are_refused() {
     ] {
         let error = error_of(&[("image", "oci:examples/hello"), (name, value)]);
         assert!(
-            error.starts_with(&format!("invalid input `{name}`: applies only when building")),
+            error.starts_with(&format!(
+                "invalid input `{name}`: applies only when building"
+            )),
             "{name}: {error}"
         );
     }
@@ -73,7 +75,10 @@ fn without_an_image_the_context_is_built() {
     let (_dir, context) = context_with("Dockerfile");
     let options = build_options(&[
         ("context", &context),
-        ("build-args", "GREETING=hello, world\nEXPR=a=b\nGREETING=bonjour"),
+        (
+            "build-args",
+            "GREETING=hello, world\nEXPR=a=b\nGREETING=bonjour",
+        ),
         ("labels", "team=web"),
         ("target", "final"),
         ("platforms", "linux/amd64, linux/arm64/v8,linux/amd64"),
@@ -118,10 +123,22 @@ fn nothing_to_build_names_image_and_both_file_names() {
 fn bad_build_inputs_are_named() {
     let (_dir, context) = context_with("Dockerfile");
     let cases = [
-        ("builder", "kaniko", "invalid input `builder`: 'kaniko' is not valid"),
+        (
+            "builder",
+            "kaniko",
+            "invalid input `builder`: 'kaniko' is not valid",
+        ),
         ("context", "/does/not/exist", "invalid input `context`:"),
-        ("file", "/does/not/exist/Dockerfile", "invalid input `file`:"),
-        ("build-args", "JUSTKEY", "invalid input `build-args`: 'JUSTKEY' is not KEY=VALUE"),
+        (
+            "file",
+            "/does/not/exist/Dockerfile",
+            "invalid input `file`:",
+        ),
+        (
+            "build-args",
+            "JUSTKEY",
+            "invalid input `build-args`: 'JUSTKEY' is not KEY=VALUE",
+        ),
         ("labels", "=x", "invalid input `labels`: '=x': the key"),
         ("target", "1st stage", "invalid input `target`:"),
         ("platforms", "amd64", "invalid input `platforms`: 'amd64'"),

@@ -84,6 +84,9 @@ pub struct PushArgs {
     /// Concurrent blob uploads per region [default: 4].
     #[arg(long)]
     pub concurrency: Option<String>,
+    /// Repository of the same registry to mount blobs from instead of uploading them.
+    #[arg(long, value_name = "REPOSITORY")]
+    pub mount_from: Option<String>,
     /// Seconds a registry request may go without progress before it fails [default: 60].
     #[arg(long, value_name = "SECONDS")]
     pub stall_timeout: Option<String>,
@@ -128,6 +131,7 @@ impl PushArgs {
             ("verify", self.verify),
             ("concurrency", self.concurrency),
             ("stall-timeout", self.stall_timeout),
+            ("mount-from", self.mount_from),
             ("registry-endpoints", self.registry_endpoints),
             ("endpoint-style", self.endpoint_style),
             ("json", self.json),

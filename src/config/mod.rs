@@ -41,6 +41,8 @@ pub struct Config {
     pub concurrency: usize,
     /// How long a registry request may make no progress before it fails.
     pub stall_timeout: std::time::Duration,
+    /// A repository in each target's registry to mount missing blobs from.
+    pub mount_from: Option<String>,
     pub endpoint_style: EndpointStyle,
     pub outputs: OutputOptions,
     /// URI format, Lambda checks and ECS task definitions for the deploy step.

@@ -36,6 +36,7 @@ pub const PUSH_INPUTS: &[&str] = &[
     "verify",
     "concurrency",
     "stall-timeout",
+    "mount-from",
     "ecs-task-definition",
     "ecs-container-name",
     "image-uri-format",

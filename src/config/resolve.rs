@@ -31,6 +31,7 @@ pub fn resolve(raw: &RawInputs) -> Result<Config, InputError> {
         verify: raw.bool("verify", true)?,
         concurrency: resolve_concurrency(raw)?,
         stall_timeout: resolve_stall_timeout(raw)?,
+        mount_from: resolve_mount_from(raw)?,
         endpoint_style: resolve_endpoint_style(raw)?,
         outputs: OutputOptions {
             json: raw.bool("json", false)?,
@@ -252,6 +253,14 @@ pub(super) fn resolve_concurrency(raw: &RawInputs) -> Result<usize, InputError> 
             format!("'{text}' is not valid; use a whole number from 1 to {MAX_CONCURRENCY}"),
         )),
     }
+}
+
+fn resolve_mount_from(raw: &RawInputs) -> Result<Option<String>, InputError> {
+    let Some(name) = raw.get("mount-from").map(str::trim) else {
+        return Ok(None);
+    };
+    check_repository(name).map_err(|m| InputError::new("mount-from", m))?;
+    Ok(Some(name.to_string()))
 }
 
 /// The default stall bound, in seconds.

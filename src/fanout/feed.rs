@@ -75,7 +75,9 @@ async fn read_once(blob: BlobFile, mut subscribers: Vec<Subscriber>) {
             if index == first {
                 continue;
             }
-            let Some((sender, handover)) = slot else { continue };
+            let Some((sender, handover)) = slot else {
+                continue;
+            };
             match sender.try_send(Ok(chunk.clone())) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(_)) => {
@@ -135,7 +137,11 @@ fn region_body(
     blob: BlobFile,
 ) -> BlobBody {
     enum State {
-        Shared(mpsc::Receiver<Result<Bytes, std::io::Error>>, Handover, BlobFile),
+        Shared(
+            mpsc::Receiver<Result<Bytes, std::io::Error>>,
+            Handover,
+            BlobFile,
+        ),
         Own(tokio::fs::File, Sha256Hasher, BlobFile),
         Done,
     }

@@ -32,7 +32,10 @@ async fn every_region_receives_the_whole_blob() {
     let data = content(CHUNK * 3 + 1234);
     let blob = blob_file(dir.path(), &data, None);
     let (reader, bodies) = feed_blob(&blob, 3);
-    let (_, received) = tokio::join!(reader, futures::future::join_all(bodies.into_iter().map(drain)));
+    let (_, received) = tokio::join!(
+        reader,
+        futures::future::join_all(bodies.into_iter().map(drain))
+    );
     for body in received {
         assert_eq!(body.unwrap(), data);
     }
@@ -58,7 +61,10 @@ async fn a_file_that_does_not_match_its_digest_fails_every_region() {
     let data = content(CHUNK + 10);
     let blob = blob_file(dir.path(), &data, Some(Digest::of_bytes(b"something else")));
     let (reader, bodies) = feed_blob(&blob, 2);
-    let (_, received) = tokio::join!(reader, futures::future::join_all(bodies.into_iter().map(drain)));
+    let (_, received) = tokio::join!(
+        reader,
+        futures::future::join_all(bodies.into_iter().map(drain))
+    );
     for body in received {
         assert!(body.unwrap_err().contains("changed on disk"));
     }

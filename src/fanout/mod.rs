@@ -142,6 +142,7 @@ async fn run_phases(
     for report in reports.iter_mut() {
         report.seconds = started.elapsed().as_secs_f64();
         let changed = report.blobs_uploaded
+            + report.blobs_mounted
             + report.manifests_put
             + report.tags_moved.len()
             + report.repository_changes.writes()
@@ -214,6 +215,7 @@ async fn upload_all(
         match result {
             Ok(outcome) => {
                 report.blobs_uploaded = outcome.blobs_uploaded;
+                report.blobs_mounted = outcome.blobs_mounted;
                 report.bytes_uploaded = outcome.bytes_uploaded;
                 report.manifests_put = outcome.manifests_put;
                 if outcome.repository_created {

@@ -57,6 +57,8 @@ pub struct RegionReport {
     pub blobs_to_upload: usize,
     pub bytes_to_upload: u64,
     pub blobs_uploaded: usize,
+    /// Blobs linked from `mount-from` instead of uploaded.
+    pub blobs_mounted: usize,
     pub blobs_skipped: usize,
     pub bytes_uploaded: u64,
     pub manifests_put: usize,
@@ -94,6 +96,7 @@ impl RegionReport {
             blobs_to_upload: 0,
             bytes_to_upload: 0,
             blobs_uploaded: 0,
+            blobs_mounted: 0,
             blobs_skipped: 0,
             bytes_uploaded: 0,
             manifests_put: 0,

@@ -20,6 +20,7 @@ use super::feed::feed_blob;
 use super::plan::{RegionPlan, RepositoryAction};
 use crate::config::Config;
 use crate::image::LocalImage;
+use crate::registry::MountOutcome;
 
 /// Blobs smaller than this go in the small lane.
 const SMALL_BLOB: u64 = 1024 * 1024;
@@ -32,6 +33,8 @@ pub struct UploadOutcome {
     pub repository_created: bool,
     pub blobs_uploaded: usize,
     pub bytes_uploaded: u64,
+    /// Blobs linked from `mount-from` instead of uploaded.
+    pub blobs_mounted: usize,
     pub manifests_put: usize,
 }
 
@@ -57,7 +60,13 @@ pub async fn push_all(
                   secs = format!("{:.2}", started.elapsed().as_secs_f64()), "uploaded blobs");
         }
     }
-    join_all(plans.iter().zip(&states).map(|(plan, state)| put_manifests(plan, image, state))).await;
+    join_all(
+        plans
+            .iter()
+            .zip(&states)
+            .map(|(plan, state)| put_manifests(plan, image, state)),
+    )
+    .await;
     states
         .into_iter()
         .map(|state| {
@@ -112,8 +121,9 @@ async fn upload_blobs(
     let (small, large): (Vec<_>, Vec<_>) = wanted
         .into_iter()
         .partition(|(blob, _)| image.blobs[*blob].size < SMALL_BLOB);
+    let mount_from = config.mount_from.as_deref();
     let send = |(blob, regions): (usize, Vec<usize>)| {
-        upload_one_blob(plans, image, counters, states, blob, regions)
+        upload_one_blob(plans, image, counters, states, mount_from, blob, regions)
     };
     let small_lane = futures::stream::iter(small).for_each_concurrent(SMALL_LANE, send);
     let large_lane = futures::stream::iter(large).for_each_concurrent(config.concurrency, send);
@@ -126,6 +136,7 @@ async fn upload_one_blob(
     image: &LocalImage,
     counters: &[Arc<AtomicU64>],
     states: &[RegionResult],
+    mount_from: Option<&str>,
     blob_index: usize,
     regions: Vec<usize>,
 ) {
@@ -136,15 +147,26 @@ async fn upload_one_blob(
         .collect();
     let upload = |region: usize, body| async move {
         let plan = &plans[region];
-        let result = match plan.session.registry() {
-            Ok(client) => client
-                .push_blob_streaming(blob, counters[region].clone(), body)
+        let sent = counters[region].clone();
+        let result = match (plan.session.registry(), mount_from) {
+            (Ok(client), Some(source)) => client
+                .mount_or_push_blob(blob, source, sent, body)
                 .await
                 .map_err(anyhow::Error::from),
-            Err(e) => Err(e),
+            (Ok(client), None) => client
+                .push_blob_streaming(blob, sent, body)
+                .await
+                .map(|()| MountOutcome::Uploaded)
+                .map_err(anyhow::Error::from),
+            (Err(e), _) => Err(e),
         };
         let result = result.with_context(|| {
-            format!("{}: upload blob {} ({} bytes)", plan.session.describe(), blob.digest, blob.size)
+            format!(
+                "{}: upload blob {} ({} bytes)",
+                plan.session.describe(),
+                blob.digest,
+                blob.size
+            )
         });
         (region, result)
     };
@@ -153,14 +175,20 @@ async fn upload_one_blob(
         [only] => vec![upload(*only, None).await],
         _ => {
             let (reader, bodies) = feed_blob(blob, live.len());
-            let uploads = live.iter().zip(bodies).map(|(&r, body)| upload(r, Some(body)));
+            let uploads = live
+                .iter()
+                .zip(bodies)
+                .map(|(&r, body)| upload(r, Some(body)));
             tokio::join!(reader, join_all(uploads)).1
         }
     };
     for (region, result) in results {
-        let Ok(mut state) = states[region].lock() else { continue };
+        let Ok(mut state) = states[region].lock() else {
+            continue;
+        };
         match (result, state.as_mut()) {
-            (Ok(()), Ok(outcome)) => {
+            (Ok(MountOutcome::Mounted), Ok(outcome)) => outcome.blobs_mounted += 1,
+            (Ok(MountOutcome::Uploaded), Ok(outcome)) => {
                 outcome.blobs_uploaded += 1;
                 outcome.bytes_uploaded += blob.size;
             }
@@ -190,7 +218,10 @@ async fn put_manifests(plan: &RegionPlan, image: &LocalImage, state: &RegionResu
         };
         if let Err(e) = stored {
             let where_ = plan.session.describe();
-            result = Err(e.context(format!("{where_}: put manifest {} by digest", manifest.digest)));
+            result = Err(e.context(format!(
+                "{where_}: put manifest {} by digest",
+                manifest.digest
+            )));
             break;
         }
         put += 1;

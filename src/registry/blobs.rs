@@ -85,14 +85,32 @@ impl RegistryClient {
 pub type BlobBody = BoxStream<'static, Result<Bytes, std::io::Error>>;
 
 /// The blob read from its file, hashed on the way.
-async fn file_body(blob: &BlobFile) -> Result<BlobBody, RegistryError> {
+pub(super) async fn file_body(blob: &BlobFile) -> Result<BlobBody, RegistryError> {
     let file = tokio::fs::File::open(&blob.path).await.map_err(|e| {
         RegistryError::new(
             RegistryErrorKind::Rejected,
             format!("cannot open {}: {e}", blob.path.display()),
         )
     })?;
-    Ok(Box::pin(hashed_file_stream(file, blob.digest.clone(), blob.size)))
+    Ok(Box::pin(hashed_file_stream(
+        file,
+        blob.digest.clone(),
+        blob.size,
+    )))
+}
+
+/// Counts each chunk into `counters` as the connection takes it (for our own requests).
+pub(super) fn counted_io(
+    body: BlobBody,
+    counters: [Arc<AtomicU64>; 2],
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    body.inspect(move |item| {
+        if let Ok(chunk) = item {
+            for counter in &counters {
+                counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            }
+        }
+    })
 }
 
 /// Counts each chunk into `counters` as oci-client takes it.

@@ -13,6 +13,7 @@ mod blobs;
 mod error;
 mod login;
 mod manifests;
+mod mount;
 mod retry;
 
 use std::future::Future;
@@ -29,6 +30,7 @@ pub use blobs::BlobBody;
 pub use error::{RegistryError, RegistryErrorKind};
 pub use login::{Credentials, RefreshCredentials};
 pub use manifests::FetchedManifest;
+pub use mount::MountOutcome;
 pub use retry::RetryPolicy;
 
 use login::LoginState;

@@ -14,6 +14,7 @@ mod cancel;
 mod dry_run;
 mod faults;
 mod immutable;
+mod mount;
 mod outputs;
 mod push;
 
