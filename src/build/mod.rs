@@ -12,6 +12,7 @@ mod buildx;
 mod detect;
 mod docker_classic;
 pub mod metadata;
+mod platform_check;
 pub mod stream;
 
 use tempfile::TempDir;
@@ -22,6 +23,7 @@ use crate::image::{ImageSource, LocalImage, open_image};
 use metadata::OciMetadata;
 use stream::ToolCommand;
 
+pub use platform_check::check_built_platforms;
 pub use stream::ToolFailed;
 
 /// A builder's result on disk: the source to read and the directory it lives in.

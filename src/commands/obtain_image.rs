@@ -34,9 +34,11 @@ pub async fn obtain_image(config: &Config) -> anyhow::Result<LocalImage> {
                 ));
                 build::build_image(options).await?
             };
-            open_built(built)
+            let image = open_built(built)
                 .await
-                .context("cannot read the image the builder produced")
+                .context("cannot read the image the builder produced")?;
+            build::check_built_platforms(&image.platforms, &options.platforms)?;
+            Ok(image)
         }
     }
 }

@@ -33,23 +33,23 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct PushArgs {
     /// AWS regions, comma- or newline-separated; the first is the primary.
-    #[arg(long, env = "ECR_FANOUT_REGIONS")]
+    #[arg(long)]
     pub regions: Option<String>,
     /// ECR repository name; namespaces allowed (team-a/web-app).
-    #[arg(long, env = "ECR_FANOUT_REPOSITORY")]
+    #[arg(long)]
     pub repository: Option<String>,
     /// Tags to put, comma- or newline-separated.
-    #[arg(long, env = "ECR_FANOUT_TAGS")]
+    #[arg(long)]
     pub tags: Option<String>,
     /// AWS account ID that owns the registries [default: the caller's account].
-    #[arg(long, env = "ECR_FANOUT_REGISTRY_ID")]
+    #[arg(long)]
     pub registry_id: Option<String>,
     /// YAML list of {region, repository?, registry-id?}, inline or a file path.
-    #[arg(long, env = "ECR_FANOUT_TARGETS")]
+    #[arg(long)]
     pub targets: Option<String>,
     /// Prebuilt image: oci:PATH[:REF], oci-archive:PATH[:REF], docker-archive:PATH or
     /// docker-daemon:NAME:TAG [default: build from --context].
-    #[arg(long, env = "ECR_FANOUT_IMAGE")]
+    #[arg(long)]
     pub image: Option<String>,
     #[command(flatten)]
     pub build: super::build::BuildArgs,
@@ -91,7 +91,7 @@ pub struct PushArgs {
     #[arg(long, value_name = "SECONDS")]
     pub stall_timeout: Option<String>,
     /// REGION=URL pairs overriding a region's registry endpoint (VPC endpoints, proxies, tests).
-    #[arg(long, env = "ECR_FANOUT_REGISTRY_ENDPOINTS")]
+    #[arg(long)]
     pub registry_endpoints: Option<String>,
     /// standard, fips or dualstack registry host names [default: standard].
     #[arg(long)]

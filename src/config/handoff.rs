@@ -16,10 +16,10 @@ use crate::error::InputError;
 #[derive(Debug, Args)]
 pub struct HandoffArgs {
     /// Task definition JSON to render per region: one path, or REGION=PATH pairs.
-    #[arg(long, env = "ECR_FANOUT_ECS_TASK_DEFINITION")]
+    #[arg(long)]
     pub ecs_task_definition: Option<String>,
     /// Container(s) whose `image` is set, comma-separated; required with ecs-task-definition.
-    #[arg(long, env = "ECR_FANOUT_ECS_CONTAINER_NAME")]
+    #[arg(long)]
     pub ecs_container_name: Option<String>,
     /// digest (REPO@sha256:…), tag (REPO:TAG) or tag-and-digest (REPO:TAG@sha256:…)
     /// [default: digest].

@@ -15,10 +15,10 @@ use crate::image::Digest;
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// AWS regions, comma- or newline-separated; the first is the primary.
-    #[arg(long, env = "ECR_FANOUT_REGIONS")]
+    #[arg(long)]
     pub regions: Option<String>,
     /// ECR repository name; namespaces allowed (team-a/web-app).
-    #[arg(long, env = "ECR_FANOUT_REPOSITORY")]
+    #[arg(long)]
     pub repository: Option<String>,
     /// Tags to resolve and verify in every region, comma- or newline-separated.
     #[arg(long)]
@@ -27,16 +27,16 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub digest: Option<String>,
     /// AWS account ID that owns the registries [default: the caller's account].
-    #[arg(long, env = "ECR_FANOUT_REGISTRY_ID")]
+    #[arg(long)]
     pub registry_id: Option<String>,
     /// YAML list of {region, repository?, registry-id?}, inline or a file path.
-    #[arg(long, env = "ECR_FANOUT_TARGETS")]
+    #[arg(long)]
     pub targets: Option<String>,
     /// Concurrent blob checks per region, 1 to 64 [default: 4].
     #[arg(long)]
     pub concurrency: Option<String>,
     /// REGION=URL pairs overriding a region's registry endpoint (VPC endpoints, proxies, tests).
-    #[arg(long, env = "ECR_FANOUT_REGISTRY_ENDPOINTS")]
+    #[arg(long)]
     pub registry_endpoints: Option<String>,
     /// standard, fips or dualstack registry host names [default: standard].
     #[arg(long)]
