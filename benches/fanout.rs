@@ -7,8 +7,9 @@
 //! `cargo test --all-targets`, where it only says how to run it and exits at once. The same
 //! binary, started with `--floor-client SPEC`, is the floor's minimal upload client.
 
-// The integration-test harness (moto, docker-registry with htpasswd); not all of it is used.
-#[allow(dead_code, unused_imports)]
+// The integration-test harness (moto, docker-registry with htpasswd); not all of it is used
+// (its own `#![allow(dead_code)]` covers items; its short re-exports need this).
+#[allow(unused_imports)]
 #[path = "../tests/integration/harness/mod.rs"]
 mod harness;
 

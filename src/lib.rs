@@ -1,8 +1,9 @@
 //! ecr-fanout: build or read a container image, push the same bytes to Amazon ECR in several
 //! regions, verify them everywhere, then move tags and emit outputs for the deploy step.
 //!
-//! The pipeline reads top to bottom: `config` → `build` → `image` → `registry` / `ecr` → `fanout` →
-//! `output`. Dependencies point one way; `main.rs` only parses, runs and maps exit codes.
+//! The pipeline reads top to bottom: `config` → `build` → `image` → `registry` / `ecr` →
+//! `fanout` → `output`. Dependencies point one way; `main.rs` only parses, runs and maps exit
+//! codes.
 
 pub mod build;
 pub mod commands;

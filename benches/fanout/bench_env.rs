@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use tempfile::TempDir;
 
 use super::dockerd::Dockerd;
+use super::registries::REGIONS;
 use crate::harness::env::TestEnv;
 use crate::harness::moto::{self, Moto};
 
@@ -25,6 +26,10 @@ impl BenchEnv {
             .prefix("ecr-fanout-bench-")
             .tempdir()?;
         let moto = Moto::start().await.context("starting moto")?;
+        // moto builds each region's ECR backend on its first call: not in a measured run.
+        for region in REGIONS {
+            moto.create_repository(region, "bench/warm-up").await?;
+        }
         Ok(BenchEnv {
             moto,
             dockerd: None,

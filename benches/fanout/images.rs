@@ -73,10 +73,10 @@ impl PreparedImage {
             .image
             .blobs
             .iter()
-            .map(|blob| format!("{:.1}", blob.size as f64 / MB as f64))
+            .map(|blob| blob.size.to_string())
             .collect();
         format!(
-            "image {}: {}, {} blobs of {} MB, {:.1} MB per registry",
+            "image {}: {}, {} blobs of {} bytes, {:.3} MB per registry",
             self.name,
             self.layout.display(),
             self.image.blobs.len(),

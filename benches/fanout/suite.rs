@@ -13,15 +13,11 @@ use super::contenders::{self, direct_endpoints};
 use super::docker_push;
 use super::images::{self, PreparedImage};
 use super::registries::{REGIONS, RegistrySet};
-use super::table::{self, FLOOR, Row, SKOPEO_PARALLEL, Sample};
+use super::table::{
+    self, DOCKER, ECR_ONE, ECR_THREE, FLOOR, RERUN, Row, SKOPEO_PARALLEL, SKOPEO_SEQUENTIAL, Sample,
+};
 use super::timed::check_gnu_time;
 use super::wan_proxy::{Link, WanProxy};
-
-const ECR_ONE: &str = "ecr-fanout → 1 region";
-const ECR_THREE: &str = "ecr-fanout → 3 regions";
-const SKOPEO_SEQUENTIAL: &str = "skopeo copy ×3 sequential";
-const DOCKER: &str = "docker push ×3 sequential (dockerd)";
-const RERUN: &str = "ecr-fanout re-run → 3 regions";
 
 /// Round trip per simulated region (same order as [`REGIONS`]) and the bandwidth of each
 /// connection.
@@ -47,6 +43,7 @@ async fn run_all(options: BenchOptions) -> Result<()> {
     let mut env = BenchEnv::start().await?;
     println!("{}", super::machine::describe(&env.ecr_fanout_binary()));
     for image in &options.images {
+        let image_started = Instant::now();
         let prepared = tokio::task::spawn_blocking({
             let image = *image;
             move || images::prepare(image)
@@ -56,6 +53,7 @@ async fn run_all(options: BenchOptions) -> Result<()> {
         let rows = measure_image(&mut env, &prepared, &options).await;
         let title = format!("{} ({} run(s), median)", prepared.name, options.runs);
         println!("{}", table::render_image_table(&title, &rows));
+        println!("{}", table::render_targets(&rows));
         if options.wan {
             let (three, singles) = measure_wan(&mut env, &prepared, options.runs).await;
             let title = format!(
@@ -64,9 +62,15 @@ async fn run_all(options: BenchOptions) -> Result<()> {
                 WAN_BYTES_PER_SECOND / 1_000_000
             );
             println!("{}", table::render_wan_table(&title, &three, &singles));
+            println!("{}", table::render_wan_target(&three, &singles));
         }
+        let took = image_started.elapsed().as_secs_f64();
+        println!(
+            "{} took {took:.0} s (generation, registry starts and untimed steps included)\n",
+            image.name()
+        );
     }
-    println!("bench took {:.0} s", started.elapsed().as_secs_f64());
+    println!("bench took {:.0} s in all", started.elapsed().as_secs_f64());
     Ok(())
 }
 

@@ -51,7 +51,12 @@ impl Row {
 }
 
 pub const FLOOR: &str = "floor (every blob to 3 registries at once)";
+pub const ECR_ONE: &str = "ecr-fanout → 1 region";
+pub const ECR_THREE: &str = "ecr-fanout → 3 regions";
 pub const SKOPEO_PARALLEL: &str = "skopeo copy ×3 parallel";
+pub const SKOPEO_SEQUENTIAL: &str = "skopeo copy ×3 sequential";
+pub const DOCKER: &str = "docker push ×3 sequential (dockerd)";
+pub const RERUN: &str = "ecr-fanout re-run → 3 regions";
 
 /// The per-image table.
 pub fn render_image_table(title: &str, rows: &[Row]) -> String {
@@ -128,6 +133,54 @@ pub fn render_wan_table(title: &str, three: &Row, singles: &[Row]) -> String {
     out
 }
 
+/// The targets for one image, each with its measured value and met/MISSED.
+pub fn render_targets(rows: &[Row]) -> String {
+    let find = |label: &str| rows.iter().find(|row| row.label == label);
+    let wall = |label: &str| find(label).and_then(Row::wall);
+    let mut lines = Vec::new();
+    if let (Some(three), Some(floor)) = (wall(ECR_THREE), wall(FLOOR)) {
+        let ratio = three / floor;
+        lines.push(verdict(
+            format!("3 regions ≤ 1.15 × floor: {ratio:.2}"),
+            ratio <= 1.15,
+        ));
+    }
+    if let (Some(three), Some(skopeo)) = (wall(ECR_THREE), wall(SKOPEO_PARALLEL)) {
+        let ratio = three / skopeo;
+        lines.push(verdict(
+            format!("3 regions faster than skopeo ×3 parallel: {ratio:.2}"),
+            ratio < 1.0,
+        ));
+    }
+    if let Some(Ok(rerun)) = find(RERUN).map(|row| &row.outcome) {
+        let seconds = rerun.wall.as_secs_f64();
+        let met = seconds < 2.0 && rerun.bytes_uploaded == 0;
+        let text = format!(
+            "re-run under 2 s, 0 bytes: {seconds:.2} s, {} bytes",
+            rerun.bytes_uploaded
+        );
+        lines.push(verdict(text, met));
+    }
+    format!("targets: {}\n", lines.join("; "))
+}
+
+/// The WAN target: 3 regions within 1.2 × the slowest single region.
+pub fn render_wan_target(three: &Row, singles: &[Row]) -> String {
+    let slowest = singles.iter().filter_map(Row::wall).reduce(f64::max);
+    match (three.wall(), slowest) {
+        (Some(three), Some(slowest)) => {
+            let ratio = three / slowest;
+            let text = format!("3 regions ≤ 1.2 × slowest single region: {ratio:.2}");
+            format!("target: {}\n", verdict(text, ratio <= 1.2))
+        }
+        _ => "target: not measured\n".to_owned(),
+    }
+}
+
+fn verdict(text: String, met: bool) -> String {
+    format!("{text} ({})", if met { "met" } else { "MISSED" })
+}
+
 fn ratio(value: f64, base: Option<f64>) -> String {
     match base {
         Some(base) if base > 0.0 => format!("{:.2}", value / base),
@@ -140,7 +193,7 @@ fn group_digits(value: u64) -> String {
     let digits = value.to_string();
     let mut out = String::new();
     for (position, digit) in digits.chars().enumerate() {
-        if position > 0 && (digits.len() - position) % 3 == 0 {
+        if position > 0 && (digits.len() - position).is_multiple_of(3) {
             out.push(' ');
         }
         out.push(digit);

@@ -6,8 +6,8 @@
 //! `STORAGE_DRIVER` and `BUILDAH_ISOLATION`, passed as explicit flags so that podman gets them
 //! too (unprivileged containers: `STORAGE_DRIVER=vfs BUILDAH_ISOLATION=chroot`). Storage
 //! locations follow `CONTAINERS_STORAGE_CONF` as usual. `SOURCE_DATE_EPOCH` becomes
-//! `--timestamp`, which pins the image's dates and so its digest. podman builds of several
-//! platforms run without its layer cache (`--layers=false`, see [`plan`]).
+//! `--timestamp`, which pins the image's dates and so its digest. podman builds run without
+//! its layer cache (`--layers=false`, see [`plan`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -121,9 +121,10 @@ pub fn plan(
     if !options.platforms.is_empty() {
         build = build.args(["--platform".to_owned(), options.platforms.join(",")]);
     }
-    if several && tool == ContainersTool::Podman {
-        // podman 4.3's layer cache hands one platform's `FROM scratch` steps to the next,
-        // leaving a one-platform list; buildah does not cache unless asked.
+    if tool == ContainersTool::Podman {
+        // podman 4.3's layer cache hands a `FROM scratch` step built for one platform to a
+        // build for another (a one-platform list, or an arm64 image on amd64); buildah does
+        // not cache unless asked, and build caches are future work.
         build = build.arg("--layers=false");
     }
     if let Some(epoch) = metadata.source_date_epoch {

@@ -119,6 +119,17 @@ pub fn build_command(
         command = command.args(["--platform".to_owned(), options.platforms.join(",")]);
     }
     command = super::common_build_flags(command, options, metadata);
+    let user_epoch = options
+        .build_args
+        .iter()
+        .any(|(k, _)| k == "SOURCE_DATE_EPOCH");
+    if let (Some(epoch), false) = (metadata.source_date_epoch, user_epoch) {
+        // BuildKit pins image dates to this build arg (buildx >= 0.10 also passes it itself).
+        command = command.args([
+            "--build-arg".to_owned(),
+            format!("SOURCE_DATE_EPOCH={epoch}"),
+        ]);
+    }
     if info.knows_annotations() && info.exports_oci() {
         let levels = if options.platforms.len() > 1 {
             "index,manifest"

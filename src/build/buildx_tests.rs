@@ -63,6 +63,25 @@ fn several_platforms_annotate_the_index_too_and_provenance_can_be_asked_for() {
 }
 
 #[test]
+fn source_date_epoch_becomes_a_build_arg() {
+    let metadata = OciMetadata {
+        entries: vec![],
+        source_date_epoch: Some(1_700_000_000),
+    };
+    let command = build_command(
+        &info("0.12.1", "docker-container"),
+        &options(&[], false),
+        &metadata,
+        Path::new("/w"),
+    );
+    let line = command.args.join(" ");
+    assert!(
+        line.contains("--build-arg GREETING=hi --build-arg SOURCE_DATE_EPOCH=1700000000 "),
+        "{line}"
+    );
+}
+
+#[test]
 fn old_buildx_gets_no_flags_it_does_not_know() {
     let line = command_line(&info("0.9.1", "docker-container"), &options(&[], false));
     assert!(

@@ -5,9 +5,11 @@
 //! and counters in proxy_control.rs, forwarding in proxy_forward.rs) that is also a fault
 //! injector (fault.rs, fault_control.rs, proxy_faults.rs, listener_switch.rs). moto's API
 //! calls are counted by moto_counter.rs. skopeo.rs checks registries directly; run.rs runs the
-//! binary; support.rs has the process/port/readiness plumbing.
+//! binary; support.rs has the process/port/readiness plumbing. For build tests, dockerd.rs
+//! starts a private Docker daemon and buildah.rs gives buildah storage of a test's own.
 //!
-//! Prerequisites (docker-registry, skopeo, moto) are installed by `scripts/test`.
+//! Prerequisites (docker-registry, skopeo, moto, buildah, docker.io) are installed by
+//! `scripts/test`.
 
 // Not every test uses every helper.
 #![allow(dead_code)]
