@@ -17,7 +17,7 @@ use super::table::{
     self, DOCKER, ECR_ONE, ECR_THREE, FLOOR, RERUN, Row, SKOPEO_PARALLEL, SKOPEO_SEQUENTIAL, Sample,
 };
 use super::timed::check_gnu_time;
-use super::wan_proxy::{Link, WanProxy};
+use super::wan_proxy::{Link, WanProxy, time_new_connection_request};
 
 /// Round trip per simulated region (same order as [`REGIONS`]) and the bandwidth of each
 /// connection.
@@ -63,6 +63,7 @@ async fn run_all(options: BenchOptions) -> Result<()> {
             );
             println!("{}", table::render_wan_table(&title, &three, &singles));
             println!("{}", table::render_wan_target(&three, &singles));
+            println!("{}\n", check_wan_links().await);
         }
         let took = image_started.elapsed().as_secs_f64();
         println!(
@@ -255,6 +256,34 @@ async fn wan_run(
         contenders::ecr_fanout(env, image, &endpoints, &repository, label).await
     };
     outcome.await.map_err(|error| format!("{error:#}"))
+}
+
+/// One line saying what a request on a new connection takes through each region's proxy.
+async fn check_wan_links() -> String {
+    let checked = async {
+        let registries = RegistrySet::start().await?;
+        let mut lines = Vec::new();
+        for (position, (region, registry)) in registries.regions().enumerate() {
+            let round_trip = WAN_ROUND_TRIPS_MS[position];
+            let link = Link {
+                round_trip: Duration::from_millis(round_trip),
+                bytes_per_second: WAN_BYTES_PER_SECOND,
+            };
+            let upstream = SocketAddr::from(([127, 0, 0, 1], registry.port()));
+            let proxy = WanProxy::start(upstream, link).await?;
+            let took = time_new_connection_request(&proxy.url()).await?;
+            lines.push(format!(
+                "{region} {} ms (expected about {} ms)",
+                took.as_millis(),
+                2 * round_trip
+            ));
+        }
+        anyhow::Ok(lines.join(", "))
+    };
+    match checked.await {
+        Ok(lines) => format!("link check, GET /v2/ on a new connection: {lines}"),
+        Err(error) => format!("link check failed: {error:#}"),
+    }
 }
 
 fn report_progress(image: &str, label: &str, outcome: &Result<Sample, String>) {

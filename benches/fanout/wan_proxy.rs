@@ -58,6 +58,18 @@ impl Drop for WanProxy {
     }
 }
 
+/// How long `GET /v2/` through the proxy at `url` takes on a new connection: about two round
+/// trips (the connect, then the request) when the shaping works.
+pub async fn time_new_connection_request(url: &str) -> Result<Duration> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .build()?;
+    let started = std::time::Instant::now();
+    client.get(format!("{url}/v2/")).send().await?;
+    Ok(started.elapsed())
+}
+
 async fn accept_loop(listener: TcpListener, upstream: SocketAddr, link: Link) {
     let mut connections = tokio::task::JoinSet::new();
     while let Ok((client, _)) = listener.accept().await {

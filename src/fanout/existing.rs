@@ -151,7 +151,9 @@ async fn verify_region(
         VerifyReference::Tags(tags) => resolve_tags(client, tags, &where_).await?,
     };
     let served = read_served_image(client, &digest, &where_).await?;
-    check_blobs(client, &served.blob_digests(), config.concurrency, &where_).await?;
+    check_blobs(client, &served.blob_digests(), config.concurrency, &where_)
+        .await
+        .map_err(missing_blob_is_a_failure)?;
     info!(region = %session.target.region, digest = %digest,
           manifests = served.manifest_digests().len(), blobs = served.blobs.len(),
           "verified: every manifest re-hashed, every blob present");
@@ -160,6 +162,15 @@ async fn verify_region(
         tags,
         tag_mutability,
     })
+}
+
+/// For `verify`, a region missing a blob of the image cannot serve it: an operation failure
+/// (exit 1, issue 6), while a tag at other bytes stays a mismatch (exit 3).
+fn missing_blob_is_a_failure(error: anyhow::Error) -> anyhow::Error {
+    match error.downcast::<VerificationFailed>() {
+        Ok(VerificationFailed(message)) => anyhow!("{message}; the region cannot serve the image"),
+        Err(other) => other,
+    }
 }
 
 /// Every tag must exist and all must point at one digest.

@@ -1,8 +1,8 @@
 //! `ecr-fanout verify` on images already in the registries: a consistent image passes (exit 0)
 //! with the same JSON report shape as `push`; a region whose tag was moved to another image
 //! with skopeo, or whose tag is missing, fails with exit 3; a blob deleted through the
-//! registry API is exit 3 naming the region and the blob; a region that cannot be read at all
-//! is exit 1 naming the region.
+//! registry API is exit 1 naming the region and the blob (issue 6: the region cannot serve
+//! the image); a region that cannot be read at all is exit 1 naming the region.
 
 use std::path::Path;
 
@@ -168,7 +168,7 @@ async fn a_region_whose_tag_points_at_another_image_fails_with_exit_3() {
 }
 
 #[tokio::test]
-async fn a_blob_deleted_in_one_region_fails_with_exit_3_naming_it() {
+async fn a_blob_deleted_in_one_region_fails_with_exit_1_naming_it() {
     let env = TestEnv::start(&REGIONS[..2]).await;
     let (image, digest) = single_manifest_image(&env, "verify-blob");
     let pushed = push(
@@ -191,7 +191,7 @@ async fn a_blob_deleted_in_one_region_fails_with_exit_3_naming_it() {
     );
 
     let out = verify(&env, "web", &["--tags", "v1"]).await;
-    assert_eq!(out.status, 3, "{out}");
+    assert_eq!(out.status, 1, "{out}");
     assert!(
         error_line(&out).contains(&format!(
             "region eu-west-1, repository web: verify: blob {layer} is missing"
