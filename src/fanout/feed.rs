@@ -18,8 +18,8 @@ use tokio::sync::mpsc;
 use crate::image::{BlobFile, Sha256Hasher};
 
 /// Bytes per chunk read from disk.
-pub const CHUNK: usize = 512 * 1024;
-/// How far (in chunks, 8 MiB) a region may fall behind the fastest before it is detached.
+pub const CHUNK: usize = 256 * 1024;
+/// How far (in chunks, 4 MiB) a region may fall behind the fastest before it is detached.
 pub const BUFFER_CHUNKS: usize = 16;
 
 pub use crate::registry::BlobBody;
