@@ -32,21 +32,11 @@ pub enum Command {
 /// Inputs of `push`; every flag is also an action input and a `targets` key where it applies.
 #[derive(Debug, Args)]
 pub struct PushArgs {
-    /// AWS regions, comma- or newline-separated; the first is the primary.
-    #[arg(long)]
-    pub regions: Option<String>,
-    /// ECR repository name; namespaces allowed (team-a/web-app).
-    #[arg(long)]
-    pub repository: Option<String>,
+    #[command(flatten)]
+    pub destination: super::shared_args::DestinationArgs,
     /// Tags to put, comma- or newline-separated.
     #[arg(long)]
     pub tags: Option<String>,
-    /// AWS account ID that owns the registries [default: the caller's account].
-    #[arg(long)]
-    pub registry_id: Option<String>,
-    /// YAML list of {region, repository?, registry-id?}, inline or a file path.
-    #[arg(long)]
-    pub targets: Option<String>,
     /// Prebuilt image: oci:PATH[:REF], oci-archive:PATH[:REF], docker-archive:PATH or
     /// docker-daemon:NAME:TAG [default: build from --context].
     #[arg(long)]
@@ -90,21 +80,8 @@ pub struct PushArgs {
     /// Seconds a registry request may go without progress before it fails [default: 60].
     #[arg(long, value_name = "SECONDS")]
     pub stall_timeout: Option<String>,
-    /// REGION=URL pairs overriding a region's registry endpoint (VPC endpoints, proxies, tests).
-    #[arg(long)]
-    pub registry_endpoints: Option<String>,
-    /// standard, fips or dualstack registry host names [default: standard].
-    #[arg(long)]
-    pub endpoint_style: Option<String>,
-    /// Print one JSON report on stdout [default: false].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub json: Option<String>,
-    /// Write outputs to this dotenv file (GitLab `artifacts: reports: dotenv`).
-    #[arg(long)]
-    pub dotenv_file: Option<String>,
-    /// Write a GitHub step summary when GITHUB_STEP_SUMMARY is set [default: true].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub summary: Option<String>,
+    #[command(flatten)]
+    pub report: super::shared_args::ReportArgs,
 }
 
 impl PushArgs {
@@ -114,12 +91,10 @@ impl PushArgs {
         self.management.add_to(&mut raw);
         self.handoff.add_to(&mut raw);
         self.build.add_to(&mut raw);
+        self.destination.add_to(&mut raw);
+        self.report.add_to(&mut raw);
         let pairs = [
-            ("regions", self.regions),
-            ("repository", self.repository),
             ("tags", self.tags),
-            ("registry-id", self.registry_id),
-            ("targets", self.targets),
             ("image", self.image),
             ("create-repository", self.create_repository),
             ("image-tag-mutability", self.image_tag_mutability),
@@ -132,11 +107,6 @@ impl PushArgs {
             ("concurrency", self.concurrency),
             ("stall-timeout", self.stall_timeout),
             ("mount-from", self.mount_from),
-            ("registry-endpoints", self.registry_endpoints),
-            ("endpoint-style", self.endpoint_style),
-            ("json", self.json),
-            ("dotenv-file", self.dotenv_file),
-            ("summary", self.summary),
         ];
         for (name, value) in pairs {
             raw.set(name, value);

@@ -14,11 +14,11 @@ pub mod names;
 pub mod policy_input;
 pub mod raw;
 mod resolve;
+pub mod shared_args;
 pub mod targets;
 pub mod verify;
 
 use std::path::PathBuf;
-
 
 pub use resolve::resolve;
 

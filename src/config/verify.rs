@@ -14,65 +14,35 @@ use crate::image::Digest;
 /// Inputs of `verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// AWS regions, comma- or newline-separated; the first is the primary.
-    #[arg(long)]
-    pub regions: Option<String>,
-    /// ECR repository name; namespaces allowed (team-a/web-app).
-    #[arg(long)]
-    pub repository: Option<String>,
+    #[command(flatten)]
+    pub destination: super::shared_args::DestinationArgs,
     /// Tags to resolve and verify in every region, comma- or newline-separated.
     #[arg(long)]
     pub tags: Option<String>,
     /// The image digest (sha256:…) every region must serve whole, instead of tags.
     #[arg(long)]
     pub digest: Option<String>,
-    /// AWS account ID that owns the registries [default: the caller's account].
-    #[arg(long)]
-    pub registry_id: Option<String>,
-    /// YAML list of {region, repository?, registry-id?}, inline or a file path.
-    #[arg(long)]
-    pub targets: Option<String>,
     /// Concurrent blob checks per region, 1 to 64 [default: 4].
     #[arg(long)]
     pub concurrency: Option<String>,
-    /// REGION=URL pairs overriding a region's registry endpoint (VPC endpoints, proxies, tests).
-    #[arg(long)]
-    pub registry_endpoints: Option<String>,
-    /// standard, fips or dualstack registry host names [default: standard].
-    #[arg(long)]
-    pub endpoint_style: Option<String>,
     /// digest, tag or tag-and-digest: how URIs in the outputs name the image [default: digest].
     #[arg(long)]
     pub image_uri_format: Option<String>,
-    /// Print one JSON report on stdout [default: false].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub json: Option<String>,
-    /// Write outputs to this dotenv file (GitLab `artifacts: reports: dotenv`).
-    #[arg(long)]
-    pub dotenv_file: Option<String>,
-    /// Write a GitHub step summary when GITHUB_STEP_SUMMARY is set [default: true].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub summary: Option<String>,
+    #[command(flatten)]
+    pub report: super::shared_args::ReportArgs,
 }
 
 impl VerifyArgs {
     /// The flags as raw inputs under their design names.
     pub fn into_raw(self) -> RawInputs {
         let mut raw = RawInputs::default();
+        self.destination.add_to(&mut raw);
+        self.report.add_to(&mut raw);
         let pairs = [
-            ("regions", self.regions),
-            ("repository", self.repository),
             ("tags", self.tags),
             ("digest", self.digest),
-            ("registry-id", self.registry_id),
-            ("targets", self.targets),
             ("concurrency", self.concurrency),
-            ("registry-endpoints", self.registry_endpoints),
-            ("endpoint-style", self.endpoint_style),
             ("image-uri-format", self.image_uri_format),
-            ("json", self.json),
-            ("dotenv-file", self.dotenv_file),
-            ("summary", self.summary),
         ];
         for (name, value) in pairs {
             raw.set(name, value);

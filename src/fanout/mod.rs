@@ -3,8 +3,8 @@
 //! phase 2 (tags). Every region reports; the run decides at the end.
 
 mod existing;
-mod image_uri;
 mod feed;
+mod image_uri;
 mod plan;
 mod policy_diff;
 mod replication;

@@ -6,8 +6,8 @@ mod dotenv;
 pub mod ecs;
 mod github;
 mod human;
-mod repository_changes;
 pub mod progress;
+mod repository_changes;
 mod values;
 pub mod workflow;
 
