@@ -21,6 +21,16 @@ pub struct BenchEnv {
 }
 
 impl BenchEnv {
+    /// Creates `repository` in moto in `region` unless it exists (untimed set-up: pipelines
+    /// push to repositories that exist; the floor and skopeo need none).
+    pub async fn ensure_repository(&self, region: &str, repository: &str) -> Result<()> {
+        match self.moto.create_repository(region, repository).await {
+            Ok(()) => Ok(()),
+            Err(e) if format!("{e:#}").contains("AlreadyExists") => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn start() -> Result<BenchEnv> {
         let scratch = tempfile::Builder::new()
             .prefix("ecr-fanout-bench-")

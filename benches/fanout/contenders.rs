@@ -54,8 +54,8 @@ pub async fn floor(
     Ok(sample(&timed, registries.stored_blob_bytes()?))
 }
 
-/// `ecr-fanout push --json` to `endpoints` (`(region, registry URL)`), creating the
-/// repository in moto; bytes uploaded are what its report says.
+/// `ecr-fanout push --json` to `endpoints` (`(region, registry URL)`), the repository created
+/// in moto beforehand (untimed); bytes uploaded are what its report says.
 pub async fn ecr_fanout(
     env: &BenchEnv,
     image: &PreparedImage,
@@ -64,6 +64,9 @@ pub async fn ecr_fanout(
     label: &str,
 ) -> Result<Sample> {
     let regions: Vec<&str> = endpoints.iter().map(|(region, _)| *region).collect();
+    for region in &regions {
+        env.ensure_repository(region, repository).await?;
+    }
     let endpoint_arg: Vec<String> = endpoints
         .iter()
         .map(|(region, url)| format!("{region}={url}"))
@@ -77,7 +80,7 @@ pub async fn ecr_fanout(
     command
         .envs(set)
         .current_dir(env.scratch())
-        .args(["push", "--json", "--create-repository", "--tags", TAG])
+        .args(["push", "--json", "--tags", TAG])
         .args(["--image", &image.oci_ref(), "--repository", repository])
         .args(["--regions", &regions.join(",")])
         .args(["--registry-endpoints", &endpoint_arg.join(",")]);
