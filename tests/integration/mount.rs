@@ -3,8 +3,18 @@
 //! mounting is not enabled or the source does not reference the blob) the session it opens is
 //! used for an ordinary upload.
 
-use crate::harness::{TestEnv, skopeo};
+use crate::harness::{Region, TestEnv, skopeo};
 use crate::scenario::*;
+
+/// Mount requests (`POST …/uploads/?mount=…`) the region's proxy answered with `status`.
+fn mount_requests(region: &Region, status: u16) -> usize {
+    region
+        .control()
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.uri.contains("mount=") && r.status == status)
+        .count()
+}
 
 #[tokio::test]
 async fn blobs_in_the_source_repository_are_mounted_not_uploaded() {
@@ -42,13 +52,7 @@ async fn blobs_in_the_source_repository_are_mounted_not_uploaded() {
         assert_eq!(region["blobs_uploaded"], 0, "{region}");
     }
     for region in env.regions() {
-        let mounts = region
-            .control()
-            .requests()
-            .iter()
-            .filter(|r| r.method == "POST" && r.uri.contains("mount=") && r.status == 201)
-            .count();
-        assert_eq!(mounts, 3, "{}", region.name());
+        assert_eq!(mount_requests(region, 201), 3, "{}", region.name());
         assert_eq!(region.control().count_kind("PUT", "upload-session"), 0);
     }
     assert_tags_everywhere(&env, "app", &["v1"], &digest).await;
@@ -90,13 +94,7 @@ async fn a_declined_mount_falls_back_to_the_upload_session_it_opened() {
         assert_eq!(region["blobs_uploaded"], 5, "{region}");
     }
     for region in env.regions() {
-        let declined = region
-            .control()
-            .requests()
-            .iter()
-            .filter(|r| r.method == "POST" && r.uri.contains("mount=") && r.status == 202)
-            .count();
-        assert_eq!(declined, 5, "{}", region.name());
+        assert_eq!(mount_requests(region, 202), 5, "{}", region.name());
     }
     assert_tags_everywhere(&env, "app", &["v1"], &digest).await;
 }
