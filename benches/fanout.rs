@@ -8,8 +8,9 @@
 //! binary, started with `--floor-client SPEC`, is the floor's minimal upload client.
 
 // The integration-test harness (moto, docker-registry with htpasswd); not all of it is used
-// (its own `#![allow(dead_code)]` covers items; its short re-exports need this).
-#[allow(unused_imports)]
+// (its own `#![allow(dead_code)]` covers items; its short re-exports need this). It is test
+// code, where a failed unwrap is a failed test.
+#[allow(unused_imports, clippy::unwrap_used, clippy::expect_used)]
 #[path = "../tests/integration/harness/mod.rs"]
 mod harness;
 

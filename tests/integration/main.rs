@@ -1,6 +1,9 @@
 //! The integration test binary: every feature's end-to-end tests are modules of this one
 //! binary, sharing the harness in `harness/`.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod harness;
 
 mod action_support;
