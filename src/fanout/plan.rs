@@ -89,12 +89,15 @@ pub async fn plan_region(
         ));
         return Ok(plan);
     }
-    plan.session.login(config).await?;
-    let state = plan
-        .session
-        .ecr
-        .describe_repository(&plan.session.target.repository)
-        .await?;
+    // Login and repository lookup are independent: one round trip to the region, not two.
+    let ecr = plan.session.ecr.clone();
+    let repository = plan.session.target.repository.clone();
+    let (login, state) = tokio::join!(
+        plan.session.login(config),
+        ecr.describe_repository(&repository)
+    );
+    login?;
+    let state = state?;
     plan.repository = match state {
         RepositoryState::Exists(info) => RepositoryAction::Exists {
             tag_mutability: info.tag_mutability,
