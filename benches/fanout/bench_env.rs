@@ -9,8 +9,8 @@ use tempfile::TempDir;
 
 use super::dockerd::Dockerd;
 use super::registries::REGIONS;
-use crate::harness::env::TestEnv;
-use crate::harness::moto::{self, Moto};
+use crate::harness::env::{self, TestEnv};
+use crate::harness::moto::Moto;
 
 pub struct BenchEnv {
     moto: Moto,
@@ -66,22 +66,7 @@ impl BenchEnv {
     /// The variables ecr-fanout runs with (the integration tests' set): moto as the ECR
     /// endpoint, static credentials, no IMDS, no AWS config files, no host AWS/CI variables.
     pub fn ecr_fanout_env(&self) -> (Vec<String>, Vec<(String, String)>) {
-        let missing = |name: &str| self.scratch().join(name).display().to_string();
-        let set = vec![
-            ("AWS_ENDPOINT_URL_ECR".into(), self.moto.direct_url()),
-            ("AWS_ACCESS_KEY_ID".into(), moto::ACCESS_KEY_ID.into()),
-            (
-                "AWS_SECRET_ACCESS_KEY".into(),
-                moto::SECRET_ACCESS_KEY.into(),
-            ),
-            ("AWS_REGION".into(), "us-east-1".into()),
-            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
-            ("AWS_CONFIG_FILE".into(), missing("no-aws-config")),
-            (
-                "AWS_SHARED_CREDENTIALS_FILE".into(),
-                missing("no-aws-credentials"),
-            ),
-        ];
+        let set = env::binary_env_vars(&self.moto.direct_url(), self.scratch());
         (TestEnv::vars_to_remove(), set)
     }
 

@@ -169,22 +169,7 @@ impl TestEnv {
     /// Variables the binary runs with: moto as the ECR endpoint, static test credentials,
     /// no IMDS, and AWS config/credentials files that do not exist.
     pub fn env_vars(&self) -> Vec<(String, String)> {
-        let missing = |name: &str| -> String { self.dir.path().join(name).display().to_string() };
-        vec![
-            ("AWS_ENDPOINT_URL_ECR".into(), self.moto.url()),
-            ("AWS_ACCESS_KEY_ID".into(), moto::ACCESS_KEY_ID.into()),
-            (
-                "AWS_SECRET_ACCESS_KEY".into(),
-                moto::SECRET_ACCESS_KEY.into(),
-            ),
-            ("AWS_REGION".into(), "us-east-1".into()),
-            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
-            ("AWS_CONFIG_FILE".into(), missing("no-aws-config")),
-            (
-                "AWS_SHARED_CREDENTIALS_FILE".into(),
-                missing("no-aws-credentials"),
-            ),
-        ]
+        binary_env_vars(&self.moto.url(), self.dir.path())
     }
 
     /// Names of the host's variables that must not reach the binary.
@@ -219,4 +204,26 @@ impl TestEnv {
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
+}
+
+/// The variables ecr-fanout runs with in tests and benchmarks: `ecr_endpoint` (moto) as the
+/// ECR endpoint, static test credentials, no IMDS, and AWS config/credentials files (under
+/// `scratch`) that do not exist.
+pub fn binary_env_vars(ecr_endpoint: &str, scratch: &Path) -> Vec<(String, String)> {
+    let missing = |name: &str| scratch.join(name).display().to_string();
+    vec![
+        ("AWS_ENDPOINT_URL_ECR".into(), ecr_endpoint.to_string()),
+        ("AWS_ACCESS_KEY_ID".into(), moto::ACCESS_KEY_ID.into()),
+        (
+            "AWS_SECRET_ACCESS_KEY".into(),
+            moto::SECRET_ACCESS_KEY.into(),
+        ),
+        ("AWS_REGION".into(), "us-east-1".into()),
+        ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+        ("AWS_CONFIG_FILE".into(), missing("no-aws-config")),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE".into(),
+            missing("no-aws-credentials"),
+        ),
+    ]
 }
