@@ -3,88 +3,209 @@
 //! chunk to every region that needs the blob. Chunks are shared (`Bytes`), so memory is one
 //! bounded buffer per region, whatever the blob's size.
 //!
-//! The reader goes at the pace of the fastest region. A region that falls a whole buffer
-//! behind is not waited for: it is detached at the offset it has received, and its stream reads
-//! the rest of the file from disk itself (carrying on the hash from where the shared reader left
-//! it). A slow region slows only itself; memory never grows beyond one buffer per blob.
+//! Reading starts once every region's upload has begun taking its body (its upload session is
+//! open), or [`START_GRACE`] after the first one did: regions whose sessions open a round trip
+//! apart start together instead of the later ones being detached at once. From then on the
+//! reader goes at the pace of the fastest region. A region that falls a whole buffer behind is
+//! not waited for: it is detached at the offset it has received, and its stream reads the rest
+//! of the file from disk itself (carrying on the hash from where the shared reader left it). A
+//! slow region slows only itself; memory never grows beyond one buffer per blob.
 
 use std::io::SeekFrom;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
+
+use tracing::debug;
 
 use crate::image::{BlobFile, Sha256Hasher};
 
 /// Bytes per chunk read from disk.
 pub const CHUNK: usize = 256 * 1024;
 /// How far (in chunks, 4 MiB) a region may fall behind the fastest before it is detached.
-pub const BUFFER_CHUNKS: usize = 16;
+pub const BUFFER_CHUNKS: usize = 32;
+/// How long the reader waits for the other regions' uploads to begin once the first has.
+pub const START_GRACE: Duration = Duration::from_secs(1);
 
 pub use crate::registry::BlobBody;
 
 /// Where a detached region takes over: the offset it has received and the hash state there.
 type Handover = Arc<Mutex<Option<(u64, Sha256Hasher)>>>;
 
+/// What the reader did, for the log.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FeedStats {
+    /// Regions that fell a buffer behind and read the rest from disk themselves.
+    pub detached: usize,
+}
+
 /// Starts feeding `blob` to `regions` bodies. Drive the returned reader future alongside the
 /// uploads; it ends when the file is read (or every region dropped its body).
 pub fn feed_blob(
     blob: &BlobFile,
     regions: usize,
-) -> (impl Future<Output = ()> + Send + 'static, Vec<BlobBody>) {
+) -> (
+    impl Future<Output = FeedStats> + Send + 'static,
+    Vec<BlobBody>,
+) {
+    feed_blob_with(blob, regions, START_GRACE)
+}
+
+/// [`feed_blob`] with another start grace.
+pub fn feed_blob_with(
+    blob: &BlobFile,
+    regions: usize,
+    grace: Duration,
+) -> (
+    impl Future<Output = FeedStats> + Send + 'static,
+    Vec<BlobBody>,
+) {
+    let start = Arc::new(StartSignal::default());
     let mut senders = Vec::with_capacity(regions);
     let mut bodies = Vec::with_capacity(regions);
     for _ in 0..regions {
         let (sender, receiver) = mpsc::channel(BUFFER_CHUNKS);
         let handover: Handover = Arc::default();
-        senders.push(Some((sender, handover.clone())));
-        bodies.push(region_body(receiver, handover, blob.clone()));
+        let started = Arc::new(AtomicBool::new(false));
+        senders.push(Some(Subscription {
+            sender,
+            handover: handover.clone(),
+            started: started.clone(),
+        }));
+        let first_poll = FirstPoll {
+            started,
+            signal: start.clone(),
+        };
+        bodies.push(region_body(receiver, handover, first_poll, blob.clone()));
     }
-    (read_once(blob.clone(), senders), bodies)
+    (read_once(blob.clone(), senders, start, grace), bodies)
 }
 
-type Subscriber = Option<(mpsc::Sender<Result<Bytes, std::io::Error>>, Handover)>;
+/// Wakes the reader when a region's body is first polled.
+#[derive(Default)]
+struct StartSignal(Notify);
 
-async fn read_once(blob: BlobFile, mut subscribers: Vec<Subscriber>) {
+/// A body's link to the start signal.
+struct FirstPoll {
+    started: Arc<AtomicBool>,
+    signal: Arc<StartSignal>,
+}
+
+impl FirstPoll {
+    fn mark(&self) {
+        if !self.started.load(Ordering::Acquire) && !self.started.swap(true, Ordering::AcqRel) {
+            self.signal.0.notify_one();
+        }
+    }
+}
+
+impl Drop for FirstPoll {
+    /// A body dropped unpolled (its upload gave up before sending) must not keep the reader
+    /// waiting.
+    fn drop(&mut self) {
+        self.started.store(true, Ordering::Release);
+        self.signal.0.notify_one();
+    }
+}
+
+/// The reader's side of one region.
+struct Subscription {
+    sender: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    handover: Handover,
+    started: Arc<AtomicBool>,
+}
+
+impl Subscription {
+    /// Its upload has begun taking the body, or has dropped it.
+    fn has_started(&self) -> bool {
+        self.started.load(Ordering::Acquire)
+    }
+}
+
+type Subscriber = Option<Subscription>;
+
+/// Waits until every region's upload has begun, or `grace` after the first one did.
+async fn wait_for_start(subscribers: &[Subscriber], signal: &StartSignal, grace: Duration) {
+    let mut deadline: Option<tokio::time::Instant> = None;
+    loop {
+        let live = subscribers.iter().flatten();
+        let started = live.clone().filter(|s| s.has_started()).count();
+        if started == live.count() {
+            return;
+        }
+        if started > 0 && deadline.is_none() {
+            deadline = Some(tokio::time::Instant::now() + grace);
+        }
+        match deadline {
+            None => signal.0.notified().await,
+            Some(deadline) => {
+                tokio::select! {
+                    () = signal.0.notified() => {}
+                    () = tokio::time::sleep_until(deadline) => return,
+                }
+            }
+        }
+    }
+}
+
+async fn read_once(
+    blob: BlobFile,
+    mut subscribers: Vec<Subscriber>,
+    start: Arc<StartSignal>,
+    grace: Duration,
+) -> FeedStats {
+    let mut stats = FeedStats::default();
     let mut file = match tokio::fs::File::open(&blob.path).await {
         Ok(file) => file,
-        Err(e) => return fail_all(&mut subscribers, &blob, &format!("cannot open: {e}")).await,
+        Err(e) => {
+            fail_all(&mut subscribers, &blob, &format!("cannot open: {e}")).await;
+            return stats;
+        }
     };
+    wait_for_start(&subscribers, &start, grace).await;
     let mut hasher = Sha256Hasher::new();
     let mut offset = 0u64;
     loop {
         if subscribers.iter().all(Option::is_none) {
-            return;
+            return stats;
         }
-        let mut buffer = vec![0u8; CHUNK];
-        let n = match file.read(&mut buffer).await {
+        let mut buffer = BytesMut::with_capacity(CHUNK);
+        let n = match file.read_buf(&mut buffer).await {
             Ok(n) => n,
-            Err(e) => return fail_all(&mut subscribers, &blob, &format!("read: {e}")).await,
+            Err(e) => {
+                fail_all(&mut subscribers, &blob, &format!("read: {e}")).await;
+                return stats;
+            }
         };
         if n == 0 {
             break;
         }
-        buffer.truncate(n);
-        let chunk = Bytes::from(buffer);
+        let chunk = buffer.freeze();
         // Pace: wait until the fastest region can take the chunk, then offer it to the rest.
         let Some(first) = wait_for_room(&subscribers, &chunk).await else {
-            return;
+            return stats;
         };
         for (index, slot) in subscribers.iter_mut().enumerate() {
             if index == first {
                 continue;
             }
-            let Some((sender, handover)) = slot else {
+            let Some(subscription) = slot else {
                 continue;
             };
-            match sender.try_send(Ok(chunk.clone())) {
+            match subscription.sender.try_send(Ok(chunk.clone())) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     // A full buffer behind the fastest region: detach it at this offset.
-                    if let Ok(mut place) = handover.lock() {
+                    if let Ok(mut place) = subscription.handover.lock() {
                         *place = Some((offset, hasher.clone()));
                     }
+                    debug!(blob = %blob.digest, offset, size = blob.size,
+                           "a region fell a whole buffer behind; it reads the rest itself");
+                    stats.detached += 1;
                     *slot = None;
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => *slot = None,
@@ -101,6 +222,7 @@ async fn read_once(blob: BlobFile, mut subscribers: Vec<Subscriber>) {
         );
         fail_all(&mut subscribers, &blob, &message).await;
     }
+    stats
 }
 
 /// Sends `chunk` to the first region with room and returns its index; `None` when every
@@ -109,7 +231,7 @@ async fn wait_for_room(subscribers: &[Subscriber], chunk: &Bytes) -> Option<usiz
     let waiting: Vec<_> = subscribers
         .iter()
         .enumerate()
-        .filter_map(|(i, slot)| slot.as_ref().map(|(sender, _)| (i, sender)))
+        .filter_map(|(i, slot)| slot.as_ref().map(|s| (i, &s.sender)))
         .map(|(i, sender)| Box::pin(async move { (i, sender.reserve().await) }))
         .collect();
     if waiting.is_empty() {
@@ -124,7 +246,7 @@ async fn wait_for_room(subscribers: &[Subscriber], chunk: &Bytes) -> Option<usiz
 }
 
 async fn fail_all(subscribers: &mut [Subscriber], blob: &BlobFile, message: &str) {
-    for (sender, _) in subscribers.iter_mut().filter_map(Option::take) {
+    for Subscription { sender, .. } in subscribers.iter_mut().filter_map(Option::take) {
         let error = std::io::Error::other(format!("blob file {}: {message}", blob.path.display()));
         let _ = sender.send(Err(error)).await;
     }
@@ -134,6 +256,7 @@ async fn fail_all(subscribers: &mut [Subscriber], blob: &BlobFile, message: &str
 fn region_body(
     receiver: mpsc::Receiver<Result<Bytes, std::io::Error>>,
     handover: Handover,
+    first_poll: FirstPoll,
     blob: BlobFile,
 ) -> BlobBody {
     enum State {
@@ -145,21 +268,24 @@ fn region_body(
         Own(tokio::fs::File, Sha256Hasher, BlobFile),
         Done,
     }
-    let stream = futures::stream::unfold(State::Shared(receiver, handover, blob), |state| async {
-        match state {
-            State::Shared(mut receiver, handover, blob) => match receiver.recv().await {
-                Some(item) => Some((item, State::Shared(receiver, handover, blob))),
-                None => {
-                    let taken = handover.lock().ok().and_then(|mut h| h.take());
-                    let (offset, hasher) = taken?;
-                    match open_at(&blob, offset).await {
-                        Ok(file) => next_own(file, hasher, blob).await,
-                        Err(e) => Some((Err(e), State::Done)),
+    let stream = futures::stream::unfold(State::Shared(receiver, handover, blob), move |state| {
+        first_poll.mark();
+        async {
+            match state {
+                State::Shared(mut receiver, handover, blob) => match receiver.recv().await {
+                    Some(item) => Some((item, State::Shared(receiver, handover, blob))),
+                    None => {
+                        let taken = handover.lock().ok().and_then(|mut h| h.take());
+                        let (offset, hasher) = taken?;
+                        match open_at(&blob, offset).await {
+                            Ok(file) => next_own(file, hasher, blob).await,
+                            Err(e) => Some((Err(e), State::Done)),
+                        }
                     }
-                }
-            },
-            State::Own(file, hasher, blob) => next_own(file, hasher, blob).await,
-            State::Done => None,
+                },
+                State::Own(file, hasher, blob) => next_own(file, hasher, blob).await,
+                State::Done => None,
+            }
         }
     });
 
@@ -174,8 +300,8 @@ fn region_body(
         mut hasher: Sha256Hasher,
         blob: BlobFile,
     ) -> Option<(Result<Bytes, std::io::Error>, State)> {
-        let mut buffer = vec![0u8; CHUNK];
-        match file.read(&mut buffer).await {
+        let mut buffer = BytesMut::with_capacity(CHUNK);
+        match file.read_buf(&mut buffer).await {
             Err(e) => Some((Err(e), State::Done)),
             Ok(0) => {
                 let (read, digest) = (hasher.bytes_hashed(), hasher.finish());
@@ -190,10 +316,9 @@ fn region_body(
                     Some((Err(std::io::Error::other(message)), State::Done))
                 }
             }
-            Ok(n) => {
-                buffer.truncate(n);
+            Ok(_) => {
                 hasher.update(&buffer);
-                Some((Ok(Bytes::from(buffer)), State::Own(file, hasher, blob)))
+                Some((Ok(buffer.freeze()), State::Own(file, hasher, blob)))
             }
         }
     }

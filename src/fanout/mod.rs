@@ -91,21 +91,25 @@ async fn run_phases(
         }
         warn!("dry run without AWS access: {problem}");
     }
+    let replication_rules = replication::lookup_rules(&sessions, credentials_problem.is_some());
     let planning = in_group(
         "ecr-fanout: plan (log in, repositories, tags, missing blobs)",
-        plan_all(
-            config,
-            image,
-            sessions,
-            reports,
-            credentials_problem.as_deref(),
-        ),
+        async {
+            let plans = plan_all(
+                config,
+                image,
+                sessions,
+                reports,
+                credentials_problem.as_deref(),
+            );
+            tokio::join!(plans, replication_rules)
+        },
     );
-    let mut plans = tokio::select! {
-        plans = planning => plans?,
+    let (mut plans, replication_rules) = tokio::select! {
+        (plans, rules) = planning => (plans?, rules),
         () = cancel.cancelled() => return Err(anyhow!("cancelled during the plan; nothing was written")),
     };
-    repository::after_plan(config, &mut plans, reports).await?;
+    repository::after_plan(config, &mut plans, reports, replication_rules)?;
     for (plan, report) in plans.iter().zip(reports.iter_mut()) {
         report.error.clone_from(&plan.refusal);
     }

@@ -4,6 +4,7 @@
 //! repository already has a tag at another digest.
 
 use futures::StreamExt;
+use futures::future::join_all;
 use serde::Serialize;
 
 use super::session::RegionSession;
@@ -136,7 +137,8 @@ struct RegionState {
     missing_blobs: Vec<usize>,
 }
 
-/// Reads tags, manifest presence and blob presence from the registry.
+/// Reads tags, manifest presence and blob presence from the registry, all at once (one round
+/// trip to the region; blob HEADs `concurrency` × 2 at a time).
 async fn read_region_state(
     session: &RegionSession,
     config: &Config,
@@ -144,8 +146,8 @@ async fn read_region_state(
 ) -> anyhow::Result<RegionState> {
     let client = session.registry()?;
     let where_ = session.describe();
-    let mut tags = Vec::new();
-    for tag in &config.tags {
+    let where_ = where_.as_str();
+    let tags = join_all(config.tags.iter().map(|tag| async move {
         let current = client
             .get_manifest(tag)
             .await
@@ -158,34 +160,38 @@ async fn read_region_state(
             Some(d) if *d == image.top.digest => "unchanged",
             Some(_) => "move",
         };
-        tags.push(TagPlan {
+        anyhow::Ok(TagPlan {
             tag: tag.clone(),
             current,
             action,
-        });
-    }
-    let mut missing_manifests = Vec::new();
-    for manifest in image.manifests_in_push_order() {
+        })
+    }));
+    let manifests = join_all(image.manifests_in_push_order().map(|manifest| async move {
         let present = client
             .manifest_exists(manifest.digest.as_str())
             .await
             .map_err(|e| anyhow::anyhow!("{where_}: check manifest {}: {e}", manifest.digest))?;
-        if !present {
-            missing_manifests.push(manifest.digest.clone());
-        }
-    }
-    let checks = futures::stream::iter(image.blobs.iter().enumerate())
-        .map(|(i, blob)| async move { (i, client.blob_exists(&blob.digest).await) })
-        .buffered(config.concurrency * 2);
-    let results: Vec<_> = checks.collect().await;
-    let mut missing_blobs = Vec::new();
-    for (i, result) in results {
-        let exists = result
-            .map_err(|e| anyhow::anyhow!("{where_}: check blob {}: {e}", image.blobs[i].digest))?;
-        if !exists {
-            missing_blobs.push(i);
-        }
-    }
+        anyhow::Ok((!present).then(|| manifest.digest.clone()))
+    }));
+    let blobs = futures::stream::iter(image.blobs.iter().enumerate())
+        .map(|(i, blob)| async move {
+            let exists = client.blob_exists(&blob.digest).await.map_err(|e| {
+                anyhow::anyhow!("{where_}: check blob {}: {e}", image.blobs[i].digest)
+            })?;
+            anyhow::Ok((!exists).then_some(i))
+        })
+        .buffered(config.concurrency * 2)
+        .collect::<Vec<_>>();
+    let (tags, manifests, blobs) = tokio::join!(tags, manifests, blobs);
+    let tags = tags.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    let missing_manifests = manifests
+        .into_iter()
+        .filter_map(Result::transpose)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let missing_blobs = blobs
+        .into_iter()
+        .filter_map(Result::transpose)
+        .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(RegionState {
         tags,
         missing_manifests,

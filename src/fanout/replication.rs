@@ -10,24 +10,47 @@ use tracing::{info, warn};
 use super::plan::RegionPlan;
 use super::report::RegionReport;
 use super::repository_changes::ReplicationPlan;
+use super::session::RegionSession;
 use crate::config::Config;
+use crate::config::Target;
 use crate::config::management::ReplicationMode;
-use crate::ecr::{ReplicationRules, ReplicationTarget};
+use crate::ecr::{EcrRegion, ReplicationRules, ReplicationTarget};
 
-/// Reads the replication rules and marks every planned region they reach.
-pub async fn mark_replicated(
+/// The primary region's replication rules, looked up while the regions are planned (one
+/// `DescribeRegistry`, concurrent with the plan rather than after it). `None` when nothing
+/// needs them: a single region, or no AWS access.
+pub fn lookup_rules(
+    sessions: &[RegionSession],
+    no_aws_access: bool,
+) -> impl Future<Output = Option<anyhow::Result<ReplicationRules>>> + use<> {
+    let primary = (sessions.len() > 1 && !no_aws_access)
+        .then(|| sessions.first())
+        .flatten()
+        .map(|s| (s.ecr.clone(), s.target.clone()));
+    async move {
+        let (ecr, target) = primary?;
+        Some(read_rules(&ecr, &target).await)
+    }
+}
+
+/// Marks every planned region the replication rules (from [`lookup_rules`]) reach.
+pub fn mark_replicated(
     config: &Config,
     plans: &mut [RegionPlan],
     reports: &mut [RegionReport],
+    rules: Option<anyhow::Result<ReplicationRules>>,
 ) -> anyhow::Result<()> {
     let mode = config.management.replication;
     let Some((primary, others)) = plans.split_first_mut() else {
         return Ok(());
     };
+    let Some(rules) = rules else {
+        return Ok(());
+    };
     if others.is_empty() || primary.session.login.is_none() {
         return Ok(());
     }
-    let rules = match read_rules(primary).await {
+    let rules = match rules {
         Ok(rules) => rules,
         Err(e) if mode == ReplicationMode::Ignore => {
             warn!("{e:#}; the plan does not show replication");
@@ -71,13 +94,13 @@ pub async fn mark_replicated(
 }
 
 /// `DescribeRegistry` describes the caller's own registry; another account's cannot be read.
-async fn read_rules(primary: &RegionPlan) -> anyhow::Result<ReplicationRules> {
-    let rules = primary.session.ecr.replication_rules().await?;
-    match &primary.session.target.registry_id {
+async fn read_rules(ecr: &EcrRegion, primary: &Target) -> anyhow::Result<ReplicationRules> {
+    let rules = ecr.replication_rules().await?;
+    match &primary.registry_id {
         Some(account) if *account != rules.registry_id => bail!(
             "region {}: the replication configuration of account {account} cannot be read \
              (DescribeRegistry describes only the caller's registry, {})",
-            primary.session.target.region,
+            primary.region,
             rules.registry_id
         ),
         _ => Ok(rules),

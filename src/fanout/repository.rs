@@ -15,6 +15,7 @@ use super::repository_changes::{
 };
 use super::session::RegionSession;
 use crate::config::{Config, TagMutability};
+use crate::ecr::ReplicationRules;
 
 /// Reads what the inputs manage on this region's repository and compares it with them.
 pub async fn plan_changes(
@@ -65,10 +66,11 @@ pub async fn plan_changes(
 }
 
 /// After every region's plan: checks that need the whole plan, and replication.
-pub async fn after_plan(
+pub fn after_plan(
     config: &Config,
     plans: &mut [RegionPlan],
     reports: &mut [RegionReport],
+    replication_rules: Option<anyhow::Result<ReplicationRules>>,
 ) -> anyhow::Result<()> {
     let management = &config.management;
     let manages = management.lifecycle_policy.is_some()
@@ -82,7 +84,7 @@ pub async fn after_plan(
                 .push("repository settings and policies (no AWS access)".to_string());
         }
     }
-    mark_replicated(config, plans, reports).await
+    mark_replicated(config, plans, reports, replication_rules)
 }
 
 /// A switch to IMMUTABLE happens in phase 1, so a tag that phase 2 would move could no longer

@@ -3,6 +3,7 @@
 //! (exit 3); a request that fails is an ordinary error (exit 1).
 
 use futures::StreamExt;
+use futures::future::try_join_all;
 use tracing::info;
 
 use super::session::RegionSession;
@@ -18,11 +19,17 @@ pub async fn verify_region(
 ) -> anyhow::Result<()> {
     let client = session.registry()?;
     let where_ = session.describe();
-    for manifest in image.manifests_in_push_order() {
-        check_manifest(client, &manifest.digest, &where_).await?;
-    }
+    let manifests = try_join_all(
+        image
+            .manifests_in_push_order()
+            .map(|manifest| check_manifest(client, &manifest.digest, &where_)),
+    );
     let blobs: Vec<&Digest> = image.blobs.iter().map(|blob| &blob.digest).collect();
-    check_blobs(client, &blobs, concurrency, &where_).await?;
+    // Manifests and blobs at once: one round trip to the region, not two.
+    let (manifests, blobs) =
+        tokio::join!(manifests, check_blobs(client, &blobs, concurrency, &where_));
+    manifests?;
+    blobs?;
     info!(region = %session.target.region, manifests = image.manifests_in_push_order().count(),
           blobs = image.blobs.len(), "verified: every manifest re-hashed, every blob present");
     Ok(())

@@ -39,7 +39,8 @@ pub struct Session {
 impl Session {
     /// Hands the Basic credentials to oci-client for pulls and pushes. oci-client asks `/v2/`
     /// for a challenge and, when the answer has none (a 503, say), silently goes on without
-    /// credentials; so `/v2/` is asked first here, and an unavailable registry is an error.
+    /// credentials; so `/v2/` is also asked here, and an unavailable registry is an error. The
+    /// three requests go out at once: one round trip to the registry, not three.
     pub async fn authenticate(&self) -> Result<(), RegistryError> {
         let probe = self.probe.try_clone().ok_or_else(|| {
             RegistryError::new(
@@ -47,26 +48,38 @@ impl Session {
                 "internal: cannot clone the probe",
             )
         })?;
-        let response = probe
-            .send()
-            .await
-            .map_err(|e| RegistryError::from_transport(&e))?;
-        let status = response.status();
-        if status.is_server_error() || status.as_u16() == 429 {
-            let body = response.text().await.unwrap_or_default();
-            return Err(RegistryError::from_response(status.as_u16(), &body));
-        }
+        let probe = async {
+            let response = probe
+                .send()
+                .await
+                .map_err(|e| RegistryError::from_transport(&e))?;
+            let status = response.status();
+            if status.is_server_error() || status.as_u16() == 429 {
+                let body = response.text().await.unwrap_or_default();
+                return Err(RegistryError::from_response(status.as_u16(), &body));
+            }
+            Ok(())
+        };
         let auth = RegistryAuth::Basic(
             self.credentials.username.clone(),
             self.credentials.password.expose().to_string(),
         );
-        for operation in [RegistryOperation::Pull, RegistryOperation::Push] {
-            self.oci
-                .auth(&self.reference, &auth, operation)
-                .await
-                .map_err(RegistryError::from_oci)?;
-        }
-        Ok(())
+        let hand_over = |operation| {
+            let auth = &auth;
+            async move {
+                self.oci
+                    .auth(&self.reference, auth, operation)
+                    .await
+                    .map(|_| ())
+                    .map_err(RegistryError::from_oci)
+            }
+        };
+        let (probed, pull, push) = tokio::join!(
+            probe,
+            hand_over(RegistryOperation::Pull),
+            hand_over(RegistryOperation::Push)
+        );
+        probed.and(pull).and(push)
     }
 
     pub fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {

@@ -39,57 +39,48 @@ impl RegistryClient {
             "{}/v2/{}/blobs/uploads/?mount={}&from={source}",
             self.base_url, self.repository, blob.digest
         );
-        let outcome = self
-            .run("mount or upload blob", Some(&progress), |session| {
-                let counters = [sent.clone(), progress.clone()];
-                let first = shared_body.lock().ok().and_then(|mut body| body.take());
-                let start = session.authorize(self.http.post(&start_url).header(CONTENT_LENGTH, 0));
-                let session = session.clone();
-                async move {
-                    let response = start
-                        .send()
-                        .await
-                        .map_err(|e| RegistryError::from_transport(&e))?;
-                    match response.status() {
-                        StatusCode::CREATED => return Ok(MountOutcome::Mounted),
-                        StatusCode::ACCEPTED => {}
-                        status => {
-                            let body = response.text().await.unwrap_or_default();
-                            return Err(RegistryError::from_response(status.as_u16(), &body));
-                        }
-                    }
-                    let location = self.session_url(&response, blob)?;
-                    let body = match first {
-                        Some(body) => body,
-                        None => file_body(blob).await?,
-                    };
-                    let put = session
-                        .authorize(self.http.put(location))
-                        .header(CONTENT_TYPE, "application/octet-stream")
-                        .header(CONTENT_LENGTH, blob.size)
-                        .body(reqwest::Body::wrap_stream(counted_io(body, counters)));
-                    let response = put
-                        .send()
-                        .await
-                        .map_err(|e| RegistryError::from_transport(&e))?;
-                    if response.status().is_success() {
-                        Ok(MountOutcome::Uploaded)
-                    } else {
-                        let status = response.status().as_u16();
+        self.run("mount or upload blob", Some(&progress), |session| {
+            let counters = [sent.clone(), progress.clone()];
+            let first = shared_body.lock().ok().and_then(|mut body| body.take());
+            let start = session.authorize(self.http.post(&start_url).header(CONTENT_LENGTH, 0));
+            let session = session.clone();
+            async move {
+                let response = start
+                    .send()
+                    .await
+                    .map_err(|e| RegistryError::from_transport(&e))?;
+                match response.status() {
+                    StatusCode::CREATED => return Ok(MountOutcome::Mounted),
+                    StatusCode::ACCEPTED => {}
+                    status => {
                         let body = response.text().await.unwrap_or_default();
-                        Err(RegistryError::from_response(status, &body))
+                        return Err(RegistryError::from_response(status.as_u16(), &body));
                     }
                 }
-            })
-            .await?;
-        if self.blob_exists(&blob.digest).await? {
-            Ok(outcome)
-        } else {
-            Err(RegistryError::new(
-                RegistryErrorKind::Rejected,
-                "the registry acknowledged the blob but does not have it",
-            ))
-        }
+                let location = self.session_url(&response, blob)?;
+                let body = match first {
+                    Some(body) => body,
+                    None => file_body(blob).await?,
+                };
+                let put = session
+                    .authorize(self.http.put(location))
+                    .header(CONTENT_TYPE, "application/octet-stream")
+                    .header(CONTENT_LENGTH, blob.size)
+                    .body(reqwest::Body::wrap_stream(counted_io(body, counters)));
+                let response = put
+                    .send()
+                    .await
+                    .map_err(|e| RegistryError::from_transport(&e))?;
+                if response.status().is_success() {
+                    Ok(MountOutcome::Uploaded)
+                } else {
+                    let status = response.status().as_u16();
+                    let body = response.text().await.unwrap_or_default();
+                    Err(RegistryError::from_response(status, &body))
+                }
+            }
+        })
+        .await
     }
 
     /// The upload session's URL with `digest=` added; relative locations are resolved against
