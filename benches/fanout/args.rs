@@ -9,12 +9,17 @@ use super::images::BenchImage;
 
 pub const USAGE: &str = "\
 usage: cargo bench --bench fanout -- [--quick] [--images small,130mb,1gib] [--wan] [--runs N]
+                                    [--skip LIST] [--concurrency LIST]
 
   --quick          only the small and the 130 MB image (a few minutes)
-  --images LIST    comma-separated images to measure: small, 130mb, 1gib (default: all three)
+  --images LIST    comma-separated images to measure: small, 130mb, 1gib (default: all three),
+                   16x8mb (16 layers of 8 MB, for --concurrency sweeps; only when named)
   --wan            also measure ecr-fanout through a latency/bandwidth shaping proxy per region
   --runs N         measure every row N times on fresh registries and print the median (default 1)
-  --skip LIST      leave rows out: floor, ecr-fanout, skopeo, docker (default: none)";
+  --skip LIST      leave rows out: floor, ecr-fanout, skopeo, docker (default: none)
+  --concurrency LIST
+                   also measure ecr-fanout → 3 regions at each --concurrency given (e.g.
+                   1,2,4,8), in a table of its own per image";
 
 /// What this process was started to do.
 #[derive(Debug, PartialEq, Eq)]
@@ -33,6 +38,8 @@ pub struct BenchOptions {
     pub wan: bool,
     pub runs: usize,
     pub skip: Vec<String>,
+    /// `--concurrency` values to sweep; empty: no sweep.
+    pub concurrency: Vec<usize>,
 }
 
 impl BenchOptions {
@@ -51,6 +58,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Mode> {
     let mut wan = false;
     let mut runs = 1;
     let mut skip = Vec::new();
+    let mut concurrency = Vec::new();
     while let Some(arg) = args.next() {
         let (flag, inline_value) = match arg.split_once('=') {
             Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
@@ -70,6 +78,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Mode> {
             "--images" => images = Some(parse_images(&value("--images")?)?),
             "--runs" => runs = parse_runs(&value("--runs")?)?,
             "--skip" => skip = parse_skip(&value("--skip")?)?,
+            "--concurrency" => concurrency = parse_concurrency(&value("--concurrency")?)?,
             "--floor-client" => return Ok(Mode::FloorClient(value("--floor-client")?.into())),
             other => bail!("unknown argument `{other}`"),
         }
@@ -89,6 +98,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Mode> {
         wan,
         runs,
         skip,
+        concurrency,
     }))
 }
 
@@ -99,11 +109,11 @@ fn parse_images(list: &str) -> Result<Vec<BenchImage>> {
         .map(str::trim)
         .filter(|name| !name.is_empty())
     {
-        let image = BenchImage::ALL
+        let image = BenchImage::KNOWN
             .into_iter()
             .find(|image| image.name() == name)
             .with_context(|| {
-                format!("--images: unknown image `{name}`; valid: small, 130mb, 1gib")
+                format!("--images: unknown image `{name}`; valid: small, 130mb, 1gib, 16x8mb")
             })?;
         if !images.contains(&image) {
             images.push(image);
@@ -120,6 +130,25 @@ fn parse_runs(value: &str) -> Result<usize> {
         Ok(runs @ 1..=20) => Ok(runs),
         _ => bail!("--runs: `{value}` is not a number from 1 to 20"),
     }
+}
+
+fn parse_concurrency(list: &str) -> Result<Vec<usize>> {
+    let mut values = Vec::new();
+    for item in list
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+    {
+        match item.parse::<usize>() {
+            Ok(n @ 1..=64) if !values.contains(&n) => values.push(n),
+            Ok(1..=64) => {}
+            _ => bail!("--concurrency: `{item}` is not a number from 1 to 64"),
+        }
+    }
+    if values.is_empty() {
+        bail!("--concurrency: give at least one number, such as 1,2,4,8");
+    }
+    Ok(values)
 }
 
 fn parse_skip(list: &str) -> Result<Vec<String>> {

@@ -55,13 +55,15 @@ pub async fn floor(
 }
 
 /// `ecr-fanout push --json` to `endpoints` (`(region, registry URL)`), the repository created
-/// in moto beforehand (untimed); bytes uploaded are what its report says.
+/// in moto beforehand (untimed); bytes uploaded are what its report says. `concurrency`, when
+/// given, is passed as `--concurrency` (otherwise the default applies).
 pub async fn ecr_fanout(
     env: &BenchEnv,
     image: &PreparedImage,
     endpoints: &[(&str, String)],
     repository: &str,
     label: &str,
+    concurrency: Option<usize>,
 ) -> Result<Sample> {
     let regions: Vec<&str> = endpoints.iter().map(|(region, _)| *region).collect();
     for region in &regions {
@@ -84,6 +86,9 @@ pub async fn ecr_fanout(
         .args(["--image", &image.oci_ref(), "--repository", repository])
         .args(["--regions", &regions.join(",")])
         .args(["--registry-endpoints", &endpoint_arg.join(",")]);
+    if let Some(concurrency) = concurrency {
+        command.arg("--concurrency").arg(concurrency.to_string());
+    }
     let timed = run.run().await?;
     let report: serde_json::Value = serde_json::from_str(&timed.stdout)
         .with_context(|| format!("{label}: stdout is not the JSON report"))?;

@@ -1,5 +1,5 @@
-//! The bench images: the small example (`examples/hello`), a 4-layer image of 130 MB and a
-//! 1 GiB single-layer image. The big ones are OCI layouts of incompressible pseudo-random data
+//! The bench images: the small example (`examples/hello`), a 4-layer image of 130 MB, a
+//! 1 GiB single-layer image, and (only when named) 16 layers of 8 MB for concurrency sweeps. The big ones are OCI layouts of incompressible pseudo-random data
 //! (gzip'd, so compressed ≈ raw), generated once into `target/bench-images/<STAMP>/` and
 //! reused by later runs; a `complete` marker, written last, says a layout is whole.
 
@@ -25,16 +25,27 @@ pub enum BenchImage {
     Small,
     Mb130,
     Gib1,
+    /// 16 layers of 8 MB: more large layers than the default concurrency, for sweeps.
+    Layers16,
 }
 
 impl BenchImage {
+    /// The images measured by default (the three).
     pub const ALL: [BenchImage; 3] = [BenchImage::Small, BenchImage::Mb130, BenchImage::Gib1];
+    /// Every image `--images` accepts.
+    pub const KNOWN: [BenchImage; 4] = [
+        BenchImage::Small,
+        BenchImage::Mb130,
+        BenchImage::Gib1,
+        BenchImage::Layers16,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             BenchImage::Small => "small",
             BenchImage::Mb130 => "130mb",
             BenchImage::Gib1 => "1gib",
+            BenchImage::Layers16 => "16x8mb",
         }
     }
 
@@ -45,6 +56,7 @@ impl BenchImage {
             // A large base, two middle layers and a small application layer: 130 MB.
             BenchImage::Mb130 => Some(vec![60 * MB, 40 * MB, 20 * MB, 10 * MB]),
             BenchImage::Gib1 => Some(vec![1 << 30]),
+            BenchImage::Layers16 => Some(vec![8 * MB; 16]),
         }
     }
 }

@@ -54,6 +54,19 @@ async fn run_all(options: BenchOptions) -> Result<()> {
         let title = format!("{} ({} run(s), median)", prepared.name, options.runs);
         println!("{}", table::render_image_table(&title, &rows));
         println!("{}", table::render_targets(&rows));
+        if !options.concurrency.is_empty() {
+            let mut sweep: Vec<Row> = rows
+                .iter()
+                .filter(|row| row.label == FLOOR)
+                .cloned()
+                .collect();
+            sweep.extend(measure_concurrency(&mut env, &prepared, &options).await);
+            let title = format!(
+                "{}: ecr-fanout → 3 regions by --concurrency ({} run(s), median)",
+                prepared.name, options.runs
+            );
+            println!("{}", table::render_image_table(&title, &sweep));
+        }
         if options.wan {
             let (three, singles) = measure_wan(&mut env, &prepared, options.runs).await;
             let title = format!(
@@ -103,7 +116,7 @@ async fn measure_image(
         if options.measures("ecr-fanout") {
             let outcome = on_fresh_registries(env, image, async |env, registries, repository| {
                 let endpoints = &direct_endpoints(registries)[..1];
-                contenders::ecr_fanout(env, image, endpoints, repository, ECR_ONE).await
+                contenders::ecr_fanout(env, image, endpoints, repository, ECR_ONE, None).await
             });
             record(ECR_ONE, outcome.await);
             let (three, rerun) = ecr_fanout_and_rerun(env, image).await;
@@ -147,6 +160,37 @@ async fn measure_image(
         .collect()
 }
 
+/// ecr-fanout to three fresh registries at each `--concurrency` of the sweep; the values take
+/// turns within a round, so that drift on the machine spreads over all of them.
+async fn measure_concurrency(
+    env: &mut BenchEnv,
+    image: &PreparedImage,
+    options: &BenchOptions,
+) -> Vec<Row> {
+    let labels: Vec<String> = options
+        .concurrency
+        .iter()
+        .map(|n| format!("ecr-fanout → 3 regions, --concurrency {n}"))
+        .collect();
+    let mut samples: Vec<Vec<Result<Sample, String>>> = vec![Vec::new(); labels.len()];
+    for _ in 0..options.runs {
+        for ((n, label), list) in options.concurrency.iter().zip(&labels).zip(&mut samples) {
+            let outcome = on_fresh_registries(env, image, async |env, registries, repository| {
+                let endpoints = direct_endpoints(registries);
+                contenders::ecr_fanout(env, image, &endpoints, repository, label, Some(*n)).await
+            })
+            .await;
+            report_progress(image.name, label, &outcome);
+            list.push(outcome);
+        }
+    }
+    labels
+        .into_iter()
+        .zip(samples)
+        .map(|(label, list)| Row::from_samples(label, list))
+        .collect()
+}
+
 /// Starts three fresh registries and a new repository name, then measures `run` on them.
 async fn on_fresh_registries<F>(
     env: &mut BenchEnv,
@@ -175,7 +219,7 @@ async fn ecr_fanout_and_rerun(
         Err(error) => return (Err(format!("{error:#}")), Err("no registries".into())),
     };
     let endpoints = direct_endpoints(&registries);
-    let push = || contenders::ecr_fanout(env, image, &endpoints, &repository, ECR_THREE);
+    let push = || contenders::ecr_fanout(env, image, &endpoints, &repository, ECR_THREE, None);
     let first = push().await.map_err(|error| format!("{error:#}"));
     if first.is_err() {
         return (first, Err("the first push failed".into()));
@@ -253,7 +297,7 @@ async fn wan_run(
             endpoints.push((region, proxy.url()));
             proxies.push(proxy);
         }
-        contenders::ecr_fanout(env, image, &endpoints, &repository, label).await
+        contenders::ecr_fanout(env, image, &endpoints, &repository, label, None).await
     };
     outcome.await.map_err(|error| format!("{error:#}"))
 }

@@ -13,14 +13,16 @@ pub struct Sample {
 }
 
 /// A row: its median sample over the runs, or why it could not be measured.
+#[derive(Clone)]
 pub struct Row {
-    pub label: &'static str,
+    pub label: String,
     pub outcome: Result<Sample, String>,
 }
 
 impl Row {
     /// The median-wall sample of `samples` (peak RSS: the largest seen), or the first error.
-    pub fn from_samples(label: &'static str, samples: Vec<Result<Sample, String>>) -> Row {
+    pub fn from_samples(label: impl Into<String>, samples: Vec<Result<Sample, String>>) -> Row {
+        let label = label.into();
         let mut good = Vec::new();
         for sample in samples {
             match sample {

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 pub const GNU_TIME: &str = "/usr/bin/time";
+/// Where to keep every measured command's stderr, if set.
+const LOGS_VAR: &str = "FANOUT_BENCH_LOGS";
 /// No measured command may take longer than this (the 1 GiB docker push is the slowest).
 const RUN_LIMIT: Duration = Duration::from_secs(30 * 60);
 
@@ -73,6 +75,7 @@ impl TimedCommand {
         };
         let wall = started.elapsed();
         if !output.status.success() {
+            keep_log(&self.label, &output.stderr, "");
             let stderr = String::from_utf8_lossy(&output.stderr);
             bail!(
                 "{} failed ({}): {}",
@@ -83,12 +86,36 @@ impl TimedCommand {
         }
         let report = std::fs::read_to_string(&self.report)
             .with_context(|| format!("{}: reading {}", self.label, self.report.display()))?;
+        keep_log(&self.label, &output.stderr, &report);
         Ok(Timed {
             wall,
             peak_rss_kib: parse_peak_rss_kib(&report)
                 .with_context(|| format!("{}: no peak RSS in {report}", self.label))?,
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         })
+    }
+}
+
+/// With `FANOUT_BENCH_LOGS=DIR`, every measured command's stderr and GNU time's report are
+/// appended to `DIR/<label>.log` (for timestamps of ecr-fanout's phases, run with
+/// `RUST_LOG=ecr_fanout=debug`).
+fn keep_log(label: &str, stderr: &[u8], time_report: &str) {
+    let Some(dir) = std::env::var_os(LOGS_VAR) else {
+        return;
+    };
+    let path = Path::new(&dir).join(format!("{}.log", sanitize(label)));
+    let written = std::fs::create_dir_all(&dir).and_then(|()| {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        writeln!(file, "----- run")?;
+        file.write_all(stderr)?;
+        file.write_all(time_report.as_bytes())
+    });
+    if let Err(e) = written {
+        eprintln!("{LOGS_VAR}: cannot write {}: {e}", path.display());
     }
 }
 

@@ -26,7 +26,7 @@ use crate::image::{BlobFile, Sha256Hasher};
 
 /// Bytes per chunk read from disk.
 pub const CHUNK: usize = 256 * 1024;
-/// How far (in chunks, 4 MiB) a region may fall behind the fastest before it is detached.
+/// How far (in chunks, 8 MiB) a region may fall behind the fastest before it is detached.
 pub const BUFFER_CHUNKS: usize = 32;
 /// How long the reader waits for the other regions' uploads to begin once the first has.
 pub const START_GRACE: Duration = Duration::from_secs(1);

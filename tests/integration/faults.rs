@@ -194,14 +194,7 @@ async fn cut_uploads_throttling_and_5xx_bursts_are_ridden_out() {
         count: 3,
         kind: None,
     });
-    let out = push(
-        &env,
-        &image,
-        "web",
-        &["--tags", "v1", "--create-repository"],
-    )
-    .await;
-    assert!(out.success(), "{out}");
+    push_v1_created(&env, &image).await;
     assert_eq!(cut.faults_fired("cut-upload"), 2);
     assert_eq!(unavailable.faults_fired("status-503"), 3);
     assert_eq!(throttled.faults_fired("status-429"), 3);
@@ -238,14 +231,7 @@ async fn an_expired_token_is_refreshed_once_and_the_push_completes() {
     let control = env.region("eu-west-1").control();
     control.inject_after(6, Fault::TokenExpired { count: 1 });
     let logins_before = env.moto().count_calls("GetAuthorizationToken");
-    let out = push(
-        &env,
-        &image,
-        "web",
-        &["--tags", "v1", "--create-repository"],
-    )
-    .await;
-    assert!(out.success(), "{out}");
+    push_v1_created(&env, &image).await;
     assert_eq!(control.faults_fired("token-expired"), 1);
     let logins = env.moto().count_calls("GetAuthorizationToken") - logins_before;
     assert_eq!(logins, 3, "one login per region plus one refresh");

@@ -134,14 +134,7 @@ async fn github_outputs_summary_and_dotenv_hold_the_pushed_image() {
 async fn json_report_counts_blobs_and_time_per_region() {
     let env = TestEnv::start(&REGIONS).await;
     let (image, _) = single_manifest_image(&env, "json");
-    let out = push(
-        &env,
-        &image,
-        "web",
-        &["--tags", "v1", "--create-repository"],
-    )
-    .await;
-    assert!(out.success(), "{out}");
+    let out = push_v1_created(&env, &image).await;
     let report = report(&out);
     for region in report["regions"].as_array().unwrap() {
         assert_eq!(region["blobs_uploaded"], 3, "{region}");

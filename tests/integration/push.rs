@@ -195,3 +195,35 @@ async fn archives_push_the_same_bytes_as_their_layout() {
         "application/vnd.docker.distribution.manifest.v2+json"
     );
 }
+
+/// Round trips are what a WAN charges for. A push into a repository it creates asks about
+/// each blob once per region (verification's HEAD; the plan reads nothing from a repository
+/// that does not exist yet) and uploads it with one POST and one PUT, with no HEAD after the
+/// upload. A re-run asks twice (the plan's HEAD and verification's) and sends nothing.
+#[tokio::test]
+async fn each_blob_costs_one_upload_and_no_extra_round_trip() {
+    let env = TestEnv::start(&REGIONS).await;
+    let (image, _) = single_manifest_image(&env, "round-trips");
+    let blobs = ecr_fanout::image::open_image(&image.parse().expect("source"))
+        .expect("open")
+        .blobs
+        .len();
+    push_v1_created(&env, &image).await;
+    for region in env.regions() {
+        let control = region.control();
+        let name = region.name();
+        assert_eq!(control.count_kind("HEAD", "blob"), blobs, "{name}");
+        assert_eq!(control.count_upload_starts(), blobs, "{name}");
+        assert_eq!(control.count_kind("PUT", "upload-session"), blobs, "{name}");
+        assert_eq!(control.count_kind("GET", "blob"), 0, "{name}");
+        control.reset_counts();
+    }
+    push_v1_created(&env, &image).await;
+    for region in env.regions() {
+        let control = region.control();
+        let name = region.name();
+        assert_eq!(control.count_kind("HEAD", "blob"), 2 * blobs, "{name}");
+        assert_eq!(control.count_upload_starts(), 0, "{name}");
+        assert_eq!(control.count_manifest_puts(), 0, "{name}");
+    }
+}

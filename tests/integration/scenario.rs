@@ -45,6 +45,13 @@ pub async fn push(env: &TestEnv, image: &str, repository: &str, extra: &[&str]) 
     run(cmd).await
 }
 
+/// `push` to repository `web` with tag `v1`, creating the repository; it must succeed.
+pub async fn push_v1_created(env: &TestEnv, image: &str) -> RunOutput {
+    let out = push(env, image, "web", &["--tags", "v1", "--create-repository"]).await;
+    assert!(out.success(), "{out}");
+    out
+}
+
 /// The JSON report on stdout; panics with the whole run when it is not JSON.
 pub fn report(out: &RunOutput) -> Value {
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{out}"))
