@@ -56,7 +56,7 @@ pub fn feed_blob(
 }
 
 /// [`feed_blob`] with another start grace.
-pub fn feed_blob_with(
+fn feed_blob_with(
     blob: &BlobFile,
     regions: usize,
     grace: Duration,
