@@ -145,7 +145,7 @@ async fn verify_region(
             .into());
         }
     };
-    let client = session.connect_registry(client_options).await?;
+    let client = session.connect_registry(client_options)?;
     let (digest, tags) = match &config.reference {
         VerifyReference::Digest(d) => (d.clone(), Vec::new()),
         VerifyReference::Tags(tags) => resolve_tags(client, tags, &where_).await?,

@@ -118,8 +118,7 @@ pub async fn plan_region(
         return Ok(plan);
     };
     plan.session
-        .connect_registry(&super::client_options(config))
-        .await?;
+        .connect_registry(&super::client_options(config))?;
     let state = read_region_state(&plan.session, config, image).await?;
     plan.tags = state.tags;
     plan.missing_manifests = state.missing_manifests;

@@ -75,10 +75,7 @@ impl RegionSession {
 
     /// Opens the registry client (after login; the repository must exist). On ECR's "token
     /// has expired" the client calls `GetAuthorizationToken` again through `ecr`.
-    pub async fn connect_registry(
-        &mut self,
-        options: &ClientOptions,
-    ) -> anyhow::Result<&RegistryClient> {
+    pub fn connect_registry(&mut self, options: &ClientOptions) -> anyhow::Result<&RegistryClient> {
         let login = self
             .login
             .as_ref()
@@ -105,8 +102,7 @@ impl RegionSession {
             Some(refresh),
             options,
         )
-        .await
-        .with_context(|| format!("{}: log in to registry {}", self.describe(), self.base_url))?;
+        .with_context(|| format!("{}: set up registry {}", self.describe(), self.base_url))?;
         Ok(self.client.insert(client))
     }
 

@@ -93,8 +93,7 @@ async fn prepare_region(plan: &mut RegionPlan, config: &Config) -> anyhow::Resul
         };
         outcome.repository_created = true;
         plan.session
-            .connect_registry(&super::client_options(config))
-            .await?;
+            .connect_registry(&super::client_options(config))?;
     }
     super::repository::apply_changes(&plan.session, &plan.changes, config).await?;
     Ok(outcome)

@@ -1,6 +1,8 @@
-//! Blobs: presence checks and uploads, one streamed request body per blob: either a shared
-//! single-read feed (first attempt) or the file read from disk and hashed on the way, so that
-//! a corrupted file fails its own upload.
+//! Blobs: presence checks (HEAD), and uploads (POST for a session, optionally asking for a
+//! cross-repository mount, then one PUT carrying the whole blob: ECR discards every PATCH after
+//! the first). One streamed request body per blob: either a shared single-read feed (first
+//! attempt) or the file read from disk and hashed on the way, so that a corrupted file fails
+//! its own upload.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,7 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
-use oci_client::errors::OciDistributionError;
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use tokio::io::AsyncReadExt;
 
 use super::{RegistryClient, RegistryError, RegistryErrorKind};
@@ -17,18 +20,35 @@ use crate::image::{BlobFile, Digest, Sha256Hasher};
 /// Bytes read from disk per request-body chunk.
 const READ_CHUNK: usize = 512 * 1024;
 
+/// How a blob got into the repository.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MountOutcome {
+    /// Linked from the source repository; no byte sent.
+    Mounted,
+    /// Uploaded (also when the registry declined a mount and opened an upload session).
+    Uploaded,
+}
+
 impl RegistryClient {
     /// Whether the registry already holds `digest` in this repository (HEAD).
     pub async fn blob_exists(&self, digest: &Digest) -> Result<bool, RegistryError> {
-        let reference = self.reference_for(digest);
+        let url = self.url("blobs", digest.as_str());
         self.run("check blob", None, |session| {
-            let reference = reference.clone();
+            let request = session.authorize(self.http.head(&url));
             async move {
-                session
-                    .oci
-                    .blob_exists(&reference, digest.as_str())
+                let response = request
+                    .send()
                     .await
-                    .map_err(RegistryError::from_oci)
+                    .map_err(|e| RegistryError::from_transport(&e))?;
+                match response.status() {
+                    s if s.is_success() => Ok(true),
+                    StatusCode::NOT_FOUND => Ok(false),
+                    // HEAD has no body: a 403 may be an expired token (refreshed once).
+                    StatusCode::FORBIDDEN => {
+                        Err(RegistryError::from_response(403, "token has expired?"))
+                    }
+                    s => Err(RegistryError::from_response(s.as_u16(), "")),
+                }
             }
         })
         .await
@@ -46,31 +66,118 @@ impl RegistryClient {
         sent: Arc<AtomicU64>,
         shared_body: Option<BlobBody>,
     ) -> Result<(), RegistryError> {
+        self.upload(blob, None, sent, shared_body).await.map(drop)
+    }
+
+    /// Mounts `blob` from `source` (a repository of the same registry) with
+    /// `POST …/blobs/uploads/?mount=<digest>&from=<source>`, or uploads it in the session the
+    /// registry opens instead. A 201 means the registry linked the blob and nothing is sent. A
+    /// 202 means no mount (ECR: mounting is not enabled for the account, the source is in
+    /// another region, or no manifest in the source references the blob; aws/containers-roadmap
+    /// 2860); its answer is an ordinary upload session, used as such with one PUT.
+    pub async fn mount_or_push_blob(
+        &self,
+        blob: &BlobFile,
+        source: &str,
+        sent: Arc<AtomicU64>,
+        shared_body: Option<BlobBody>,
+    ) -> Result<MountOutcome, RegistryError> {
+        self.upload(blob, Some(source), sent, shared_body).await
+    }
+
+    /// POST (with a mount request when `mount_from` is given), then, unless mounted, one PUT
+    /// with the whole body and `?digest=`. Retried like every request; a retry reads the file.
+    async fn upload(
+        &self,
+        blob: &BlobFile,
+        mount_from: Option<&str>,
+        sent: Arc<AtomicU64>,
+        shared_body: Option<BlobBody>,
+    ) -> Result<MountOutcome, RegistryError> {
         let progress = Arc::new(AtomicU64::new(0));
-        let reference = self.reference_for(&blob.digest);
         let shared_body = std::sync::Mutex::new(shared_body);
-        self.run("upload blob", Some(&progress), |session| {
-            let (reference, counters) = (reference.clone(), [sent.clone(), progress.clone()]);
+        let start_url = match mount_from {
+            Some(source) => format!(
+                "{}/v2/{}/blobs/uploads/?mount={}&from={source}",
+                self.base_url, self.repository, blob.digest
+            ),
+            None => format!("{}/v2/{}/blobs/uploads/", self.base_url, self.repository),
+        };
+        let what = if mount_from.is_some() {
+            "mount or upload blob"
+        } else {
+            "upload blob"
+        };
+        self.run(what, Some(&progress), |session| {
+            let counters = [sent.clone(), progress.clone()];
             let first = shared_body.lock().ok().and_then(|mut body| body.take());
+            let start = session.authorize(self.http.post(&start_url).header(CONTENT_LENGTH, 0));
+            let session = session.clone();
             async move {
+                let response = start
+                    .send()
+                    .await
+                    .map_err(|e| RegistryError::from_transport(&e))?;
+                match response.status() {
+                    StatusCode::CREATED if mount_from.is_some() => {
+                        return Ok(MountOutcome::Mounted);
+                    }
+                    StatusCode::ACCEPTED => {}
+                    status => {
+                        let body = response.text().await.unwrap_or_default();
+                        return Err(RegistryError::from_response(status.as_u16(), &body));
+                    }
+                }
+                let location = self.session_url(&response, blob)?;
                 let body = match first {
                     Some(body) => body,
                     None => file_body(blob).await?,
                 };
-                let stream = counted(body, counters);
-                let pushed = session
-                    .oci
-                    .push_blob_stream(&reference, stream, blob.digest.as_str(), Some(blob.size))
-                    .await;
-                match pushed {
-                    Ok(_) => Ok(()),
-                    // The upload completed; only the Location header is missing.
-                    Err(OciDistributionError::RegistryNoLocationError) => Ok(()),
-                    Err(e) => Err(RegistryError::from_oci(e)),
+                let put = session
+                    .authorize(self.http.put(location))
+                    .header(CONTENT_TYPE, "application/octet-stream")
+                    .header(CONTENT_LENGTH, blob.size)
+                    .body(reqwest::Body::wrap_stream(counted(body, counters)));
+                let response = put
+                    .send()
+                    .await
+                    .map_err(|e| RegistryError::from_transport(&e))?;
+                if response.status().is_success() {
+                    Ok(MountOutcome::Uploaded)
+                } else {
+                    let status = response.status().as_u16();
+                    let body = response.text().await.unwrap_or_default();
+                    Err(RegistryError::from_response(status, &body))
                 }
             }
         })
         .await
+    }
+
+    /// The upload session's URL with `digest=` added; relative locations are resolved against
+    /// the registry's base URL.
+    fn session_url(
+        &self,
+        response: &reqwest::Response,
+        blob: &BlobFile,
+    ) -> Result<String, RegistryError> {
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                RegistryError::new(
+                    RegistryErrorKind::Rejected,
+                    "the registry opened an upload session without a Location",
+                )
+            })?;
+        let absolute = if location.starts_with("http://") || location.starts_with("https://") {
+            location.to_string()
+        } else {
+            format!("{}{location}", self.base_url)
+        };
+        let separator = if absolute.contains('?') { '&' } else { '?' };
+        Ok(format!("{absolute}{separator}digest={}", blob.digest))
     }
 }
 
@@ -79,7 +186,7 @@ impl RegistryClient {
 pub type BlobBody = BoxStream<'static, Result<Bytes, std::io::Error>>;
 
 /// The blob read from its file, hashed on the way.
-pub(super) async fn file_body(blob: &BlobFile) -> Result<BlobBody, RegistryError> {
+async fn file_body(blob: &BlobFile) -> Result<BlobBody, RegistryError> {
     let file = tokio::fs::File::open(&blob.path).await.map_err(|e| {
         RegistryError::new(
             RegistryErrorKind::Rejected,
@@ -93,8 +200,8 @@ pub(super) async fn file_body(blob: &BlobFile) -> Result<BlobBody, RegistryError
     )))
 }
 
-/// Counts each chunk into `counters` as the connection takes it (for our own requests).
-pub(super) fn counted_io(
+/// Counts each chunk into `counters` as the connection takes it.
+fn counted(
     body: BlobBody,
     counters: [Arc<AtomicU64>; 2],
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
@@ -104,20 +211,6 @@ pub(super) fn counted_io(
                 counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
             }
         }
-    })
-}
-
-/// Counts each chunk into `counters` as oci-client takes it.
-fn counted(
-    body: BlobBody,
-    counters: [Arc<AtomicU64>; 2],
-) -> impl Stream<Item = Result<Bytes, OciDistributionError>> + Send + 'static {
-    body.map(move |item| {
-        let chunk = item.map_err(OciDistributionError::IoError)?;
-        for counter in &counters {
-            counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-        }
-        Ok(chunk)
     })
 }
 

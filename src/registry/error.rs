@@ -118,34 +118,6 @@ impl RegistryError {
         }
         Self::new(RegistryErrorKind::Transport, text)
     }
-
-    /// Maps an oci-client error onto our kinds.
-    pub fn from_oci(error: oci_client::errors::OciDistributionError) -> Self {
-        use oci_client::errors::OciDistributionError as E;
-        match error {
-            E::RequestError(e) => Self::from_transport(&e),
-            E::ServerError { code, message, .. } => Self::from_response(code, &message),
-            E::UnauthorizedError { url } => Self::new(
-                RegistryErrorKind::Unauthorized,
-                format!("HTTP 401 for {url}"),
-            ),
-            E::RegistryError { envelope, .. } => {
-                let text = envelope
-                    .errors
-                    .iter()
-                    .map(|e| format!("{:?}: {}", e.code, e.message))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                let status = if text.contains("token has expired") {
-                    403
-                } else {
-                    400
-                };
-                Self::from_response(status, &text)
-            }
-            other => Self::new(RegistryErrorKind::Rejected, other.to_string()),
-        }
-    }
 }
 
 #[cfg(test)]

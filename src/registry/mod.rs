@@ -2,18 +2,18 @@
 //! it gets a base URL, a repository, Basic credentials and, optionally, a way to get fresh
 //! credentials when the registry says the token has expired.
 //!
-//! Blob presence and streamed blob uploads go through oci-client (monolithic mode: one POST,
-//! then one PUT carrying the whole blob, which is what ECR accepts). Manifests use our own
-//! requests, because oci-client re-serializes manifests and can panic on a by-digest PUT
-//! answered without `Location` (ECR): we PUT the exact stored bytes and, on GET, hash the bytes
-//! served instead of trusting `Docker-Content-Digest`. Every request goes through
-//! [`RegistryClient::run`]: retries with backoff, one credential refresh, a stall bound.
+//! Plain HTTP requests (reqwest), each carrying Basic credentials: blob HEAD, blob upload (one
+//! POST, then one PUT carrying the whole blob, which is what ECR accepts), manifest PUT of the
+//! exact stored bytes, manifest GET whose bytes are hashed instead of trusting
+//! `Docker-Content-Digest`. (oci-client was used for blobs at first; its credential set-up
+//! costs a `/v2/` round trip per operation and it re-serializes manifests, so nothing of it is
+//! left.) Every request goes through [`RegistryClient::run`]: retries with backoff, one
+//! credential refresh, a stall bound.
 
 mod blobs;
 mod error;
 mod login;
 mod manifests;
-mod mount;
 mod retry;
 
 use std::future::Future;
@@ -21,16 +21,12 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
-use oci_client::Reference;
 use tracing::warn;
 
-use crate::image::Digest;
-
-pub use blobs::BlobBody;
+pub use blobs::{BlobBody, MountOutcome};
 pub use error::{RegistryError, RegistryErrorKind};
 pub use login::{Credentials, RefreshCredentials};
 pub use manifests::FetchedManifest;
-pub use mount::MountOutcome;
 pub use retry::RetryPolicy;
 
 use login::LoginState;
@@ -66,8 +62,10 @@ pub struct RegistryClient {
 }
 
 impl RegistryClient {
-    /// Logs in to `base_url` (`https://HOST` or `http://HOST:PORT`) for `repository`.
-    pub async fn connect(
+    /// A client for `repository` at `base_url` (`https://HOST` or `http://HOST:PORT`). No
+    /// request is made here: the credentials go with every request, and the first one (the
+    /// plan's reads) tells whether the registry takes them.
+    pub fn connect(
         base_url: &str,
         repository: &str,
         credentials: Credentials,
@@ -81,29 +79,14 @@ impl RegistryClient {
             .user_agent(login::USER_AGENT)
             .build()
             .map_err(|e| RegistryError::from_transport(&e))?;
-        let login = LoginState::new(
-            &http,
-            &base_url,
-            host,
-            repository,
-            credentials,
-            refresh,
-            options,
-        );
-        let client = Self {
+        Ok(Self {
             http,
-            login,
+            login: LoginState::new(credentials, refresh),
             options: options.clone(),
             base_url,
             host: host.to_string(),
             repository: repository.to_string(),
-        };
-        client
-            .run("log in", None, |session| async move {
-                session.authenticate().await
-            })
-            .await?;
-        Ok(client)
+        })
     }
 
     /// The `host[:port]` this client talks to.
@@ -159,14 +142,6 @@ impl RegistryClient {
             }
             return Err(error.after_attempts(attempts));
         }
-    }
-
-    fn reference_for(&self, digest: &Digest) -> Reference {
-        Reference::with_digest(
-            self.host.clone(),
-            self.repository.clone(),
-            digest.to_string(),
-        )
     }
 
     fn url(&self, kind: &str, reference: &str) -> String {
