@@ -160,10 +160,9 @@ async fn misspelled_input_is_exit_2_naming_the_closest_and_writes_nothing() {
         ),
         "{out}"
     );
-    assert!(
-        out.stderr
-            .contains("::error title=ecr-fanout%3A unknown action input::"),
-        "{out}"
+    assert_stderr_says(
+        &out,
+        &["::error title=ecr-fanout%3A unknown action input::"],
     );
     assert!(out.stdout.is_empty(), "{out}");
     assert!(!outputs_path.exists());
@@ -221,10 +220,11 @@ async fn missing_id_token_permission_is_named() {
         .env("GITHUB_ACTIONS", "true");
     let out = run(cmd).await;
     assert_eq!(out.status, 1, "{out}");
-    assert!(out.stderr.contains("no AWS credentials found"), "{out}");
-    assert!(
-        out.stderr
-            .contains("cannot request an OIDC token; add `permissions: id-token: write`"),
-        "{out}"
+    assert_stderr_says(
+        &out,
+        &[
+            "no AWS credentials found",
+            "cannot request an OIDC token; add `permissions: id-token: write`",
+        ],
     );
 }

@@ -94,10 +94,9 @@ async fn missing_repository_without_create_is_refused_before_any_write() {
     let (image, _) = single_manifest_image(&env, "missing-repo");
     let out = push(&env, &image, "web", &["--tags", "v1"]).await;
     assert_eq!(out.status, 2, "{out}");
-    assert!(
-        out.stderr
-            .contains("region ap-southeast-2, repository web: the repository does not exist"),
-        "{out}"
+    assert_stderr_says(
+        &out,
+        &["region ap-southeast-2, repository web: the repository does not exist"],
     );
     for region in env.regions() {
         let catalog = crate::harness::skopeo::catalog(region).await.unwrap();

@@ -38,14 +38,12 @@ async fn refused_region_fails_the_run_moves_no_tag_and_a_rerun_converges() {
         .inject(Fault::RefuseConnections);
     let out = push(&env, &image, "web", &["--tags", "prod"]).await;
     assert_eq!(out.status, 1, "{out}");
-    assert!(
-        out.stderr.contains("region eu-west-1, repository web"),
-        "{out}"
-    );
-    assert!(
-        out.stderr
-            .contains("nothing was pushed or tagged in any region"),
-        "{out}"
+    assert_stderr_says(
+        &out,
+        &[
+            "region eu-west-1, repository web",
+            "nothing was pushed or tagged in any region",
+        ],
     );
     assert_prod_unmoved(&env, &old).await;
 
@@ -72,18 +70,13 @@ async fn a_region_failing_in_phase_1_holds_back_every_tag() {
         failing.faults_fired("status-503") >= 2,
         "503s were not retried: {out}"
     );
-    assert!(
-        out.stderr
-            .contains("region ap-southeast-2, repository web: upload blob"),
-        "{out}"
-    );
-    assert!(
-        out.stderr.contains("no tag was moved in any region"),
-        "{out}"
-    );
-    assert!(
-        out.stderr.contains("is stored in us-east-1, eu-west-1"),
-        "{out}"
+    assert_stderr_says(
+        &out,
+        &[
+            "region ap-southeast-2, repository web: upload blob",
+            "no tag was moved in any region",
+            "is stored in us-east-1, eu-west-1",
+        ],
     );
     assert_prod_unmoved(&env, &old).await;
     for region in ["us-east-1", "eu-west-1"] {
@@ -120,8 +113,7 @@ async fn a_hanging_region_fails_within_the_stall_bound() {
     .await;
     let elapsed = started.elapsed();
     assert_eq!(out.status, 1, "{out}");
-    assert!(out.stderr.contains("region us-east-1"), "{out}");
-    assert!(out.stderr.contains("no progress for 2 s"), "{out}");
+    assert_stderr_says(&out, &["region us-east-1", "no progress for 2 s"]);
     assert!(
         elapsed < Duration::from_secs(20),
         "took {elapsed:?} with a 2 s stall bound"
@@ -158,11 +150,7 @@ async fn an_upload_stalled_mid_blob_fails_within_the_bound() {
     .await;
     assert_eq!(out.status, 1, "{out}");
     assert_eq!(control.faults_fired("stall-upload"), 1);
-    assert!(
-        out.stderr
-            .contains("region eu-west-1, repository web: upload blob"),
-        "{out}"
-    );
+    assert_stderr_says(&out, &["region eu-west-1, repository web: upload blob"]);
     control.clear_faults();
     for region in env.regions() {
         assert!(
@@ -252,10 +240,9 @@ async fn a_token_that_stays_expired_fails_after_one_refresh() {
     )
     .await;
     assert_eq!(out.status, 1, "{out}");
-    assert!(out.stderr.contains("region us-east-1"), "{out}");
-    assert!(
-        out.stderr.contains("authorization token has expired"),
-        "{out}"
+    assert_stderr_says(
+        &out,
+        &["region us-east-1", "authorization token has expired"],
     );
     let fired = control.faults_fired("token-expired");
     assert!(
@@ -283,12 +270,13 @@ async fn a_corrupted_manifest_exits_3_and_moves_no_tag() {
     let out = push(&env, &image, "web", &["--tags", "prod"]).await;
     assert_eq!(out.status, 3, "{out}");
     assert_eq!(control.faults_fired("corrupt-manifest-get"), 1);
-    assert!(
-        out.stderr
-            .contains("region eu-west-1, repository web: verify"),
-        "{out}"
+    assert_stderr_says(
+        &out,
+        &[
+            "region eu-west-1, repository web: verify",
+            "served with different bytes",
+        ],
     );
-    assert!(out.stderr.contains("served with different bytes"), "{out}");
     assert_prod_unmoved(&env, &old).await;
 }
 
@@ -314,15 +302,12 @@ async fn a_tag_put_failing_for_good_is_reported_per_region_and_a_rerun_completes
         failing.faults_fired("status-503") >= 2,
         "the tag put was not retried: {out}"
     );
-    assert!(
-        out.stderr
-            .contains("region eu-west-1, repository web, tag prod: put tag"),
-        "{out}"
-    );
-    assert!(
-        out.stderr
-            .contains("tags moved in us-east-1 (prod), ap-southeast-2 (prod)"),
-        "{out}"
+    assert_stderr_says(
+        &out,
+        &[
+            "region eu-west-1, repository web, tag prod: put tag",
+            "tags moved in us-east-1 (prod), ap-southeast-2 (prod)",
+        ],
     );
     let first = report(&out);
     let moved: Vec<_> = first["regions"]

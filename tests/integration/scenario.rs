@@ -45,6 +45,16 @@ pub async fn push(env: &TestEnv, image: &str, repository: &str, extra: &[&str]) 
     run(cmd).await
 }
 
+/// Every phrase appears in the run's stderr (an error must name region, repository and step).
+pub fn assert_stderr_says(out: &RunOutput, phrases: &[&str]) {
+    for phrase in phrases {
+        assert!(
+            out.stderr.contains(phrase),
+            "stderr lacks {phrase:?}: {out}"
+        );
+    }
+}
+
 /// `push` to repository `web` with tag `v1`, creating the repository; it must succeed.
 pub async fn push_v1_created(env: &TestEnv, image: &str) -> RunOutput {
     let out = push(env, image, "web", &["--tags", "v1", "--create-repository"]).await;
