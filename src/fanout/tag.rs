@@ -1,8 +1,10 @@
-//! Phase 2: put the top manifest under each tag, then read each tag back and compare digests.
-//! Only runs once every region holds and verified the image by digest. A cancellation stops
-//! new tag puts from starting; a put in flight finishes.
+//! Phase 2: put the top manifest under each tag (a few at a time), then read every tag back
+//! and compare digests. Only runs once every region holds and verified the image by digest. A
+//! cancellation stops new tag puts from starting; a put in flight finishes.
 
 use anyhow::anyhow;
+use futures::StreamExt;
+use futures::future::join_all;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
@@ -37,6 +39,12 @@ pub async fn tag_region(
     outcome
 }
 
+/// Tag puts in flight at once in one region: a round trip for all of a run's tags, while
+/// staying far below ECR's PutImage rate (10 per second per region).
+const TAG_PUTS_AT_ONCE: usize = 3;
+
+/// Puts the tags that do not point at the image yet, up to [`TAG_PUTS_AT_ONCE`] at a time.
+/// Every put that succeeded is in `moved` (in tag order), even when another one failed.
 async fn put_tags(
     session: &RegionSession,
     image: &LocalImage,
@@ -48,27 +56,46 @@ async fn put_tags(
     let pending = tags
         .iter()
         .filter(|t| t.current.as_ref() != Some(&image.top.digest));
-    for tag in pending {
-        if cancel.is_cancelled() {
-            return Err(anyhow!(
-                "{}, tag {}: cancelled before the tag was put",
-                session.describe(),
-                tag.tag
-            ));
-        }
-        match client.put_manifest(&tag.tag, &image.top).await {
-            Ok(()) => moved.push(tag.tag.clone()),
-            Err(e) if e.kind == RegistryErrorKind::ImmutableTag => {
-                immutable_refusal(session, image, &tag.tag, &e).await?;
+    let results: Vec<(&str, anyhow::Result<bool>)> = futures::stream::iter(pending)
+        .map(|tag| async move {
+            if cancel.is_cancelled() {
+                let error = anyhow!(
+                    "{}, tag {}: cancelled before the tag was put",
+                    session.describe(),
+                    tag.tag
+                );
+                return (tag.tag.as_str(), Err(error));
             }
-            Err(e) => {
-                return Err(anyhow!(
+            let result = match client.put_manifest(&tag.tag, &image.top).await {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind == RegistryErrorKind::ImmutableTag => {
+                    immutable_refusal(session, image, &tag.tag, &e)
+                        .await
+                        .map(|()| false)
+                }
+                Err(e) => Err(anyhow!(
                     "{}, tag {}: put tag: {e}",
                     session.describe(),
                     tag.tag
-                ));
+                )),
+            };
+            (tag.tag.as_str(), result)
+        })
+        .buffered(TAG_PUTS_AT_ONCE)
+        .collect()
+        .await;
+    let mut first_error = None;
+    for (tag, result) in results {
+        match result {
+            Ok(true) => moved.push(tag.to_string()),
+            Ok(false) => {}
+            Err(e) => {
+                first_error.get_or_insert(e);
             }
         }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
     }
     info!(region = %session.target.region, moved = ?moved, digest = %image.top.digest, "tags put");
     Ok(())
@@ -94,14 +121,16 @@ async fn immutable_refusal(
     }
 }
 
+/// Reads every tag back at once and compares the digest served with the image's.
 async fn read_back(
     session: &RegionSession,
     image: &LocalImage,
     tags: &[TagPlan],
 ) -> anyhow::Result<()> {
     let client = session.registry()?;
-    for tag in tags {
-        let served = client.get_manifest(&tag.tag).await.map_err(|e| {
+    let served = join_all(tags.iter().map(|tag| client.get_manifest(&tag.tag))).await;
+    for (tag, served) in tags.iter().zip(served) {
+        let served = served.map_err(|e| {
             anyhow!(
                 "{}, tag {}: read the tag back: {e}",
                 session.describe(),
