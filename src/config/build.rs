@@ -158,16 +158,15 @@ pub fn resolve_image_input(raw: &RawInputs) -> Result<ImageInput, InputError> {
 }
 
 fn resolve_builder(raw: &RawInputs) -> Result<BuilderChoice, InputError> {
-    match raw.get("builder").map(str::trim) {
-        None | Some("auto") => Ok(BuilderChoice::Auto),
-        Some("docker") => Ok(BuilderChoice::Docker),
-        Some("buildah") => Ok(BuilderChoice::Buildah),
-        Some("podman") => Ok(BuilderChoice::Podman),
-        Some(other) => Err(InputError::new(
-            "builder",
-            format!("'{other}' is not valid; use auto, docker, buildah or podman"),
-        )),
-    }
+    raw.choice(
+        "builder",
+        &[
+            ("auto", BuilderChoice::Auto),
+            ("docker", BuilderChoice::Docker),
+            ("buildah", BuilderChoice::Buildah),
+            ("podman", BuilderChoice::Podman),
+        ],
+    )
 }
 
 fn resolve_build(

@@ -56,15 +56,14 @@ pub enum ImageUriFormat {
 impl ImageUriFormat {
     /// Reads `image-uri-format`; absent gives `digest`.
     pub fn from_input(raw: &RawInputs) -> Result<Self, InputError> {
-        match raw.get("image-uri-format").map(str::trim) {
-            None | Some("digest") => Ok(Self::Digest),
-            Some("tag") => Ok(Self::Tag),
-            Some("tag-and-digest") => Ok(Self::TagAndDigest),
-            Some(other) => Err(InputError::new(
-                "image-uri-format",
-                format!("'{other}' is not valid; use digest, tag or tag-and-digest"),
-            )),
-        }
+        raw.choice(
+            "image-uri-format",
+            &[
+                ("digest", Self::Digest),
+                ("tag", Self::Tag),
+                ("tag-and-digest", Self::TagAndDigest),
+            ],
+        )
     }
 
     /// Whether the URI names a tag, so that a tag must be known.

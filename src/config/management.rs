@@ -90,16 +90,13 @@ impl ReplicationMode {
 
 /// Validates the repository-management inputs.
 pub fn resolve_management(raw: &RawInputs) -> Result<RepositoryManagement, InputError> {
-    let replication = match raw.get("replication").map(str::trim) {
-        None | Some("ignore") => ReplicationMode::Ignore,
-        Some("skip-replicated") => ReplicationMode::SkipReplicated,
-        Some(other) => {
-            return Err(InputError::new(
-                "replication",
-                format!("'{other}' is not valid; use ignore or skip-replicated"),
-            ));
-        }
-    };
+    let replication = raw.choice(
+        "replication",
+        &[
+            ("ignore", ReplicationMode::Ignore),
+            ("skip-replicated", ReplicationMode::SkipReplicated),
+        ],
+    )?;
     Ok(RepositoryManagement {
         lifecycle_policy: raw
             .get("lifecycle-policy")

@@ -73,6 +73,35 @@ impl RawInputs {
         self.values.get(name).map(String::as_str)
     }
 
+    /// One of a fixed set of words: `options` pairs each word with its value, and the first is
+    /// the default when the input is absent. Anything else is an error listing the words.
+    pub fn choice<T: Clone>(
+        &self,
+        name: &'static str,
+        options: &[(&str, T)],
+    ) -> Result<T, InputError> {
+        let wanted = self.get(name).map(str::trim);
+        let found = match wanted {
+            None => options.first(),
+            Some(word) => options.iter().find(|(option, _)| *option == word),
+        };
+        if let Some((_, value)) = found {
+            return Ok(value.clone());
+        }
+        let words: Vec<&str> = options.iter().map(|(word, _)| *word).collect();
+        let listed = match words.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => words.join(""),
+        };
+        Err(InputError::new(
+            name,
+            format!(
+                "'{}' is not valid; use {listed}",
+                wanted.unwrap_or_default()
+            ),
+        ))
+    }
+
     pub fn require(&self, name: &'static str, why: &str) -> Result<&str, InputError> {
         self.get(name)
             .ok_or_else(|| InputError::new(name, format!("is required{why}")))
@@ -132,6 +161,26 @@ mod tests {
         assert_eq!(
             split_list("us-east-1, eu-west-1\n\nap-south-1,"),
             ["us-east-1", "eu-west-1", "ap-south-1"]
+        );
+    }
+
+    #[test]
+    fn a_choice_defaults_to_its_first_word_and_lists_all_words_when_wrong() {
+        let options = [("auto", 1), ("docker", 2), ("buildah", 3)];
+        let mut raw = RawInputs::default();
+        assert_eq!(raw.choice("builder", &options).unwrap(), 1);
+        raw.set("builder", Some(" buildah ".into()));
+        assert_eq!(raw.choice("builder", &options).unwrap(), 3);
+        raw.set("builder", Some("kaniko".into()));
+        assert_eq!(
+            raw.choice("builder", &options).unwrap_err().to_string(),
+            "invalid input `builder`: 'kaniko' is not valid; use auto, docker or buildah"
+        );
+        assert_eq!(
+            raw.choice("builder", &[("auto", 1)])
+                .unwrap_err()
+                .to_string(),
+            "invalid input `builder`: 'kaniko' is not valid; use auto"
         );
     }
 

@@ -201,16 +201,13 @@ pub(super) fn resolve_tags(raw: &RawInputs) -> Result<Vec<String>, InputError> {
 }
 
 fn resolve_repository_settings(raw: &RawInputs) -> Result<RepositorySettings, InputError> {
-    let mutability = match raw.get("image-tag-mutability").map(str::trim) {
-        None | Some("MUTABLE") => TagMutability::Mutable,
-        Some("IMMUTABLE") => TagMutability::Immutable,
-        Some(other) => {
-            return Err(InputError::new(
-                "image-tag-mutability",
-                format!("'{other}' is not valid; use MUTABLE or IMMUTABLE"),
-            ));
-        }
-    };
+    let mutability = raw.choice(
+        "image-tag-mutability",
+        &[
+            ("MUTABLE", TagMutability::Mutable),
+            ("IMMUTABLE", TagMutability::Immutable),
+        ],
+    )?;
     let key = raw.get("kms-key").map(|k| k.trim().to_string());
     let encryption = match raw.get("encryption-type").map(str::trim) {
         None | Some("AES256") if key.is_none() => Encryption::Aes256,
@@ -280,15 +277,14 @@ fn resolve_stall_timeout(raw: &RawInputs) -> Result<std::time::Duration, InputEr
 }
 
 pub(super) fn resolve_endpoint_style(raw: &RawInputs) -> Result<EndpointStyle, InputError> {
-    match raw.get("endpoint-style").map(str::trim) {
-        None | Some("standard") => Ok(EndpointStyle::Standard),
-        Some("fips") => Ok(EndpointStyle::Fips),
-        Some("dualstack") => Ok(EndpointStyle::Dualstack),
-        Some(other) => Err(InputError::new(
-            "endpoint-style",
-            format!("'{other}' is not valid; use standard, fips or dualstack"),
-        )),
-    }
+    raw.choice(
+        "endpoint-style",
+        &[
+            ("standard", EndpointStyle::Standard),
+            ("fips", EndpointStyle::Fips),
+            ("dualstack", EndpointStyle::Dualstack),
+        ],
+    )
 }
 
 #[cfg(test)]
