@@ -8,14 +8,13 @@ use crate::scenario::*;
 async fn dry_run_against_empty_regions_creates_nothing() {
     let env = TestEnv::start(&REGIONS).await;
     let (image, digest) = single_manifest_image(&env, "dry");
-    let out = push(
+    let out = push_ok(
         &env,
         &image,
         "web",
         &["--tags", "v1", "--create-repository", "--dry-run"],
     )
     .await;
-    assert!(out.success(), "{out}");
     let report = report(&out);
     assert_eq!(report["status"], "planned");
     assert_eq!(report["digest"], digest.as_str());
@@ -31,20 +30,18 @@ async fn dry_run_against_empty_regions_creates_nothing() {
 async fn dry_run_shows_a_tag_move_without_making_it() {
     let env = TestEnv::start(&REGIONS).await;
     let (old_image, old) = single_manifest_image(&env, "old");
-    let out = push(
+    push_ok(
         &env,
         &old_image,
         "web",
         &["--tags", "prod", "--create-repository"],
     )
     .await;
-    assert!(out.success(), "{out}");
     let (new_image, new) = multi_platform_image(&env, "new");
     for region in env.regions() {
         region.control().reset_counts();
     }
-    let out = push(&env, &new_image, "web", &["--tags", "prod", "--dry-run"]).await;
-    assert!(out.success(), "{out}");
+    let out = push_ok(&env, &new_image, "web", &["--tags", "prod", "--dry-run"]).await;
     let report = report(&out);
     for region in report["regions"].as_array().unwrap() {
         assert_eq!(region["tags"][0]["action"], "move", "{region}");

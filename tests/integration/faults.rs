@@ -12,14 +12,13 @@ use crate::scenario::*;
 /// Pushes `image` tagged `prod` everywhere and returns its digest: the "old" state.
 async fn seed_prod(env: &TestEnv) -> String {
     let (image, digest) = single_manifest_image(env, "old-prod");
-    let out = push(
+    push_ok(
         env,
         &image,
         "web",
         &["--tags", "prod", "--create-repository"],
     )
     .await;
-    assert!(out.success(), "{out}");
     digest
 }
 
@@ -48,8 +47,7 @@ async fn refused_region_fails_the_run_moves_no_tag_and_a_rerun_converges() {
     assert_prod_unmoved(&env, &old).await;
 
     env.region("eu-west-1").control().clear_faults();
-    let rerun = push(&env, &image, "web", &["--tags", "prod"]).await;
-    assert!(rerun.success(), "{rerun}");
+    push_ok(&env, &image, "web", &["--tags", "prod"]).await;
     assert_tags_everywhere(&env, "web", &["prod"], &new).await;
 }
 
@@ -87,8 +85,7 @@ async fn a_region_failing_in_phase_1_holds_back_every_tag() {
     }
 
     failing.clear_faults();
-    let rerun = push(&env, &image, "web", &["--tags", "prod"]).await;
-    assert!(rerun.success(), "{rerun}");
+    let rerun = push_ok(&env, &image, "web", &["--tags", "prod"]).await;
     let report = report(&rerun);
     assert_eq!(
         report["regions"][0]["blobs_uploaded"], 0,
@@ -121,8 +118,7 @@ async fn a_hanging_region_fails_within_the_stall_bound() {
     env.region("us-east-1").control().clear_faults();
     assert_prod_unmoved(&env, &old).await;
 
-    let rerun = push(&env, &image, "web", &["--tags", "prod"]).await;
-    assert!(rerun.success(), "{rerun}");
+    push_ok(&env, &image, "web", &["--tags", "prod"]).await;
     assert_tags_everywhere(&env, "web", &["prod"], &new).await;
 }
 
@@ -342,8 +338,7 @@ async fn a_tag_put_failing_for_good_is_reported_per_region_and_a_rerun_completes
     }
 
     failing.clear_faults();
-    let rerun = push(&env, &image, "web", &["--tags", "prod"]).await;
-    assert!(rerun.success(), "{rerun}");
+    let rerun = push_ok(&env, &image, "web", &["--tags", "prod"]).await;
     assert_eq!(report(&rerun)["bytes_uploaded"], 0);
     assert_tags_everywhere(&env, "web", &["prod"], &new).await;
 }

@@ -15,11 +15,9 @@ async fn immutable_tag_same_digest_is_a_no_op_and_other_digest_is_refused() {
         "--image-tag-mutability",
         "IMMUTABLE",
     ];
-    let out = push(&env, &image, "web", &create).await;
-    assert!(out.success(), "{out}");
+    push_ok(&env, &image, "web", &create).await;
 
-    let again = push(&env, &image, "web", &["--tags", "v1"]).await;
-    assert!(again.success(), "{again}");
+    let again = push_ok(&env, &image, "web", &["--tags", "v1"]).await;
     assert_eq!(report(&again)["bytes_uploaded"], 0);
 
     let (other_image, other) = multi_platform_image(&env, "immutable-b");

@@ -8,14 +8,13 @@ use crate::scenario::*;
 async fn single_manifest_reaches_three_regions_with_every_tag() {
     let env = TestEnv::start(&REGIONS).await;
     let (image, digest) = single_manifest_image(&env, "single");
-    let out = push(
+    let out = push_ok(
         &env,
         &image,
         "web",
         &["--tags", "v1,latest", "--create-repository"],
     )
     .await;
-    assert!(out.success(), "{out}");
     let report = report(&out);
     assert_eq!(report["digest"], digest.as_str());
     assert_eq!(report["status"], "succeeded");
@@ -44,14 +43,13 @@ async fn single_manifest_reaches_three_regions_with_every_tag() {
 async fn two_platform_index_reaches_three_regions_with_its_children() {
     let env = TestEnv::start(&REGIONS).await;
     let (image, digest) = multi_platform_image(&env, "multi");
-    let out = push(
+    let out = push_ok(
         &env,
         &image,
         "web",
         &["--tags", "v2", "--create-repository"],
     )
     .await;
-    assert!(out.success(), "{out}");
     let report = report(&out);
     assert_eq!(report["digest"], digest.as_str());
     assert_eq!(
@@ -87,8 +85,7 @@ async fn namespaced_repository_in_existing_repositories() {
         env.create_repository(region, "team-a/web-app").await;
     }
     let (image, digest) = single_manifest_image(&env, "namespaced");
-    let out = push(&env, &image, "team-a/web-app", &["--tags", "main"]).await;
-    assert!(out.success(), "{out}");
+    let out = push_ok(&env, &image, "team-a/web-app", &["--tags", "main"]).await;
     assert_tags_everywhere(&env, "team-a/web-app", &["main"], &digest).await;
     assert_eq!(
         report(&out)["images"]["eu-west-1"],
@@ -101,13 +98,11 @@ async fn identical_rerun_uploads_nothing() {
     let env = TestEnv::start(&REGIONS).await;
     let (image, digest) = single_manifest_image(&env, "rerun");
     let args = ["--tags", "v1", "--create-repository"];
-    let first = push(&env, &image, "web", &args).await;
-    assert!(first.success(), "{first}");
+    push_ok(&env, &image, "web", &args).await;
     for region in env.regions() {
         region.control().reset_counts();
     }
-    let second = push(&env, &image, "web", &args).await;
-    assert!(second.success(), "{second}");
+    let second = push_ok(&env, &image, "web", &args).await;
     let report = report(&second);
     assert_eq!(report["bytes_uploaded"], 0);
     for region in report["regions"].as_array().unwrap() {
@@ -136,17 +131,15 @@ async fn identical_rerun_uploads_nothing() {
 async fn moving_a_tag_reuses_shared_blobs() {
     let env = TestEnv::start(&REGIONS).await;
     let (first_image, _) = single_manifest_image(&env, "first");
-    let out = push(
+    push_ok(
         &env,
         &first_image,
         "web",
         &["--tags", "latest", "--create-repository"],
     )
     .await;
-    assert!(out.success(), "{out}");
     let (second_image, second) = multi_platform_image(&env, "second");
-    let out = push(&env, &second_image, "web", &["--tags", "latest"]).await;
-    assert!(out.success(), "{out}");
+    let out = push_ok(&env, &second_image, "web", &["--tags", "latest"]).await;
     let report = report(&out);
     assert_eq!(report["regions"][0]["tags"][0]["action"], "move");
     assert_tags_everywhere(&env, "web", &["latest"], &second).await;
@@ -162,26 +155,24 @@ async fn archives_push_the_same_bytes_as_their_layout() {
         &tar,
     )
     .unwrap();
-    let out = push(
+    push_ok(
         &env,
         &format!("oci-archive:{tar_text}"),
         "web",
         &["--tags", "oci", "--create-repository"],
     )
     .await;
-    assert!(out.success(), "{out}");
     assert_tags_everywhere(&env, "web", &["oci"], &digest).await;
 
     let (docker_tar, docker_text) = work_file(&env, "docker.tar");
     ecr_fanout::image::fixtures::write_docker_archive(&docker_tar, "docker").unwrap();
-    let out = push(
+    let out = push_ok(
         &env,
         &format!("docker-archive:{docker_text}"),
         "web",
         &["--tags", "docker"],
     )
     .await;
-    assert!(out.success(), "{out}");
     let pushed = report(&out)["digest"].as_str().unwrap().to_string();
     assert_tags_everywhere(&env, "web", &["docker"], &pushed).await;
     let manifest: serde_json::Value = serde_json::from_slice(

@@ -22,8 +22,7 @@ async fn the_plan_names_replicated_regions_and_skip_replicated_does_not_push_the
     let ignore = ["--tags", "v1", "--create-repository", "--dry-run"];
     let skip = [&ignore[..], &["--replication", "skip-replicated"]].concat();
 
-    let planned = push(&env, &image, "team/web", &ignore).await;
-    assert!(planned.success(), "{planned}");
+    let planned = push_ok(&env, &image, "team/web", &ignore).await;
     let plan = report(&planned);
     let eu = replication_of(&plan, "eu-west-1");
     assert_eq!(eu["from"], "us-east-1");
@@ -39,16 +38,14 @@ async fn the_plan_names_replicated_regions_and_skip_replicated_does_not_push_the
     assert!(replication_of(&plan, "us-east-1").is_null());
     assert!(replication_of(&plan, "ap-southeast-2").is_null());
 
-    let planned = push(&env, &image, "team/web", &skip).await;
-    assert!(planned.success(), "{planned}");
+    let planned = push_ok(&env, &image, "team/web", &skip).await;
     let plan = report(&planned);
     assert_eq!(replication_of(&plan, "eu-west-1")["action"], "replicated");
     assert_eq!(region_report(&plan, "eu-west-1")["blobs_to_upload"], 0);
     assert_eq!(region_report(&plan, "eu-west-1")["bytes_to_upload"], 0);
     assert_eq!(region_report(&plan, "ap-southeast-2")["blobs_to_upload"], 3);
 
-    let outside_filter = push(&env, &image, "web", &skip).await;
-    assert!(outside_filter.success(), "{outside_filter}");
+    let outside_filter = push_ok(&env, &image, "web", &skip).await;
     let plan = report(&outside_filter);
     for region in REGIONS {
         assert!(replication_of(&plan, region).is_null(), "{region}: {plan}");

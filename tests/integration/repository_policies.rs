@@ -22,8 +22,7 @@ async fn policies_are_applied_everywhere_kept_and_repaired_where_they_drift() {
         "--repository-policy",
         REPOSITORY_POLICY,
     ];
-    let out = push(&env, &image, "web", &args).await;
-    assert!(out.success(), "{out}");
+    let out = push_ok(&env, &image, "web", &args).await;
     let first = report(&out);
     for region in REGIONS {
         let changes = &region_report(&first, region)["repository_changes"];
@@ -38,8 +37,7 @@ async fn policies_are_applied_everywhere_kept_and_repaired_where_they_drift() {
     assert_eq!(env.moto().count_calls("SetRepositoryPolicy"), 3);
 
     env.moto().reset_calls();
-    let again = push(&env, &image, "web", &args).await;
-    assert!(again.success(), "{again}");
+    let again = push_ok(&env, &image, "web", &args).await;
     let second = report(&again);
     for region in REGIONS {
         let changes = &region_report(&second, region)["repository_changes"];
@@ -58,8 +56,7 @@ async fn policies_are_applied_everywhere_kept_and_repaired_where_they_drift() {
 
     drift_by_hand(&env).await;
     env.moto().reset_calls();
-    let planned = push(&env, &image, "web", &[&args[..], &["--dry-run"]].concat()).await;
-    assert!(planned.success(), "{planned}");
+    let planned = push_ok(&env, &image, "web", &[&args[..], &["--dry-run"]].concat()).await;
     let plan = report(&planned);
     let eu = &region_report(&plan, "eu-west-1")["repository_changes"];
     assert_eq!(eu["lifecycle_policy"]["action"], "update");
@@ -85,8 +82,7 @@ async fn policies_are_applied_everywhere_kept_and_repaired_where_they_drift() {
     );
 
     env.moto().reset_calls();
-    let repaired = push(&env, &image, "web", &args).await;
-    assert!(repaired.success(), "{repaired}");
+    push_ok(&env, &image, "web", &args).await;
     let mut writes = write_calls(&env);
     writes.sort();
     assert_eq!(

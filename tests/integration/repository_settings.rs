@@ -60,14 +60,13 @@ async fn created_repositories_get_every_requested_setting() {
         "--repository-tags",
         "team=web,env=prod",
     ];
-    let out = push(
+    push_ok(
         &env,
         &image,
         "team/web",
         &[&settings[..], &["--create-repository"]].concat(),
     )
     .await;
-    assert!(out.success(), "{out}");
     for region in TWO_REGIONS {
         let repository = describe(&env, region, "team/web").await;
         let mutability = repository.image_tag_mutability().map(|m| m.as_str());
@@ -85,14 +84,13 @@ async fn created_repositories_get_every_requested_setting() {
     }
 
     env.moto().reset_calls();
-    let planned = push(
+    let planned = push_ok(
         &env,
         &image,
         "team/web",
         &[&settings[..], &["--dry-run"]].concat(),
     )
     .await;
-    assert!(planned.success(), "{planned}");
     let plan = report(&planned);
     for region in TWO_REGIONS {
         let changes = &region_report(&plan, region)["repository_changes"];
@@ -161,8 +159,7 @@ async fn existing_settings_are_reported_and_changed_only_when_asked() {
     ];
 
     env.moto().reset_calls();
-    let planned = push(&env, &image, "web", &[&wanted[..], &["--dry-run"]].concat()).await;
-    assert!(planned.success(), "{planned}");
+    let planned = push_ok(&env, &image, "web", &[&wanted[..], &["--dry-run"]].concat()).await;
     let plan = report(&planned);
     let expected = |tags_now: &str| {
         rows(&[
@@ -181,8 +178,7 @@ async fn existing_settings_are_reported_and_changed_only_when_asked() {
     assert_eq!(setting_rows(&plan, "eu-west-1"), expected("team=old"));
     assert_eq!(write_calls(&env), Vec::<String>::new(), "the dry run wrote");
 
-    let pushed = push(&env, &image, "web", &wanted).await;
-    assert!(pushed.success(), "{pushed}");
+    let pushed = push_ok(&env, &image, "web", &wanted).await;
     assert!(
         pushed
             .stderr
@@ -209,14 +205,13 @@ async fn existing_settings_are_reported_and_changed_only_when_asked() {
     );
 
     env.moto().reset_calls();
-    let updated = push(
+    let updated = push_ok(
         &env,
         &image,
         "web",
         &[&wanted[..], &["--update-repository-settings"]].concat(),
     )
     .await;
-    assert!(updated.success(), "{updated}");
     assert!(
         updated
             .stderr

@@ -55,11 +55,16 @@ pub fn assert_stderr_says(out: &RunOutput, phrases: &[&str]) {
     }
 }
 
-/// `push` to repository `web` with tag `v1`, creating the repository; it must succeed.
-pub async fn push_v1_created(env: &TestEnv, image: &str) -> RunOutput {
-    let out = push(env, image, "web", &["--tags", "v1", "--create-repository"]).await;
+/// `push`, which must succeed.
+pub async fn push_ok(env: &TestEnv, image: &str, repository: &str, extra: &[&str]) -> RunOutput {
+    let out = push(env, image, repository, extra).await;
     assert!(out.success(), "{out}");
     out
+}
+
+/// `push` to repository `web` with tag `v1`, creating the repository; it must succeed.
+pub async fn push_v1_created(env: &TestEnv, image: &str) -> RunOutput {
+    push_ok(env, image, "web", &["--tags", "v1", "--create-repository"]).await
 }
 
 /// The JSON report on stdout; panics with the whole run when it is not JSON.

@@ -72,14 +72,13 @@ fn error_line(out: &RunOutput) -> &str {
 async fn a_consistent_index_passes_by_tags_and_by_digest() {
     let env = TestEnv::start(&REGIONS).await;
     let (image, digest) = multi_platform_image(&env, "verify-ok");
-    let pushed = push(
+    let pushed = push_ok(
         &env,
         &image,
         "web",
         &["--tags", "v1,latest", "--create-repository"],
     )
     .await;
-    assert!(pushed.success(), "{pushed}");
     let pushed = report(&pushed);
 
     let out = verify(&env, "web", &["--tags", "v1,latest"]).await;
@@ -124,14 +123,13 @@ async fn a_consistent_index_passes_by_tags_and_by_digest() {
 async fn a_region_whose_tag_points_at_another_image_fails_with_exit_3() {
     let env = TestEnv::start(&REGIONS[..2]).await;
     let (image, digest) = single_manifest_image(&env, "verify-a");
-    let pushed = push(
+    push_ok(
         &env,
         &image,
         "web",
         &["--tags", "v1", "--create-repository"],
     )
     .await;
-    assert!(pushed.success(), "{pushed}");
     let standby = &env.regions()[1];
     let other_layout = env.path("layout-verify-b");
     ecr_fanout::image::fixtures::write_single_manifest_layout(&other_layout, "verify-b", &[5000])
@@ -171,14 +169,13 @@ async fn a_region_whose_tag_points_at_another_image_fails_with_exit_3() {
 async fn a_blob_deleted_in_one_region_fails_with_exit_1_naming_it() {
     let env = TestEnv::start(&REGIONS[..2]).await;
     let (image, digest) = single_manifest_image(&env, "verify-blob");
-    let pushed = push(
+    push_ok(
         &env,
         &image,
         "web",
         &["--tags", "v1", "--create-repository"],
     )
     .await;
-    assert!(pushed.success(), "{pushed}");
     let opened = ecr_fanout::image::open_image(&image.parse().unwrap()).unwrap();
     let layer = opened.blobs.last().unwrap().digest.to_string();
     let standby = &env.regions()[1];
@@ -208,14 +205,13 @@ async fn a_blob_deleted_in_one_region_fails_with_exit_1_naming_it() {
 async fn a_region_that_cannot_be_read_fails_with_exit_1_naming_it() {
     let env = TestEnv::start(&REGIONS[..2]).await;
     let (image, _) = single_manifest_image(&env, "verify-denied");
-    let pushed = push(
+    push_ok(
         &env,
         &image,
         "web",
         &["--tags", "v1", "--create-repository"],
     )
     .await;
-    assert!(pushed.success(), "{pushed}");
     let standby = &env.regions()[1];
     standby.control().expire_password(standby.password());
 
