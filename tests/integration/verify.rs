@@ -123,13 +123,7 @@ async fn a_consistent_index_passes_by_tags_and_by_digest() {
 async fn a_region_whose_tag_points_at_another_image_fails_with_exit_3() {
     let env = TestEnv::start(&REGIONS[..2]).await;
     let (image, digest) = single_manifest_image(&env, "verify-a");
-    push_ok(
-        &env,
-        &image,
-        "web",
-        &["--tags", "v1", "--create-repository"],
-    )
-    .await;
+    push_v1_created(&env, &image).await;
     let standby = &env.regions()[1];
     let other_layout = env.path("layout-verify-b");
     ecr_fanout::image::fixtures::write_single_manifest_layout(&other_layout, "verify-b", &[5000])
@@ -169,13 +163,7 @@ async fn a_region_whose_tag_points_at_another_image_fails_with_exit_3() {
 async fn a_blob_deleted_in_one_region_fails_with_exit_1_naming_it() {
     let env = TestEnv::start(&REGIONS[..2]).await;
     let (image, digest) = single_manifest_image(&env, "verify-blob");
-    push_ok(
-        &env,
-        &image,
-        "web",
-        &["--tags", "v1", "--create-repository"],
-    )
-    .await;
+    push_v1_created(&env, &image).await;
     let opened = ecr_fanout::image::open_image(&image.parse().unwrap()).unwrap();
     let layer = opened.blobs.last().unwrap().digest.to_string();
     let standby = &env.regions()[1];
@@ -205,13 +193,7 @@ async fn a_blob_deleted_in_one_region_fails_with_exit_1_naming_it() {
 async fn a_region_that_cannot_be_read_fails_with_exit_1_naming_it() {
     let env = TestEnv::start(&REGIONS[..2]).await;
     let (image, _) = single_manifest_image(&env, "verify-denied");
-    push_ok(
-        &env,
-        &image,
-        "web",
-        &["--tags", "v1", "--create-repository"],
-    )
-    .await;
+    push_v1_created(&env, &image).await;
     let standby = &env.regions()[1];
     standby.control().expire_password(standby.password());
 
