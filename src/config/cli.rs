@@ -46,9 +46,14 @@ pub struct PushArgs {
     /// Create missing repositories with the settings below [default: false].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub create_repository: Option<String>,
-    /// MUTABLE or IMMUTABLE, for created repositories [default: MUTABLE].
+    /// MUTABLE, IMMUTABLE, MUTABLE_WITH_EXCLUSION or IMMUTABLE_WITH_EXCLUSION, for created
+    /// repositories (and existing ones with --update-repository-settings) [default: MUTABLE].
     #[arg(long)]
     pub image_tag_mutability: Option<String>,
+    /// Wildcard tag filters (`latest`, `release-*`; 1 to 5) that are the exception in the
+    /// *_WITH_EXCLUSION modes, comma- or newline-separated.
+    #[arg(long, value_name = "FILTERS")]
+    pub image_tag_mutability_exclusion_filters: Option<String>,
     /// Scan on push, for created repositories [default: false].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub scan_on_push: Option<String>,
@@ -98,6 +103,10 @@ impl PushArgs {
             ("image", self.image),
             ("create-repository", self.create_repository),
             ("image-tag-mutability", self.image_tag_mutability),
+            (
+                "image-tag-mutability-exclusion-filters",
+                self.image_tag_mutability_exclusion_filters,
+            ),
             ("scan-on-push", self.scan_on_push),
             ("encryption-type", self.encryption_type),
             ("kms-key", self.kms_key),

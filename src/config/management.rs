@@ -107,7 +107,8 @@ pub fn resolve_management(raw: &RawInputs) -> Result<RepositoryManagement, Input
             .map(policy_input::repository_policy)
             .transpose()?,
         explicit: ExplicitSettings {
-            mutability: raw.get("image-tag-mutability").is_some(),
+            mutability: raw.get("image-tag-mutability").is_some()
+                || raw.get("image-tag-mutability-exclusion-filters").is_some(),
             scan_on_push: raw.get("scan-on-push").is_some(),
             encryption: raw.get("encryption-type").is_some() || raw.get("kms-key").is_some(),
             tags: raw.get("repository-tags").is_some(),

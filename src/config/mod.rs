@@ -15,12 +15,14 @@ pub mod policy_input;
 pub mod raw;
 mod resolve;
 pub mod shared_args;
+pub mod tag_mutability;
 pub mod targets;
 pub mod verify;
 
 use std::path::PathBuf;
 
 pub use resolve::resolve;
+pub use tag_mutability::{TagMutability, TagRules};
 
 /// Everything `push` needs, validated.
 #[derive(Debug, Clone)]
@@ -64,25 +66,11 @@ pub struct Target {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepositorySettings {
     pub create: bool,
-    pub mutability: TagMutability,
+    /// Tag mutability mode and exclusion filters.
+    pub tag_rules: TagRules,
     pub scan_on_push: bool,
     pub encryption: Encryption,
     pub tags: Vec<(String, String)>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TagMutability {
-    Mutable,
-    Immutable,
-}
-
-impl TagMutability {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Mutable => "MUTABLE",
-            Self::Immutable => "IMMUTABLE",
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,6 +24,7 @@ pub const PUSH_INPUTS: &[&str] = &[
     "provenance",
     "create-repository",
     "image-tag-mutability",
+    "image-tag-mutability-exclusion-filters",
     "scan-on-push",
     "encryption-type",
     "kms-key",

@@ -6,9 +6,7 @@ use std::collections::BTreeSet;
 use super::names::{check_region, check_registry_id, check_repository, check_tag};
 use super::raw::{RawInputs, split_pairs};
 use super::targets::{TargetEntry, parse_targets};
-use super::{
-    Config, Encryption, EndpointStyle, OutputOptions, RepositorySettings, TagMutability, Target,
-};
+use super::{Config, Encryption, EndpointStyle, OutputOptions, RepositorySettings, Target};
 use crate::error::InputError;
 
 /// The default number of concurrent blob uploads per region.
@@ -201,13 +199,7 @@ pub(super) fn resolve_tags(raw: &RawInputs) -> Result<Vec<String>, InputError> {
 }
 
 fn resolve_repository_settings(raw: &RawInputs) -> Result<RepositorySettings, InputError> {
-    let mutability = raw.choice(
-        "image-tag-mutability",
-        &[
-            ("MUTABLE", TagMutability::Mutable),
-            ("IMMUTABLE", TagMutability::Immutable),
-        ],
-    )?;
+    let tag_rules = super::tag_mutability::resolve_tag_rules(raw)?;
     let key = raw.get("kms-key").map(|k| k.trim().to_string());
     let encryption = match raw.get("encryption-type").map(str::trim) {
         None | Some("AES256") if key.is_none() => Encryption::Aes256,
@@ -232,7 +224,7 @@ fn resolve_repository_settings(raw: &RawInputs) -> Result<RepositorySettings, In
     };
     Ok(RepositorySettings {
         create: raw.bool("create-repository", false)?,
-        mutability,
+        tag_rules,
         scan_on_push: raw.bool("scan-on-push", false)?,
         encryption,
         tags,

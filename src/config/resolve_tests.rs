@@ -1,4 +1,5 @@
 use super::*;
+use crate::config::{TagMutability, TagRules};
 
 fn raw(pairs: &[(&'static str, &str)]) -> RawInputs {
     let mut raw = RawInputs::default();
@@ -40,8 +41,8 @@ fn minimal_inputs_give_defaults() {
     assert_eq!(config.concurrency, DEFAULT_CONCURRENCY);
     assert!(config.verify && !config.dry_run && config.outputs.summary);
     assert_eq!(
-        config.repository_settings.mutability,
-        TagMutability::Mutable
+        config.repository_settings.tag_rules,
+        TagRules::of(TagMutability::Mutable)
     );
     assert_eq!(config.repository_settings.encryption, Encryption::Aes256);
 }
@@ -147,7 +148,9 @@ fn targets_and_regions_conflict() {
 #[test]
 fn repository_settings_are_checked() {
     let err = error_of(&with(&[("image-tag-mutability", "SOMETIMES")]));
-    assert!(err.contains("use MUTABLE or IMMUTABLE"));
+    assert!(
+        err.contains("use MUTABLE, IMMUTABLE, MUTABLE_WITH_EXCLUSION or IMMUTABLE_WITH_EXCLUSION")
+    );
     let err = error_of(&with(&[("kms-key", "alias/x")]));
     assert!(err.starts_with("invalid input `kms-key`"));
     let config = resolve(&raw(&with(&[

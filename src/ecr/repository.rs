@@ -4,11 +4,12 @@
 use anyhow::anyhow;
 use aws_sdk_ecr::operation::describe_repositories::DescribeRepositoriesError;
 use aws_sdk_ecr::types::{
-    EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability, Tag,
+    EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability,
+    ImageTagMutabilityExclusionFilter, ImageTagMutabilityExclusionFilterType, Tag,
 };
 
 use super::{EcrRegion, describe_sdk_error};
-use crate::config::{Encryption, RepositorySettings, TagMutability};
+use crate::config::{Encryption, RepositorySettings, TagRules};
 
 /// What ECR says about a repository.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,14 +17,16 @@ pub struct RepositoryInfo {
     /// `ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME`
     pub uri: String,
     pub registry_id: String,
-    /// `MUTABLE`, `IMMUTABLE`, or one of the `*_WITH_EXCLUSION` modes.
+    /// `MUTABLE`, `IMMUTABLE`, or one of the `*_WITH_EXCLUSION` modes, as ECR spells it.
     pub tag_mutability: String,
+    /// The wildcard exclusion filters of a `*_WITH_EXCLUSION` mode.
+    pub exclusion_filters: Vec<String>,
 }
 
 impl RepositoryInfo {
-    /// Whether ECR refuses to move or re-put tags (exclusion filters aside).
-    pub fn is_immutable(&self) -> bool {
-        self.tag_mutability.starts_with("IMMUTABLE")
+    /// The repository's tag rules, to decide per tag.
+    pub fn tag_rules(&self) -> TagRules {
+        TagRules::from_ecr(&self.tag_mutability, self.exclusion_filters.clone())
     }
 }
 
@@ -46,11 +49,7 @@ impl EcrRegion {
             .await;
         match result {
             Ok(out) => match out.repositories().first() {
-                Some(repo) => Ok(RepositoryState::Exists(info_of(
-                    repo.repository_uri(),
-                    repo.registry_id(),
-                    repo.image_tag_mutability(),
-                ))),
+                Some(repo) => Ok(RepositoryState::Exists(info_of(repo))),
                 None => Ok(RepositoryState::Missing),
             },
             Err(e) => match e.into_service_error() {
@@ -77,10 +76,8 @@ impl EcrRegion {
             .create_repository()
             .set_registry_id(self.registry_id.clone())
             .repository_name(name)
-            .image_tag_mutability(match settings.mutability {
-                TagMutability::Mutable => ImageTagMutability::Mutable,
-                TagMutability::Immutable => ImageTagMutability::Immutable,
-            })
+            .image_tag_mutability(mutability_of(&settings.tag_rules))
+            .set_image_tag_mutability_exclusion_filters(exclusion_filters_of(&settings.tag_rules)?)
             .image_scanning_configuration(
                 ImageScanningConfiguration::builder()
                     .scan_on_push(settings.scan_on_push)
@@ -97,13 +94,45 @@ impl EcrRegion {
                 describe_sdk_error(&e)
             )
         })?;
-        let repo = out.repository();
-        Ok(info_of(
-            repo.and_then(|r| r.repository_uri()),
-            repo.and_then(|r| r.registry_id()),
-            repo.and_then(|r| r.image_tag_mutability()),
-        ))
+        let repo = out.repository().ok_or_else(|| {
+            anyhow!(
+                "region {}, repository {name}: ECR CreateRepository returned no repository",
+                self.region
+            )
+        })?;
+        Ok(info_of(repo))
     }
+}
+
+/// The SDK's mode for `rules`.
+pub(super) fn mutability_of(rules: &TagRules) -> ImageTagMutability {
+    ImageTagMutability::from(rules.mode.as_str())
+}
+
+/// The SDK's filters for `rules`; `None` for the modes that take none (ECR refuses an empty
+/// list there).
+pub(super) fn exclusion_filters_of(
+    rules: &TagRules,
+) -> anyhow::Result<Option<Vec<ImageTagMutabilityExclusionFilter>>> {
+    if !rules.mode.has_exclusions() {
+        return Ok(None);
+    }
+    let filters = rules
+        .filters
+        .iter()
+        .map(|filter| {
+            ImageTagMutabilityExclusionFilter::builder()
+                .filter_type(ImageTagMutabilityExclusionFilterType::Wildcard)
+                .filter(filter)
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(filters))
+}
+
+/// The filters' texts as ECR reports them.
+pub(super) fn filters_of(filters: &[ImageTagMutabilityExclusionFilter]) -> Vec<String> {
+    filters.iter().map(|f| f.filter().to_string()).collect()
 }
 
 fn encryption_of(encryption: &Encryption) -> anyhow::Result<EncryptionConfiguration> {
@@ -118,16 +147,14 @@ fn encryption_of(encryption: &Encryption) -> anyhow::Result<EncryptionConfigurat
         .build()?)
 }
 
-fn info_of(
-    uri: Option<&str>,
-    registry_id: Option<&str>,
-    mutability: Option<&ImageTagMutability>,
-) -> RepositoryInfo {
+fn info_of(repo: &aws_sdk_ecr::types::Repository) -> RepositoryInfo {
     RepositoryInfo {
-        uri: uri.unwrap_or_default().to_string(),
-        registry_id: registry_id.unwrap_or_default().to_string(),
-        tag_mutability: mutability
-            .map(|m| m.as_str().to_string())
-            .unwrap_or_else(|| "MUTABLE".to_string()),
+        uri: repo.repository_uri().unwrap_or_default().to_string(),
+        registry_id: repo.registry_id().unwrap_or_default().to_string(),
+        tag_mutability: repo
+            .image_tag_mutability()
+            .map_or("MUTABLE", |m| m.as_str())
+            .to_string(),
+        exclusion_filters: filters_of(repo.image_tag_mutability_exclusion_filters()),
     }
 }

@@ -4,17 +4,18 @@
 //! change without recreating the repository, so there is no writer for it.
 
 use anyhow::anyhow;
-use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Tag};
+use aws_sdk_ecr::types::{ImageScanningConfiguration, Tag};
 
 use super::EcrRegion;
-use crate::config::TagMutability;
+use super::repository::{exclusion_filters_of, filters_of, mutability_of};
+use crate::config::TagRules;
 
 /// What an existing repository is set to.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CurrentSettings {
     pub arn: String,
-    /// `MUTABLE`, `IMMUTABLE` or a `*_WITH_EXCLUSION` mode.
-    pub tag_mutability: String,
+    /// `MUTABLE`, `IMMUTABLE` or a `*_WITH_EXCLUSION` mode, and its exclusion filters.
+    pub tag_rules: TagRules,
     pub scan_on_push: bool,
     /// `AES256`, `KMS` or `KMS_DSSE`.
     pub encryption_type: String,
@@ -47,10 +48,11 @@ impl EcrRegion {
         let encryption = repo.encryption_configuration();
         let mut settings = CurrentSettings {
             arn: repo.repository_arn().unwrap_or_default().to_string(),
-            tag_mutability: repo
-                .image_tag_mutability()
-                .map_or("MUTABLE", |m| m.as_str())
-                .to_string(),
+            tag_rules: TagRules::from_ecr(
+                repo.image_tag_mutability()
+                    .map_or("MUTABLE", |m| m.as_str()),
+                filters_of(repo.image_tag_mutability_exclusion_filters()),
+            ),
             scan_on_push: repo
                 .image_scanning_configuration()
                 .is_some_and(|c| c.scan_on_push()),
@@ -85,21 +87,18 @@ impl EcrRegion {
             .collect())
     }
 
-    /// Sets the repository's tag mutability.
+    /// Sets the repository's tag mutability mode and exclusion filters.
     pub async fn put_tag_mutability(
         &self,
         repository: &str,
-        mutability: TagMutability,
+        rules: &TagRules,
     ) -> anyhow::Result<()> {
-        let value = match mutability {
-            TagMutability::Mutable => ImageTagMutability::Mutable,
-            TagMutability::Immutable => ImageTagMutability::Immutable,
-        };
         self.client
             .put_image_tag_mutability()
             .set_registry_id(self.registry_id.clone())
             .repository_name(repository)
-            .image_tag_mutability(value)
+            .image_tag_mutability(mutability_of(rules))
+            .set_image_tag_mutability_exclusion_filters(exclusion_filters_of(rules)?)
             .send()
             .await
             .map(|_| ())

@@ -31,7 +31,7 @@ struct RegionFindings {
     served: ServedImage,
     /// Each requested tag and the digest it resolves to here.
     tags: Vec<(String, Digest)>,
-    tag_mutability: String,
+    repository: RepositoryAction,
 }
 
 /// Verifies every target region; the report always, and the error that failed the run.
@@ -132,12 +132,12 @@ async fn verify_region(
 ) -> anyhow::Result<RegionFindings> {
     session.log_in(config.endpoint_style).await?;
     let where_ = session.describe();
-    let tag_mutability = match session
+    let repository = match session
         .ecr
         .describe_repository(&session.target.repository)
         .await?
     {
-        RepositoryState::Exists(info) => info.tag_mutability,
+        RepositoryState::Exists(info) => RepositoryAction::exists(&info),
         RepositoryState::Missing => {
             return Err(VerificationFailed(format!(
                 "{where_}: verify: the repository does not exist"
@@ -160,7 +160,7 @@ async fn verify_region(
     Ok(RegionFindings {
         served,
         tags,
-        tag_mutability,
+        repository,
     })
 }
 
@@ -216,9 +216,7 @@ fn record_findings(
     tags: &[String],
 ) {
     report.image = session.image_uri(found.served.top.digest.as_str());
-    report.repository_action = RepositoryAction::Exists {
-        tag_mutability: found.tag_mutability.clone(),
-    };
+    report.repository_action = found.repository.clone();
     report.status = "verified";
     report.tags = tags
         .iter()

@@ -1,15 +1,15 @@
 //! The plan: per region, log in, look the repository up, read each tag's current digest and
 //! check which manifests and blobs are already there. Reads only. Refuses early (before any
-//! upload anywhere) when a repository is missing and may not be created, or when an IMMUTABLE
-//! repository already has a tag at another digest.
+//! upload anywhere) when a repository is missing and may not be created, or when a tag that the
+//! repository's mode and exclusion filters make immutable already points at another digest.
 
 use futures::StreamExt;
 use futures::future::join_all;
 use serde::Serialize;
 
 use super::session::RegionSession;
-use crate::config::Config;
-use crate::ecr::RepositoryState;
+use crate::config::{Config, TagRules};
+use crate::ecr::{RepositoryInfo, RepositoryState};
 use crate::error::PlanRefused;
 use crate::image::{Digest, LocalImage};
 
@@ -17,14 +17,42 @@ use crate::image::{Digest, LocalImage};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RepositoryAction {
-    /// It exists; tag mutability as ECR reports it.
-    Exists { tag_mutability: String },
+    /// It exists; tag mutability and exclusion filters as ECR reports them.
+    Exists {
+        tag_mutability: String,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        exclusion_filters: Vec<String>,
+    },
     /// It is missing and `create-repository` is true.
     Create,
     /// It is missing and may not be created: the run is refused.
     Missing,
     /// Not checked (dry run without AWS access).
     Unchecked,
+}
+
+impl RepositoryAction {
+    /// An existing repository as ECR describes it.
+    pub fn exists(info: &RepositoryInfo) -> Self {
+        Self::Exists {
+            tag_mutability: info.tag_mutability.clone(),
+            exclusion_filters: info.exclusion_filters.clone(),
+        }
+    }
+
+    /// The tag rules of an existing repository.
+    pub fn tag_rules(&self) -> Option<TagRules> {
+        match self {
+            Self::Exists {
+                tag_mutability,
+                exclusion_filters,
+            } => Some(TagRules::from_ecr(
+                tag_mutability,
+                exclusion_filters.clone(),
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// A tag's move.
@@ -100,9 +128,7 @@ pub async fn plan_region(
     login?;
     let state = state?;
     plan.repository = match state {
-        RepositoryState::Exists(info) => RepositoryAction::Exists {
-            tag_mutability: info.tag_mutability,
-        },
+        RepositoryState::Exists(info) => RepositoryAction::exists(&info),
         RepositoryState::Missing if config.repository_settings.create => RepositoryAction::Create,
         RepositoryState::Missing => {
             plan.refusal = Some(format!(
@@ -113,7 +139,7 @@ pub async fn plan_region(
         }
     };
     plan.changes = super::repository::plan_changes(&plan.session, config, &plan.repository).await?;
-    let RepositoryAction::Exists { tag_mutability } = plan.repository.clone() else {
+    let Some(rules) = plan.repository.tag_rules() else {
         plan.tags = config.tags.iter().map(|t| tag_plan(t, "create")).collect();
         return Ok(plan);
     };
@@ -123,9 +149,12 @@ pub async fn plan_region(
     plan.tags = state.tags;
     plan.missing_manifests = state.missing_manifests;
     plan.missing_blobs = state.missing_blobs;
-    if tag_mutability.starts_with("IMMUTABLE") {
-        plan.refusal = immutable_conflict(&plan.tags, &plan.session.describe(), &image.top.digest);
-    }
+    plan.refusal = immutable_conflict(
+        &plan.tags,
+        &rules,
+        &plan.session.describe(),
+        &image.top.digest,
+    );
     Ok(plan)
 }
 
@@ -198,15 +227,33 @@ async fn read_region_state(
     })
 }
 
-/// An IMMUTABLE repository cannot move a tag: refuse now, before anything is uploaded.
-fn immutable_conflict(tags: &[TagPlan], where_: &str, digest: &Digest) -> Option<String> {
-    tags.iter().find_map(|tag| {
-        let current = tag.current.as_ref().filter(|c| *c != digest)?;
-        Some(format!(
-            "{where_}: tag {} is immutable and already points at {current}; this image is \
-             {digest} (hint: use a new tag, such as the commit SHA)",
-            tag.tag
-        ))
+/// A tag that ECR would refuse to move (by the repository's mode and exclusion filters, as
+/// ECR matches them): refuse now, before anything is uploaded anywhere. A tag already at this
+/// digest is fine in every mode: phase 2 skips it.
+pub(super) fn immutable_conflict(
+    tags: &[TagPlan],
+    rules: &TagRules,
+    where_: &str,
+    digest: &Digest,
+) -> Option<String> {
+    let conflicts: Vec<String> = tags
+        .iter()
+        .filter_map(|tag| {
+            let current = tag.current.as_ref().filter(|c| *c != digest)?;
+            rules.decide(&tag.tag).immutable.then(|| {
+                format!(
+                    "tag {} is immutable ({}) and already points at {current}",
+                    tag.tag,
+                    rules.explain(&tag.tag)
+                )
+            })
+        })
+        .collect();
+    (!conflicts.is_empty()).then(|| {
+        format!(
+            "{where_}: {}; this image is {digest} (hint: use a new tag, such as the commit SHA)",
+            conflicts.join("; ")
+        )
     })
 }
 

@@ -1,7 +1,7 @@
 //! The per-region repository plan and its writes. In the plan (reads only): compare an existing
 //! repository's explicitly requested settings and its lifecycle and repository policies with
-//! the inputs. After every region was planned: refuse a mutability switch that would break a
-//! tag move, and mark where ECR replication delivers the image. In phase 1 (never in a dry run,
+//! the inputs. After every region was planned: refuse a mutability change that would make a
+//! planned tag move immutable, and mark where ECR replication delivers the image. In phase 1 (never in a dry run,
 //! only once every region's plan succeeded, before any tag moves): make the planned changes.
 
 use tracing::{info, warn};
@@ -14,7 +14,7 @@ use super::repository_changes::{
     new_policy,
 };
 use super::session::RegionSession;
-use crate::config::{Config, TagMutability};
+use crate::config::{Config, TagRules};
 use crate::ecr::ReplicationRules;
 
 /// Reads what the inputs manage on this region's repository and compares it with them.
@@ -77,7 +77,7 @@ pub fn after_plan(
         || management.repository_policy.is_some()
         || management.explicit.any();
     for (plan, report) in plans.iter_mut().zip(reports.iter_mut()) {
-        refuse_tag_moves_into_immutable(plan);
+        refuse_tag_moves_into_immutable(plan, &config.repository_settings.tag_rules);
         if plan.session.login.is_none() && manages {
             report
                 .unchecked
@@ -87,24 +87,28 @@ pub fn after_plan(
     mark_replicated(config, plans, reports, replication_rules)
 }
 
-/// A switch to IMMUTABLE happens in phase 1, so a tag that phase 2 would move could no longer
-/// move: refuse now, before anything is written.
-fn refuse_tag_moves_into_immutable(plan: &mut RegionPlan) {
-    let becomes_immutable = plan.changes.settings.iter().any(|s| {
-        s.setting == Setting::TagMutability
-            && s.action == SettingAction::Update
-            && s.wanted == TagMutability::Immutable.as_str()
-    });
+/// A change of tag mutability happens in phase 1, so a tag that phase 2 would move must be
+/// mutable under the new rules too: refuse now, before anything is written.
+fn refuse_tag_moves_into_immutable(plan: &mut RegionPlan, wanted: &TagRules) {
+    let changes_rules = plan
+        .changes
+        .settings
+        .iter()
+        .any(|s| s.setting == Setting::TagMutability && s.action == SettingAction::Update);
+    if !changes_rules || plan.refusal.is_some() {
+        return;
+    }
     let moving: Vec<&str> = plan
         .tags
         .iter()
-        .filter(|t| t.action == "move")
+        .filter(|t| t.action == "move" && wanted.decide(&t.tag).immutable)
         .map(|t| t.tag.as_str())
         .collect();
-    if becomes_immutable && !moving.is_empty() && plan.refusal.is_none() {
+    if !moving.is_empty() {
         plan.refusal = Some(format!(
-            "{}: this run would make the repository IMMUTABLE before moving tag {} (hint: move \
-             the tags in one run, then make it IMMUTABLE, or use new tags)",
+            "{}: this run would set the repository's tag mutability to {wanted} before moving \
+             tag {}, which it makes immutable (hint: move the tags in one run, then change the \
+             setting, or use new tags)",
             plan.session.describe(),
             moving.join(", ")
         ));
@@ -127,7 +131,7 @@ pub async fn apply_changes(
         }
         match change.setting {
             Setting::TagMutability => {
-                ecr.put_tag_mutability(repository, wanted.mutability)
+                ecr.put_tag_mutability(repository, &wanted.tag_rules)
                     .await?
             }
             Setting::ScanOnPush => {

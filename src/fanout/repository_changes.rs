@@ -156,10 +156,9 @@ pub fn compare_settings(
             action,
         });
     };
-    let mutability = wanted.mutability.as_str();
-    if explicit.mutability && current.tag_mutability != mutability {
-        let now = current.tag_mutability.clone();
-        differs(Setting::TagMutability, now, mutability.into(), changeable);
+    if explicit.mutability && !current.tag_rules.same_as(&wanted.tag_rules) {
+        let (now, then) = (current.tag_rules.to_string(), wanted.tag_rules.to_string());
+        differs(Setting::TagMutability, now, then, changeable);
     }
     if explicit.scan_on_push && current.scan_on_push != wanted.scan_on_push {
         let (now, then) = (

@@ -2,12 +2,12 @@ use serde_json::json;
 
 use super::*;
 use crate::config::management::ExplicitSettings;
-use crate::config::{TagMutability, policy_input};
+use crate::config::{TagMutability, TagRules, policy_input};
 
 fn existing() -> CurrentSettings {
     CurrentSettings {
         arn: "arn:aws:ecr:us-east-1:123456789012:repository/web".into(),
-        tag_mutability: "MUTABLE".into(),
+        tag_rules: TagRules::of(TagMutability::Mutable),
         scan_on_push: false,
         encryption_type: "AES256".into(),
         kms_key: None,
@@ -21,7 +21,7 @@ fn existing() -> CurrentSettings {
 fn wanted() -> RepositorySettings {
     RepositorySettings {
         create: false,
-        mutability: TagMutability::Immutable,
+        tag_rules: TagRules::of(TagMutability::Immutable),
         scan_on_push: true,
         encryption: Encryption::Kms {
             key: Some("1234abcd-12ab-34cd-56ef-1234567890ab".into()),
@@ -110,7 +110,7 @@ fn every_difference_is_listed_and_encryption_cannot_change() {
 #[test]
 fn matching_settings_give_no_change() {
     let mut current = existing();
-    current.tag_mutability = "IMMUTABLE".into();
+    current.tag_rules = TagRules::of(TagMutability::Immutable);
     current.scan_on_push = true;
     current.encryption_type = "KMS".into();
     current.kms_key =
@@ -194,4 +194,35 @@ fn writes_count_updates_and_policy_changes_only() {
     changes.settings.clear();
     assert_eq!(changes.writes(), 1);
     assert!(!changes.is_replicated());
+}
+
+#[test]
+fn exclusion_filters_drift_like_a_mode_and_compare_as_a_set() {
+    let only_mutability = ExplicitSettings {
+        mutability: true,
+        ..Default::default()
+    };
+    let mut wanted = wanted();
+    wanted.tag_rules = TagRules {
+        mode: TagMutability::ImmutableWithExclusion,
+        filters: vec!["latest".into(), "dev-*".into()],
+    };
+    let mut current = existing();
+    current.tag_rules = TagRules {
+        mode: TagMutability::ImmutableWithExclusion,
+        filters: vec!["dev-*".into(), "latest".into()],
+    };
+    let same = compare_settings(&current, &wanted, &management(only_mutability, false));
+    assert!(same.is_empty(), "{same:?}");
+    current.tag_rules.filters = vec!["latest".into()];
+    let changes = compare_settings(&current, &wanted, &management(only_mutability, true));
+    assert_eq!(
+        changes,
+        [SettingChange {
+            setting: Setting::TagMutability,
+            current: "IMMUTABLE_WITH_EXCLUSION (latest)".into(),
+            wanted: "IMMUTABLE_WITH_EXCLUSION (latest, dev-*)".into(),
+            action: SettingAction::Update,
+        }]
+    );
 }

@@ -88,9 +88,7 @@ async fn prepare_region(plan: &mut RegionPlan, config: &Config) -> anyhow::Resul
             .await?;
         info!(region = %plan.session.target.region, repository = %plan.session.target.repository,
               mutability = %info.tag_mutability, "created repository");
-        plan.repository = RepositoryAction::Exists {
-            tag_mutability: info.tag_mutability,
-        };
+        plan.repository = RepositoryAction::exists(&info);
         outcome.repository_created = true;
         plan.session
             .connect_registry(&super::client_options(config))?;

@@ -42,7 +42,16 @@ pub fn render(report: &Report) -> String {
 
 fn render_plan(text: &mut String, region: &RegionReport) {
     let repository = match &region.repository_action {
-        RepositoryAction::Exists { tag_mutability } => format!("exists, {tag_mutability}"),
+        RepositoryAction::Exists {
+            tag_mutability,
+            exclusion_filters,
+        } if !exclusion_filters.is_empty() => {
+            format!(
+                "exists, {tag_mutability} ({})",
+                exclusion_filters.join(", ")
+            )
+        }
+        RepositoryAction::Exists { tag_mutability, .. } => format!("exists, {tag_mutability}"),
         RepositoryAction::Create => "would be created".to_string(),
         RepositoryAction::Missing => "MISSING (create-repository is false)".to_string(),
         RepositoryAction::Unchecked => "not checked".to_string(),

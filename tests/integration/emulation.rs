@@ -464,6 +464,83 @@ async fn manifest_without_media_type_rejected_through_proxy_accepted_direct() {
     );
 }
 
+// ---------------------------------------------------------------- (g): tag immutability
+
+#[tokio::test]
+async fn immutable_tags_are_refused_through_proxy_by_mode_and_filter() {
+    let env = TestEnv::start(&[REGION]).await;
+    let region = env.region(REGION);
+    env.moto()
+        .create_repository_with_rules(REGION, "rules", "IMMUTABLE_WITH_EXCLUSION", &["latest"])
+        .await
+        .unwrap();
+    let image = TinyImage::new();
+    let (proxy, direct) = (Raw::proxy(region), Raw::direct(region));
+    image.push_blobs(&direct, "rules").await;
+    let first = image.manifest(true);
+    let value: serde_json::Value = serde_json::from_slice(&first).unwrap();
+    let second = serde_json::to_vec(&value).unwrap();
+    assert_ne!(sha256_digest(&first), sha256_digest(&second));
+
+    for tag in ["v1", "latest"] {
+        let r = proxy.put_manifest("rules", tag, &first).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "a new tag {tag} is accepted"
+        );
+    }
+    // `latest` is the exception: it moves. `v1` is immutable: refused, even at the same bytes.
+    let moved = proxy.put_manifest("rules", "latest", &second).await;
+    assert_eq!(moved.status(), StatusCode::CREATED);
+    for bytes in [&second, &first] {
+        let r = proxy.put_manifest("rules", "v1", bytes).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["errors"][0]["code"], "TAG_INVALID");
+        assert_eq!(
+            body["errors"][0]["message"],
+            "The image tag 'v1' already exists in the 'rules' repository and cannot be \
+             overwritten because the tag is immutable."
+        );
+    }
+    let by_digest = proxy
+        .put_manifest("rules", &sha256_digest(&second), &second)
+        .await;
+    assert_eq!(
+        by_digest.status(),
+        StatusCode::CREATED,
+        "by digest moves no tag"
+    );
+    assert_eq!(
+        skopeo::manifest_digest(region, "rules", "v1")
+            .await
+            .unwrap(),
+        sha256_digest(&first)
+    );
+    assert_eq!(
+        skopeo::manifest_digest(region, "rules", "latest")
+            .await
+            .unwrap(),
+        sha256_digest(&second)
+    );
+
+    // The mirror mode: `v*` is the immutable exception.
+    env.moto()
+        .put_tag_rules(REGION, "rules", "MUTABLE_WITH_EXCLUSION", &["v*"])
+        .await
+        .unwrap();
+    let r = proxy.put_manifest("rules", "v1", &second).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = proxy.put_manifest("rules", "latest", &first).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+
+    // Switched off, the registry's own (mutable) behaviour shows.
+    region.control().disable(Emulation::TagImmutability);
+    let r = proxy.put_manifest("rules", "v1", &second).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
+
 // ---------------------------------------------------------------- (f): expired tokens
 
 #[tokio::test]

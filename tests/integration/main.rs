@@ -20,6 +20,7 @@ mod immutable;
 mod mount;
 mod outputs;
 mod push;
+mod tag_rules;
 
 mod ecs;
 mod lambda;

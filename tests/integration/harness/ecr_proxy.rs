@@ -25,6 +25,7 @@ use super::proxy_faults::{ConnectionAborted, Outcome, answer_with_fault, corrupt
 pub(crate) use super::proxy_forward::{
     BoxError, ProxyBody, Shared, drain, empty, forward, json_error,
 };
+use super::proxy_tag_rules::refuse_immutable_tag;
 
 /// ECR's manifest size limit; bigger manifest PUTs are rejected without forwarding.
 pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
@@ -258,7 +259,8 @@ async fn patch_upload(
     (resp, true)
 }
 
-/// (e) reject manifests without a top-level `mediaType`; (c) drop `Location` from the answer.
+/// (e) reject manifests without a top-level `mediaType`; (g) refuse immutable tags; (c) drop
+/// `Location` from the answer.
 async fn put_manifest(shared: &Shared, req: Request<Incoming>) -> (Response<ProxyBody>, bool) {
     let control = &shared.control;
     let (parts, body) = req.into_parts();
@@ -278,6 +280,14 @@ async fn put_manifest(shared: &Shared, req: Request<Incoming>) -> (Response<Prox
             json_error(StatusCode::BAD_REQUEST, MANIFEST_INVALID_BODY),
             false,
         );
+    }
+    if control.is_enabled(Emulation::TagImmutability)
+        && let Some(plane) = control.control_plane()
+        && let PathKind::Manifest { repo, reference } = PathKind::of(parts.uri.path())
+        && let Some(refused) =
+            refuse_immutable_tag(shared, &plane, &repo, &reference, &parts.headers).await
+    {
+        return (refused, false);
     }
     let req = Request::from_parts(parts, ());
     let mut resp = forward(shared, req, Some(bytes)).await;

@@ -9,6 +9,7 @@ use tempfile::TempDir;
 
 use super::ecr_proxy::{EcrProxy, ProxyControl};
 use super::moto::{self, Moto};
+use super::proxy_tag_rules::ControlPlane;
 use super::registry::Registry;
 
 /// Variables always removed from the binary's environment (in addition, every host variable
@@ -130,6 +131,12 @@ impl TestEnv {
         let (moto, regions) = tokio::join!(moto, futures::future::join_all(starts));
         let moto = moto?;
         let regions = regions.into_iter().collect::<Result<Vec<_>>>()?;
+        for region in &regions {
+            region.control().set_control_plane(ControlPlane {
+                endpoint: moto.direct_url(),
+                region: region.name.clone(),
+            });
+        }
         Ok(TestEnv { regions, moto, dir })
     }
 

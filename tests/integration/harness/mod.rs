@@ -3,7 +3,8 @@
 //! `TestEnv` (env.rs) = one moto server (moto.rs, the ECR API) + per region one Debian
 //! docker-registry (registry.rs) behind an ECR-faithful reverse proxy (ecr_proxy.rs, switches
 //! and counters in proxy_control.rs, forwarding in proxy_forward.rs) that is also a fault
-//! injector (fault.rs, fault_control.rs, proxy_faults.rs, listener_switch.rs). moto's API
+//! injector (fault.rs, fault_control.rs, proxy_faults.rs, listener_switch.rs); it enforces
+//! ECR's tag mutability with settings read from moto (proxy_tag_rules.rs). moto's API
 //! calls are counted by moto_counter.rs. skopeo.rs checks registries directly; run.rs runs the
 //! binary; support.rs has the process/port/readiness plumbing. For build tests, dockerd.rs
 //! starts a private Docker daemon and buildah.rs gives buildah storage of a test's own.
@@ -26,6 +27,7 @@ pub mod moto_counter;
 pub mod proxy_control;
 pub mod proxy_faults;
 pub mod proxy_forward;
+pub mod proxy_tag_rules;
 pub mod registry;
 pub mod run;
 pub mod skopeo;

@@ -146,6 +146,70 @@ impl Moto {
         Ok(())
     }
 
+    /// Create a repository with a tag mutability mode and exclusion filters (none for
+    /// `MUTABLE` and `IMMUTABLE`).
+    pub async fn create_repository_with_rules(
+        &self,
+        region: &str,
+        name: &str,
+        mode: &str,
+        filters: &[&str],
+    ) -> Result<()> {
+        self.ecr_client(region)
+            .create_repository()
+            .repository_name(name)
+            .image_tag_mutability(mode.into())
+            .set_image_tag_mutability_exclusion_filters(exclusion_filters(filters))
+            .send()
+            .await
+            .with_context(|| format!("moto CreateRepository {name} ({mode}) in {region}"))?;
+        Ok(())
+    }
+
+    /// Set a repository's mode and exclusion filters.
+    pub async fn put_tag_rules(
+        &self,
+        region: &str,
+        name: &str,
+        mode: &str,
+        filters: &[&str],
+    ) -> Result<()> {
+        self.ecr_client(region)
+            .put_image_tag_mutability()
+            .repository_name(name)
+            .image_tag_mutability(mode.into())
+            .set_image_tag_mutability_exclusion_filters(exclusion_filters(filters))
+            .send()
+            .await
+            .with_context(|| format!("moto PutImageTagMutability {name} ({mode}) in {region}"))?;
+        Ok(())
+    }
+
+    /// A repository's mode and exclusion filters, as moto stores them.
+    pub async fn tag_rules(&self, region: &str, name: &str) -> Result<(String, Vec<String>)> {
+        let out = self
+            .ecr_client(region)
+            .describe_repositories()
+            .repository_names(name)
+            .send()
+            .await
+            .with_context(|| format!("moto DescribeRepositories {name} in {region}"))?;
+        let repo = out
+            .repositories()
+            .first()
+            .with_context(|| format!("moto has no repository {name} in {region}"))?;
+        let mode = repo
+            .image_tag_mutability()
+            .map_or("MUTABLE", |m| m.as_str())
+            .to_string();
+        let filters = repo
+            .image_tag_mutability_exclusion_filters()
+            .iter()
+            .map(|f| f.filter().to_string())
+            .collect();
+        Ok((mode, filters))
+    }
+
     /// Repository names in `region`, sorted.
     pub async fn list_repositories(&self, region: &str) -> Result<Vec<String>> {
         let client = self.ecr_client(region);
@@ -179,6 +243,27 @@ impl Moto {
             .map(String::from)
             .context("authorizationData without authorizationToken")
     }
+}
+
+/// WILDCARD filters for the SDK; `None` when there are none.
+fn exclusion_filters(
+    filters: &[&str],
+) -> Option<Vec<aws_sdk_ecr::types::ImageTagMutabilityExclusionFilter>> {
+    use aws_sdk_ecr::types::{
+        ImageTagMutabilityExclusionFilter, ImageTagMutabilityExclusionFilterType,
+    };
+    (!filters.is_empty()).then(|| {
+        filters
+            .iter()
+            .map(|f| {
+                ImageTagMutabilityExclusionFilter::builder()
+                    .filter_type(ImageTagMutabilityExclusionFilterType::Wildcard)
+                    .filter(*f)
+                    .build()
+                    .expect("filter type and filter are set")
+            })
+            .collect()
+    })
 }
 
 fn direct_url(port: u16) -> String {

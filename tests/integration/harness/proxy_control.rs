@@ -10,6 +10,7 @@ use http::HeaderMap;
 
 pub use super::fault::Fault;
 use super::fault_control::FaultWires;
+pub use super::proxy_tag_rules::ControlPlane;
 
 /// One way Amazon ECR differs from distribution, emulated by the proxy. All are on by default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -27,16 +28,20 @@ pub enum Emulation {
     RequireManifestMediaType,
     /// (f) Passwords marked with [`ProxyControl::expire_password`] get 403 DENIED.
     ExpiredTokens,
+    /// (g) A manifest PUT by tag that ECR's tag mutability (mode and exclusion filters, read
+    /// from moto) forbids is answered 400 TAG_INVALID; needs [`ProxyControl::set_control_plane`].
+    TagImmutability,
 }
 
 impl Emulation {
-    pub const ALL: [Emulation; 6] = [
+    pub const ALL: [Emulation; 7] = [
         Emulation::PatchAnswers201,
         Emulation::DiscardLaterPatches,
         Emulation::NoLocationOnManifestPut,
         Emulation::NoDigestOnManifestGet,
         Emulation::RequireManifestMediaType,
         Emulation::ExpiredTokens,
+        Emulation::TagImmutability,
     ];
 }
 
@@ -168,6 +173,7 @@ struct State {
     expired_passwords: HashSet<String>,
     first_patches: HashMap<String, FirstPatch>,
     log: Vec<RequestRecord>,
+    control_plane: Option<ControlPlane>,
 }
 
 /// Cheap to clone; every clone controls the same proxy.
@@ -218,6 +224,17 @@ impl ProxyControl {
 
     pub fn enable_all(&self) {
         self.lock().disabled.clear();
+    }
+
+    // ---- the ECR control plane (emulation g) ----
+
+    /// Where the proxy reads repository settings (moto, and this proxy's region).
+    pub fn set_control_plane(&self, plane: ControlPlane) {
+        self.lock().control_plane = Some(plane);
+    }
+
+    pub fn control_plane(&self) -> Option<ControlPlane> {
+        self.lock().control_plane.clone()
     }
 
     // ---- expired tokens ----
