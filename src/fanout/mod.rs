@@ -1,7 +1,9 @@
 //! The orchestration across regions: plan every region, then phase 1 (blobs and manifests by
 //! digest, all regions concurrently), verification, and only when every region succeeded,
-//! phase 2 (tags). Every region reports; the run decides at the end.
+//! phase 2 (tags), then the convergence check (every region's tags read once more). Every
+//! region reports; the run decides at the end.
 
+mod convergence;
 mod existing;
 mod feed;
 mod image_uri;
@@ -18,6 +20,7 @@ mod tag;
 mod upload;
 mod verify;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Instant;
@@ -35,6 +38,7 @@ use crate::image::LocalImage;
 use crate::output::progress::{self, RegionProgress};
 use crate::output::workflow::in_group;
 
+pub use convergence::{Convergence, ConvergenceState};
 pub use existing::verify_existing;
 pub use image_uri::UriNaming;
 pub use plan::{RegionPlan, RepositoryAction, TagPlan};
@@ -64,8 +68,18 @@ pub async fn push(config: &Config, image: &LocalImage, cancel: &CancellationToke
         .iter()
         .map(|s| RegionReport::new(s, image, &config.tags))
         .collect();
-    let result = run_phases(config, image, &aws, sessions, &mut reports, cancel).await;
+    let mut convergence = BTreeMap::new();
+    let result = run_phases(
+        config,
+        image,
+        &aws,
+        sessions,
+        (&mut reports, &mut convergence),
+        cancel,
+    )
+    .await;
     let mut report = Report::new(image, &config.tags, config.dry_run, reports);
+    report.convergence = convergence;
     if let Err(e) = &result {
         report.status = "failed";
         report.error = Some(format!("{e:#}"));
@@ -81,7 +95,7 @@ async fn run_phases(
     image: &LocalImage,
     aws: &SdkConfig,
     sessions: Vec<RegionSession>,
-    reports: &mut [RegionReport],
+    (reports, convergence): (&mut [RegionReport], &mut BTreeMap<String, Convergence>),
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
     let credentials_problem = ecr::credentials_problem(aws).await;
@@ -143,6 +157,7 @@ async fn run_phases(
     )
     .await?;
     replication_wait::await_replicated_tags(image, &plans, reports, cancel).await?;
+    *convergence = check_convergence(config, image, &plans).await?;
     for report in reports.iter_mut() {
         report.seconds = started.elapsed().as_secs_f64();
         let changed = report.blobs_uploaded
@@ -153,7 +168,29 @@ async fn run_phases(
             > 0;
         report.status = if changed { "pushed" } else { "unchanged" };
     }
-    Ok(())
+    match convergence::split_error(convergence) {
+        Some(split) => Err(split),
+        None => Ok(()),
+    }
+}
+
+/// Reads every region's tags once more, after all of this run's puts; warns for each tag that
+/// a later run moved consistently.
+async fn check_convergence(
+    config: &Config,
+    image: &LocalImage,
+    plans: &[RegionPlan],
+) -> anyhow::Result<BTreeMap<String, Convergence>> {
+    let sessions: Vec<&RegionSession> = plans.iter().map(|p| &p.session).collect();
+    let verdicts = convergence::read_all(&sessions, &config.tags, &image.top.digest).await?;
+    for (tag, verdict) in &verdicts {
+        if let Some(other) = verdict.superseded_by() {
+            warn!(tag = %tag, digest = %other, ours = %image.top.digest,
+                  "tag {tag} now points at {other} in every region: another run moved it after \
+                   this one (this run's image stays stored by digest)");
+        }
+    }
+    Ok(verdicts)
 }
 
 async fn plan_all(
@@ -313,10 +350,14 @@ async fn tag_all(
     } else {
         format!("tags moved in {}", moved.join(", "))
     };
-    Err(combine(
-        failures,
-        &format!("{moved}; a re-run completes the rest"),
-    ))
+    let repair = if failures.iter().any(|e| e.is::<tag::RefusedAsImmutable>()) {
+        "the tag stays split until the settings agree: make the repositories' tag mutability \
+         and exclusion filters agree in every region (image-tag-mutability with \
+         update-repository-settings: true), then re-run once"
+    } else {
+        "a re-run completes the rest"
+    };
+    Err(combine(failures, &format!("{moved}; {repair}")))
 }
 
 /// Registry client settings from the configuration.

@@ -35,6 +35,9 @@ pub struct Report {
     pub image_bytes: u64,
     /// Region → path of the rendered ECS task definition (empty unless asked for).
     pub task_definitions: BTreeMap<String, String>,
+    /// Tag → how it ended across regions, read after every tag put (empty when the run did
+    /// not get that far: dry run, `verify`, or a failure before or during tagging).
+    pub convergence: BTreeMap<String, super::Convergence>,
     pub regions: Vec<RegionReport>,
     /// The first line of the error when the run failed.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -192,6 +195,7 @@ impl Report {
             bytes_uploaded: regions.iter().map(|r| r.bytes_uploaded).sum(),
             image_bytes: image.bytes,
             task_definitions: BTreeMap::new(),
+            convergence: BTreeMap::new(),
             regions,
             error: None,
         }

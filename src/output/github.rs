@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::fanout::Report;
+use crate::fanout::{ConvergenceState, Report};
 
 /// Appends `name<<DELIMITER` blocks to the outputs file.
 pub fn append_outputs(path: &Path, values: &[(String, String)]) -> anyhow::Result<()> {
@@ -56,10 +56,33 @@ pub fn append_summary(path: &Path, report: &Report) -> anyhow::Result<()> {
             r.region, r.repository, r.image, r.bytes_uploaded, r.seconds, r.status
         );
     }
+    convergence_alerts(&mut text, report);
     if let Some(error) = &report.error {
         let _ = writeln!(text, "\n**Error:** {}", error.replace('\n', " "));
     }
     append(path, &text).with_context(|| format!("write GitHub step summary to {}", path.display()))
+}
+
+/// A split tag as a red CAUTION alert, a superseded one as a WARNING, with what each region
+/// serves.
+fn convergence_alerts(text: &mut String, report: &Report) {
+    for (tag, verdict) in &report.convergence {
+        let (alert, what) = match verdict.state {
+            ConvergenceState::Converged => continue,
+            ConvergenceState::Split => ("CAUTION", "ended **split** across regions"),
+            ConvergenceState::Superseded => (
+                "WARNING",
+                "was moved by another run after this one, to the same image in every region",
+            ),
+        };
+        let _ = writeln!(text, "\n> [!{alert}]\n> Tag `{tag}` {what}:");
+        for (region, digest) in &verdict.digests {
+            let served = digest
+                .as_ref()
+                .map_or_else(|| "no such tag".to_string(), |d| format!("`{d}`"));
+            let _ = writeln!(text, "> - {region}: {served}");
+        }
+    }
 }
 
 fn append(path: &Path, text: &str) -> std::io::Result<()> {

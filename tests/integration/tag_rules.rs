@@ -242,3 +242,69 @@ async fn drift_of_mode_or_filters_is_reported_and_repaired_on_request() {
         assert_eq!(filters, ["latest", "dev-*"], "{region}: repaired");
     }
 }
+
+#[tokio::test]
+async fn settings_changed_during_the_run_name_the_regions_that_moved_and_the_repair() {
+    let env = TestEnv::start(&REGIONS).await;
+    for region in env.regions() {
+        env.create_repository(region.name(), "web").await;
+    }
+    let (first, first_digest) = single_manifest_image(&env, "midrun-a");
+    let (second, second_digest) = single_manifest_image(&env, "midrun-b");
+    push_ok(&env, &first, "web", &["--tags", "v1"]).await;
+
+    // The run plans v1 as mutable everywhere; its put in ap-southeast-2 waits while someone
+    // makes that repository IMMUTABLE.
+    let late = env.region("ap-southeast-2").control();
+    late.inject(crate::harness::fault::Fault::Hold {
+        method: "PUT",
+        reference: "v1".into(),
+        count: 1,
+    });
+    let run = push(&env, &second, "web", &["--tags", "v1"]);
+    tokio::pin!(run);
+    tokio::select! {
+        out = &mut run => panic!("finished while its put was held: {out}"),
+        () = late.wait_until_fired("hold", 1, std::time::Duration::from_secs(120)) => {}
+    }
+    env.moto()
+        .put_tag_rules("ap-southeast-2", "web", "IMMUTABLE", &[])
+        .await
+        .unwrap();
+    late.release_held();
+    let out = run.await;
+    assert_eq!(out.status, 1, "{out}");
+    assert_stderr_says(
+        &out,
+        &[
+            "region ap-southeast-2",
+            "tag v1 was refused as immutable in phase 2 although the plan found it mutable",
+            &first_digest,
+            &second_digest,
+            "tags moved in",
+            "make the repositories' tag mutability and exclusion filters agree in every region",
+            "then re-run once",
+        ],
+    );
+    let moved_line = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("tags moved in"))
+        .unwrap();
+    assert!(
+        moved_line.contains("us-east-1 (v1)") && moved_line.contains("eu-west-1 (v1)"),
+        "{out}"
+    );
+    assert_eq!(
+        skopeo::manifest_digest(env.region("ap-southeast-2"), "web", "v1")
+            .await
+            .unwrap(),
+        first_digest
+    );
+    for name in ["us-east-1", "eu-west-1"] {
+        let served = skopeo::manifest_digest(env.region(name), "web", "v1")
+            .await
+            .unwrap();
+        assert_eq!(served, second_digest, "{name}");
+    }
+}

@@ -17,7 +17,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::fault::RequestFacts;
+use super::fault::{RequestAction, RequestFacts};
 use super::proxy_control::FirstPatch;
 #[allow(unused_imports)]
 pub use super::proxy_control::{Emulation, Fault, PathKind, ProxyControl, RequestRecord};
@@ -140,6 +140,7 @@ async fn handle(
         .unwrap_or_else(|| "/".into());
     let kind = PathKind::of(req.uri().path());
     let cleared = shared.control.subscribe_cleared();
+    let released = shared.control.subscribe_released();
     let faults = shared.control.faults_for_request(&RequestFacts {
         method: &method,
         kind: &kind,
@@ -160,6 +161,13 @@ async fn handle(
         tokio::time::sleep(faults.latency).await;
     }
     let outcome: Outcome = match faults.action {
+        Some(RequestAction::Hold) => {
+            tokio::select! {
+                () = released.cancelled_owned() => {}
+                () = cleared.cancelled_owned() => {}
+            }
+            Ok(respond(&shared, req, &method, &kind).await)
+        }
         Some(action) => answer_with_fault(shared.clone(), req, action, cleared).await,
         None => Ok(respond(&shared, req, &method, &kind).await),
     };

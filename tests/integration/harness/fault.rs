@@ -44,6 +44,16 @@ pub enum Fault {
     /// The next `count` manifest GETs answered 200 get one hex digit of a digest in the body
     /// changed: same length, same headers, still valid JSON, different sha256.
     CorruptManifestGet { count: usize },
+    /// The next `count` requests with this method to `/v2/<repo>/manifests/<reference>` are
+    /// parked (their body still unread) until [`ProxyControl::release_held`] or `clear_faults`,
+    /// then handled as usual. Orders two runs deterministically.
+    ///
+    /// [`ProxyControl::release_held`]: super::ProxyControl::release_held
+    Hold {
+        method: &'static str,
+        reference: String,
+        count: usize,
+    },
 }
 
 impl Fault {
@@ -60,6 +70,7 @@ impl Fault {
             Fault::Latency(_) => "latency".into(),
             Fault::TokenExpired { .. } => "token-expired".into(),
             Fault::CorruptManifestGet { .. } => "corrupt-manifest-get".into(),
+            Fault::Hold { .. } => "hold".into(),
         }
     }
 
@@ -72,7 +83,8 @@ impl Fault {
             }
             Fault::Status { count, .. }
             | Fault::TokenExpired { count }
-            | Fault::CorruptManifestGet { count } => Some(*count),
+            | Fault::CorruptManifestGet { count }
+            | Fault::Hold { count, .. } => Some(*count),
         }
     }
 
@@ -85,6 +97,12 @@ impl Fault {
             }
             Fault::Status { kind, .. } => kind.is_none_or(|k| k == facts.kind.label()),
             Fault::TokenExpired { .. } => facts.authenticated,
+            Fault::Hold {
+                method, reference, ..
+            } => {
+                facts.method.as_str() == *method
+                    && matches!(facts.kind, PathKind::Manifest { reference: r, .. } if r == reference)
+            }
             Fault::RefuseConnections | Fault::CorruptManifestGet { .. } => false,
         }
     }
@@ -96,6 +114,7 @@ impl Fault {
             Fault::StallUploadAfter { bytes, .. } => Some(RequestAction::StallUpload(*bytes)),
             Fault::Status { status, .. } => Some(RequestAction::Status(*status)),
             Fault::TokenExpired { .. } => Some(RequestAction::TokenExpired),
+            Fault::Hold { .. } => Some(RequestAction::Hold),
             Fault::RefuseConnections | Fault::Latency(_) | Fault::CorruptManifestGet { .. } => None,
         }
     }
@@ -133,6 +152,7 @@ pub(crate) enum RequestAction {
     StallUpload(u64),
     Status(u16),
     TokenExpired,
+    Hold,
 }
 
 struct Armed {

@@ -20,8 +20,10 @@ use super::proxy_control::ProxyControl;
 pub(crate) struct FaultWires {
     book: Mutex<FaultBook>,
     listener: ListenerSwitch,
-    /// Fired by `clear_faults`: hung and stalled requests end.
+    /// Fired by `clear_faults`: hung and stalled requests end (held ones go on).
     cleared: Signal,
+    /// Fired by `release_held`: held requests go on.
+    released: Signal,
     /// Fired when connections are refused: open connections close.
     refused: Signal,
     open_connections: Arc<AtomicUsize>,
@@ -35,6 +37,7 @@ impl Default for FaultWires {
             book: Mutex::default(),
             listener: ListenerSwitch::default(),
             cleared: Signal::default(),
+            released: Signal::default(),
             refused: Signal::default(),
             open_connections: Arc::default(),
             fired: Notify::new(),
@@ -106,6 +109,11 @@ impl ProxyControl {
             panic!("ecr proxy: could not listen again on its port: {e}");
         }
         self.faults.cleared.fire();
+    }
+
+    /// Let every request parked by [`Fault::Hold`] go on (handled as usual from here).
+    pub fn release_held(&self) {
+        self.faults.released.fire();
     }
 
     /// How often faults with this [`Fault::label`] did something (see each variant).
@@ -202,6 +210,11 @@ impl ProxyControl {
     /// Cancelled when faults are cleared. Subscribe BEFORE asking for a request's faults.
     pub(crate) fn subscribe_cleared(&self) -> CancellationToken {
         self.faults.cleared.subscribe()
+    }
+
+    /// Cancelled when held requests are released. Subscribe BEFORE asking for a request's faults.
+    pub(crate) fn subscribe_released(&self) -> CancellationToken {
+        self.faults.released.subscribe()
     }
 
     /// Called for every request when its head has arrived, before emulation and forwarding.

@@ -180,6 +180,8 @@ struct State {
 #[derive(Clone, Default)]
 pub struct ProxyControl {
     state: Arc<Mutex<State>>,
+    /// Woken whenever a request is logged.
+    logged: Arc<tokio::sync::Notify>,
     pub(super) faults: Arc<FaultWires>,
 }
 
@@ -265,6 +267,43 @@ impl ProxyControl {
 
     pub(crate) fn record(&self, record: RequestRecord) {
         self.lock().log.push(record);
+        self.logged.notify_waiters();
+    }
+
+    /// Wait until `done` holds for the request log (checked at each logged request); panics
+    /// after `within` saying `what`. For ordering a test's steps after requests were answered.
+    pub async fn wait_for_log(
+        &self,
+        what: &str,
+        within: std::time::Duration,
+        done: impl Fn(&[RequestRecord]) -> bool,
+    ) {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let notified = self.logged.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let log = self.lock().log.clone();
+            if done(&log) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("not logged within {within:?}: {what}");
+            }
+        }
+    }
+
+    /// Requests answered with this method, for `/v2/*/manifests/<reference>`, by status.
+    pub fn manifest_requests(&self, method: &str, reference: &str) -> Vec<u16> {
+        self.lock()
+            .log
+            .iter()
+            .filter(|r| {
+                r.method.eq_ignore_ascii_case(method)
+                    && matches!(&r.kind, PathKind::Manifest { reference: x, .. } if x == reference)
+            })
+            .map(|r| r.status)
+            .collect()
     }
 
     /// Every request answered so far, in order.

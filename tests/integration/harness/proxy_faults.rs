@@ -62,6 +62,7 @@ pub(crate) async fn answer_with_fault(
             drain(req.into_body()).await;
             Ok((json_error(StatusCode::FORBIDDEN, TOKEN_EXPIRED_BODY), false))
         }
+        RequestAction::Hold => unreachable!("the proxy parks held requests itself"),
         RequestAction::Hang => {
             drain(req.into_body()).await;
             // Until cleared; a dropped proxy aborts this task.
