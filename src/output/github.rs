@@ -7,7 +7,9 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::fanout::{ConvergenceState, Report};
+use std::collections::BTreeMap;
+
+use crate::fanout::{Convergence, ConvergenceState, Report};
 
 /// Appends `name<<DELIMITER` blocks to the outputs file.
 pub fn append_outputs(path: &Path, values: &[(String, String)]) -> anyhow::Result<()> {
@@ -56,7 +58,7 @@ pub fn append_summary(path: &Path, report: &Report) -> anyhow::Result<()> {
             r.region, r.repository, r.image, r.bytes_uploaded, r.seconds, r.status
         );
     }
-    convergence_alerts(&mut text, report);
+    convergence_alerts(&mut text, &report.convergence);
     if let Some(error) = &report.error {
         let _ = writeln!(text, "\n**Error:** {}", error.replace('\n', " "));
     }
@@ -65,8 +67,8 @@ pub fn append_summary(path: &Path, report: &Report) -> anyhow::Result<()> {
 
 /// A split tag as a red CAUTION alert, a superseded one as a WARNING, with what each region
 /// serves.
-fn convergence_alerts(text: &mut String, report: &Report) {
-    for (tag, verdict) in &report.convergence {
+fn convergence_alerts(text: &mut String, convergence: &BTreeMap<String, Convergence>) {
+    for (tag, verdict) in convergence {
         let (alert, what) = match verdict.state {
             ConvergenceState::Converged => continue,
             ConvergenceState::Split => ("CAUTION", "ended **split** across regions"),
@@ -116,6 +118,43 @@ mod tests {
         assert_eq!(
             text,
             "a<<ECR_FANOUT_EOF_0\n1\nECR_FANOUT_EOF_0\nb<<ECR_FANOUT_EOF_0\nx\ny\nECR_FANOUT_EOF_0\n"
+        );
+    }
+
+    #[test]
+    fn a_split_tag_is_a_red_caution_and_a_superseded_one_a_warning() {
+        let ours: crate::image::Digest = format!("sha256:{}", "1".repeat(64)).parse().unwrap();
+        let theirs: crate::image::Digest = format!("sha256:{}", "2".repeat(64)).parse().unwrap();
+        let split = Convergence::of(
+            &ours,
+            BTreeMap::from([
+                ("eu-west-1".to_string(), Some(theirs.clone())),
+                ("us-east-1".to_string(), Some(ours.clone())),
+            ]),
+        );
+        let superseded = Convergence::of(
+            &ours,
+            BTreeMap::from([("us-east-1".to_string(), Some(theirs.clone()))]),
+        );
+        let converged = Convergence::of(
+            &ours,
+            BTreeMap::from([("us-east-1".to_string(), Some(ours.clone()))]),
+        );
+        let mut text = String::new();
+        let verdicts = BTreeMap::from([
+            ("latest".to_string(), superseded),
+            ("race".to_string(), split),
+            ("v1".to_string(), converged),
+        ]);
+        convergence_alerts(&mut text, &verdicts);
+        assert_eq!(
+            text,
+            format!(
+                "\n> [!WARNING]\n> Tag `latest` was moved by another run after this one, to the \
+                 same image in every region:\n> - us-east-1: `{theirs}`\n\n> [!CAUTION]\n> Tag \
+                 `race` ended **split** across regions:\n> - eu-west-1: `{theirs}`\n> - \
+                 us-east-1: `{ours}`\n"
+            )
         );
     }
 }
