@@ -13,6 +13,7 @@ mod detect;
 mod docker_classic;
 pub mod metadata;
 mod platform_check;
+mod process_group;
 pub mod stream;
 
 use tempfile::TempDir;

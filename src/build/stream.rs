@@ -2,7 +2,8 @@
 //! exactly what would run); [`run_streaming`] runs one with its stdout and stderr copied live,
 //! line by line, to our stderr (stdout stays for data) and keeps the last lines for the error
 //! when it fails; [`run_captured`] runs a short probe (`docker version`, `git rev-parse`) with
-//! a time bound and returns what it printed.
+//! a time bound and returns what it printed. Each runs in a process group of its own, stopped
+//! whole when the run is cancelled.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -13,6 +14,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::io::{AsyncBufReadExt as _, AsyncRead, BufReader};
+
+use super::process_group::{GroupGuard, own_group};
 
 /// How many of a failed builder's last output lines the error carries.
 pub const ERROR_TAIL_LINES: usize = 25;
@@ -62,6 +65,7 @@ impl ToolCommand {
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .kill_on_drop(true);
+        own_group(&mut command);
         command
     }
 }
@@ -113,6 +117,8 @@ pub async fn run_streaming(command: &ToolCommand, what: &str) -> anyhow::Result<
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("cannot run `{}` for {what}", command.program))?;
+    // Dropped unfinished (the build was cancelled), this stops the builder's whole group.
+    let group = GroupGuard::new(child.id());
     let tail = Arc::new(Mutex::new(OutputTail::default()));
     let stdout = child.stdout.take().context("internal: no stdout pipe")?;
     let stderr = child.stderr.take().context("internal: no stderr pipe")?;
@@ -121,6 +127,7 @@ pub async fn run_streaming(command: &ToolCommand, what: &str) -> anyhow::Result<
         copy_lines(stdout, tail.clone(), false),
         copy_lines(stderr, tail.clone(), true)
     );
+    group.exited();
     let status = status.with_context(|| format!("waiting for `{}`", command.program))?;
     if status.success() {
         return Ok(());

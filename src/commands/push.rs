@@ -1,6 +1,7 @@
 //! `ecr-fanout push`: resolve the configuration, read or build the image, run the fan-out, write the
 //! outputs. Input problems surface here as `InputError`s before any network call.
 
+use anyhow::bail;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -12,14 +13,22 @@ use crate::output;
 
 /// Runs `push` from raw inputs.
 pub async fn run(raw: &config::raw::RawInputs) -> anyhow::Result<()> {
+    // From the first moment: a signal during the build stops the builder and exits 1.
+    let cancel = CancellationToken::new();
+    let _signals = cancel_on_signal(cancel.clone());
     let config = config::resolve(raw)?;
     let task_definitions = output::ecs::load_for(&config)?;
-    let image = lambda::prepare_for_lambda(obtain_image(&config).await?, &config)?;
+    let obtained = tokio::select! {
+        image = obtain_image(&config) => image?,
+        () = cancel.cancelled() => bail!(
+            "cancelled while obtaining the image (the builder was stopped); nothing was pushed \
+             or tagged in any region"
+        ),
+    };
+    let image = lambda::prepare_for_lambda(obtained, &config)?;
     info!(digest = %image.top.digest, media_type = %image.top.media_type,
           platforms = ?image.platforms, blobs = image.blobs.len(), bytes = image.blob_bytes(),
           source = %config.image, "image ready");
-    let cancel = CancellationToken::new();
-    let _signals = cancel_on_signal(cancel.clone());
     let mut outcome = fanout::push(&config, &image, &cancel).await;
     if outcome.error.is_none() {
         let rendered =

@@ -29,6 +29,16 @@ pub fn multi_platform_image(env: &TestEnv, seed: &str) -> (String, String) {
 
 /// `ecr-fanout push` to every region of `env` with the proxies as endpoints, `--json`.
 pub async fn push(env: &TestEnv, image: &str, repository: &str, extra: &[&str]) -> RunOutput {
+    run(push_command(env, image, repository, extra)).await
+}
+
+/// The command [`push`] runs, to start it in the background instead.
+pub fn push_command(
+    env: &TestEnv,
+    image: &str,
+    repository: &str,
+    extra: &[&str],
+) -> std::process::Command {
     let regions: Vec<&str> = env.regions().iter().map(|r| r.name()).collect();
     let mut cmd = ecr_fanout(env);
     cmd.args([
@@ -42,7 +52,7 @@ pub async fn push(env: &TestEnv, image: &str, repository: &str, extra: &[&str]) 
     .args(["--regions", &regions.join(",")])
     .args(["--registry-endpoints", &env.registry_endpoints_arg()])
     .args(extra);
-    run(cmd).await
+    cmd
 }
 
 /// Every phrase appears in the run's stderr (an error must name region, repository and step).

@@ -4,7 +4,7 @@
 //! read back with skopeo: digests, labels (build args through `LABEL`), the standard OCI
 //! labels, platforms. docker buildx is not in Debian: its command lines are unit-tested.
 
-mod support;
+pub mod support;
 
 use std::process::Command;
 

@@ -34,6 +34,16 @@ pub async fn build_and_push(
     context: &Path,
     args: &[&str],
 ) -> RunOutput {
+    run(build_command(env, vars, context, args)).await
+}
+
+/// The command [`build_and_push`] runs, to start it in the background instead.
+pub fn build_command(
+    env: &TestEnv,
+    vars: Vec<(String, String)>,
+    context: &Path,
+    args: &[&str],
+) -> Command {
     let regions: Vec<&str> = env.regions().iter().map(|r| r.name()).collect();
     let mut cmd = ecr_fanout(env);
     for name in METADATA_VARS {
@@ -55,7 +65,7 @@ pub async fn build_and_push(
         .args(["--regions", &regions.join(",")])
         .args(["--registry-endpoints", &env.registry_endpoints_arg()])
         .args(args);
-    run(cmd).await
+    cmd
 }
 
 /// The labels of `web:TAG`'s config, read with skopeo from every region; all alike.

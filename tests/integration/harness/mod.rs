@@ -6,7 +6,7 @@
 //! injector (fault.rs, fault_control.rs, proxy_faults.rs, listener_switch.rs); it enforces
 //! ECR's tag mutability with settings read from moto (proxy_tag_rules.rs). moto's API
 //! calls are counted by moto_counter.rs. skopeo.rs checks registries directly; run.rs runs the
-//! binary; support.rs has the process/port/readiness plumbing. For build tests, dockerd.rs
+//! binary, running.rs runs it in the background (signals, stderr readiness); support.rs has the process/port/readiness plumbing. For build tests, dockerd.rs
 //! starts a private Docker daemon and buildah.rs gives buildah storage of a test's own.
 //!
 //! Prerequisites (docker-registry, skopeo, moto, buildah, docker.io) are installed by
@@ -30,6 +30,7 @@ pub mod proxy_forward;
 pub mod proxy_tag_rules;
 pub mod registry;
 pub mod run;
+pub mod running;
 pub mod skopeo;
 pub mod support;
 
