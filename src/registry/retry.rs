@@ -1,11 +1,14 @@
 //! How a registry request is repeated: exponential backoff with full jitter for temporary
 //! failures (no answer, 429, 5xx), one credential refresh on ECR's 403 "token has expired",
 //! and a stall guard that fails a request that makes no progress for the configured bound.
+//! Every clock here is tokio's, so tests on a paused clock measure what they claim.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use super::{RegistryError, RegistryErrorKind};
 
@@ -104,13 +107,39 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_request_without_progress_stalls() {
+    async fn a_request_without_progress_stalls_within_its_bound() {
         let progress = Arc::new(AtomicU64::new(0));
         let never = std::future::pending::<Result<(), RegistryError>>();
+        let started = Instant::now();
         let err = stall_guard(Duration::from_secs(5), Some(progress), never)
             .await
             .unwrap_err();
         assert_eq!(err.kind, RegistryErrorKind::Stalled);
+        let took = started.elapsed();
+        // The bound, checked every bound/8.
+        assert!(took >= Duration::from_secs(5), "{took:?}");
+        assert!(took <= Duration::from_millis(5_625), "{took:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stall_is_measured_from_the_last_progress() {
+        let progress = Arc::new(AtomicU64::new(0));
+        let moving = progress.clone();
+        let stops_after_ten_seconds = async move {
+            for _ in 0..10 {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                moving.fetch_add(1, Ordering::Relaxed);
+            }
+            std::future::pending::<Result<(), RegistryError>>().await
+        };
+        let started = Instant::now();
+        let err = stall_guard(Duration::from_secs(3), Some(progress), stops_after_ten_seconds)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, RegistryErrorKind::Stalled);
+        let took = started.elapsed();
+        assert!(took >= Duration::from_secs(13), "{took:?}");
+        assert!(took <= Duration::from_millis(13_750), "{took:?}");
     }
 
     #[tokio::test(start_paused = true)]
@@ -124,16 +153,30 @@ mod tests {
             }
             Ok::<_, RegistryError>(7)
         };
+        let started = Instant::now();
         let result = stall_guard(Duration::from_secs(3), Some(progress), slow).await;
         assert_eq!(result.unwrap(), 7);
+        assert_eq!(started.elapsed(), Duration::from_secs(20), "ran 20 s, 7× the bound");
     }
 
     #[tokio::test(start_paused = true)]
     async fn small_requests_get_a_plain_timeout() {
         let never = std::future::pending::<Result<(), RegistryError>>();
+        let started = Instant::now();
         let err = stall_guard(Duration::from_secs(2), None, never)
             .await
             .unwrap_err();
         assert_eq!(err.kind, RegistryErrorKind::Stalled);
+        assert_eq!(started.elapsed(), Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_attempt_starts_after_the_elapsed_bound() {
+        let policy = RetryPolicy::default();
+        let started = Instant::now();
+        assert!(policy.allows_another(1, started));
+        tokio::time::advance(policy.max_elapsed).await;
+        assert!(!policy.allows_another(1, started));
+        assert!(!RetryPolicy::default().allows_another(6, Instant::now()));
     }
 }
