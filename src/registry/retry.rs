@@ -133,9 +133,13 @@ mod tests {
             std::future::pending::<Result<(), RegistryError>>().await
         };
         let started = Instant::now();
-        let err = stall_guard(Duration::from_secs(3), Some(progress), stops_after_ten_seconds)
-            .await
-            .unwrap_err();
+        let err = stall_guard(
+            Duration::from_secs(3),
+            Some(progress),
+            stops_after_ten_seconds,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.kind, RegistryErrorKind::Stalled);
         let took = started.elapsed();
         assert!(took >= Duration::from_secs(13), "{took:?}");
@@ -156,7 +160,11 @@ mod tests {
         let started = Instant::now();
         let result = stall_guard(Duration::from_secs(3), Some(progress), slow).await;
         assert_eq!(result.unwrap(), 7);
-        assert_eq!(started.elapsed(), Duration::from_secs(20), "ran 20 s, 7× the bound");
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(20),
+            "ran 20 s, 7× the bound"
+        );
     }
 
     #[tokio::test(start_paused = true)]

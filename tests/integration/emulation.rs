@@ -657,7 +657,7 @@ async fn moto_password_matches_get_authorization_token() {
         .unwrap();
         let (user, password) = decoded.split_once(':').unwrap();
         assert_eq!(user, "AWS");
-        assert_eq!(password, moto_password(name), "moto's token in {name}");
+        assert_eq!(password, moto_password(name), "the token in {name}");
         assert_eq!(password, env.region(name).password());
         // The token moto hands out opens that region's registry through its proxy.
         let raw = Raw::proxy(env.region(name)).with_password(password);
@@ -665,8 +665,14 @@ async fn moto_password_matches_get_authorization_token() {
         passwords.push(password.to_string());
     }
     assert!(
-        passwords.windows(2).all(|w| w[0] == w[1]),
-        "moto's password is region-independent"
+        passwords.windows(2).all(|w| w[0] != w[1]),
+        "each region has its own password, as on AWS"
+    );
+    // One region's token does not open another region's registry.
+    let elsewhere = Raw::proxy(env.region("eu-west-1")).with_password(&passwords[0]);
+    assert_eq!(
+        elsewhere.get("/v2/").await.status(),
+        StatusCode::UNAUTHORIZED
     );
 }
 

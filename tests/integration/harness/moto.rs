@@ -7,7 +7,7 @@
 //! How moto makes tokens (moto 5.2.5, `moto/ecr/responses.py` `get_authorization_token`): for
 //! each registry id (default: the caller's account) the password is `"{account_id}-auth-token"`
 //! and the token is `base64("AWS:" + password)`; only `proxyEndpoint` mentions the region. So
-//! the password is the SAME in every region. `expiresAt` is a fixed 2015-01-01, in the past.
+//! moto's password is the SAME in every region; the front gives each region its own. `expiresAt` is a fixed 2015-01-01, in the past.
 //! The harness pins the account with `MOTO_ACCOUNT_ID`, so the password is known up front.
 
 use std::path::PathBuf;
@@ -31,12 +31,14 @@ pub const SECRET_ACCESS_KEY: &str = "testing";
 /// moto imports a lot of Python on start; a loaded 2-core machine needs the slack.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The password inside moto's GetAuthorizationToken token for `region` (region-independent).
-pub fn moto_password(_region: &str) -> String {
-    format!("{ACCOUNT_ID}-auth-token")
+/// The password in `region`'s GetAuthorizationToken answer as the binary sees it: moto's own
+/// password (`{account}-auth-token`, the same everywhere) made region-specific by the
+/// [`MotoCounter`] front, as real ECR passwords are.
+pub fn moto_password(region: &str) -> String {
+    format!("{ACCOUNT_ID}-auth-token-{region}")
 }
 
-/// The full token moto returns: base64 of `AWS:<password>`.
+/// The full token the binary gets: base64 of `AWS:<password>`.
 pub fn moto_token(region: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(format!("AWS:{}", moto_password(region)))
@@ -227,10 +229,10 @@ impl Moto {
         Ok(names)
     }
 
-    /// The raw token moto's GetAuthorizationToken returns in `region`.
+    /// The raw token GetAuthorizationToken returns in `region` through the front, as the binary
+    /// gets it (this call is counted).
     pub async fn authorization_token(&self, region: &str) -> Result<String> {
-        let out = self
-            .ecr_client(region)
+        let out = ecr_client(&self.url(), region)
             .get_authorization_token()
             .send()
             .await?;

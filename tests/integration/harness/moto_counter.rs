@@ -1,6 +1,11 @@
-//! `MotoCounter`: a small HTTP front for moto that forwards every request unchanged and records
-//! which ECR API action it carried, so tests can assert how often the binary called
-//! `GetAuthorizationToken`, `PutImage`, `CreateRepository`, ... per region.
+//! `MotoCounter`: a small HTTP front for moto that forwards every request and records which ECR
+//! API action it carried, so tests can assert how often the binary called
+//! `GetAuthorizationToken`, `PutImage`, `CreateRepository`, ... per region. It changes one
+//! answer: moto gives the same password in every region, real ECR does not, so the front puts
+//! each region's own password ([`moto_token`]) into `GetAuthorizationToken` answers; a client
+//! that sends one region's token to another region's registry then fails as it would on AWS.
+//!
+//! [`moto_token`]: super::moto::moto_token
 //!
 //! Why a front and not moto's recorder (`/moto-api/recorder/...`): the recorder needs
 //! `MOTO_ENABLE_RECORDING` at start, writes a file that must be parsed back, and also records
@@ -131,7 +136,10 @@ async fn accept_loop(listener: TcpListener, front: Front) {
 async fn count_and_forward(front: Front, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let action = action_of(&req);
     let region = region_of(req.headers());
-    let (status, resp) = forward(&front, req).await;
+    let (status, mut resp) = forward(&front, req).await;
+    if action == "GetAuthorizationToken" && status == StatusCode::OK {
+        resp = with_region_token(resp, region.as_deref().unwrap_or("us-east-1"));
+    }
     front
         .calls
         .lock()
@@ -173,6 +181,27 @@ async fn forward(front: &Front, req: Request<Incoming>) -> (StatusCode, Response
     *resp.status_mut() = status;
     *resp.headers_mut() = headers;
     (status, resp)
+}
+
+/// The answer with every `authorizationToken` replaced by `region`'s own token.
+fn with_region_token(resp: Response<Full<Bytes>>, region: &str) -> Response<Full<Bytes>> {
+    let (mut parts, body) = resp.into_parts();
+    let bytes = futures::executor::block_on(body.collect())
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    let Ok(mut answer) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Response::from_parts(parts, Full::new(bytes));
+    };
+    if let Some(data) = answer["authorizationData"].as_array_mut() {
+        for entry in data {
+            entry["authorizationToken"] = super::moto::moto_token(region).into();
+        }
+    }
+    let bytes = Bytes::from(serde_json::to_vec(&answer).unwrap_or_default());
+    parts
+        .headers
+        .insert(http::header::CONTENT_LENGTH, bytes.len().into());
+    Response::from_parts(parts, Full::new(bytes))
 }
 
 fn action_of(req: &Request<Incoming>) -> String {
