@@ -5,8 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::fault::Fault;
-use crate::harness::{TestEnv, skopeo};
+use crate::harness::fault::{Fault, RequestMatch};
+use crate::harness::{Emulation, TestEnv, skopeo};
+use crate::repository_support::region_report;
 use crate::scenario::*;
 
 /// Pushes `image` tagged `prod` everywhere and returns its digest: the "old" state.
@@ -88,7 +89,8 @@ async fn a_region_failing_in_phase_1_holds_back_every_tag() {
     let rerun = push_ok(&env, &image, "web", &["--tags", "prod"]).await;
     let report = report(&rerun);
     assert_eq!(
-        report["regions"][0]["blobs_uploaded"], 0,
+        region_report(&report, "us-east-1")["blobs_uploaded"],
+        0,
         "us-east-1 already had the blobs"
     );
     assert_tags_everywhere(&env, "web", &["prod"], &new).await;
@@ -112,7 +114,7 @@ async fn a_hanging_region_fails_within_the_stall_bound() {
     assert_eq!(out.status, 1, "{out}");
     assert_stderr_says(&out, &["region us-east-1", "no progress for 2 s"]);
     assert!(
-        elapsed < Duration::from_secs(20),
+        (Duration::from_secs(2)..Duration::from_secs(20)).contains(&elapsed),
         "took {elapsed:?} with a 2 s stall bound"
     );
     env.region("us-east-1").control().clear_faults();
@@ -131,6 +133,7 @@ async fn an_upload_stalled_mid_blob_fails_within_the_bound() {
         bytes: 4096,
         times: 1,
     });
+    let started = Instant::now();
     let out = push(
         &env,
         &image,
@@ -144,8 +147,14 @@ async fn an_upload_stalled_mid_blob_fails_within_the_bound() {
         ],
     )
     .await;
+    let elapsed = started.elapsed();
     assert_eq!(out.status, 1, "{out}");
     assert_eq!(control.faults_fired("stall-upload"), 1);
+    // Ignoring --stall-timeout would take the default 60 s.
+    assert!(
+        (Duration::from_secs(2)..Duration::from_secs(20)).contains(&elapsed),
+        "took {elapsed:?} with a 2 s stall bound"
+    );
     assert_stderr_says(&out, &["region eu-west-1, repository web: upload blob"]);
     control.clear_faults();
     for region in env.regions() {
@@ -209,16 +218,33 @@ async fn children_of(env: &TestEnv, region: &str, digest: &str) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn an_expired_token_is_refreshed_once_and_the_push_completes() {
+async fn concurrent_403s_on_blob_heads_share_exactly_one_refresh() {
     let env = TestEnv::start(&REGIONS[..2]).await;
     let (image, digest) = single_manifest_image(&env, "expiry");
+    for region in env.regions() {
+        env.create_repository(region.name(), "web").await;
+    }
     let control = env.region("eu-west-1").control();
-    control.inject_after(6, Fault::TokenExpired { count: 1 });
-    let logins_before = env.moto().count_calls("GetAuthorizationToken");
-    push_v1_created(&env, &image).await;
-    assert_eq!(control.faults_fired("token-expired"), 1);
-    let logins = env.moto().count_calls("GetAuthorizationToken") - logins_before;
-    assert_eq!(logins, 3, "one login per region plus one refresh");
+    // The plan HEADs the config and both layers at once; all three get ECR's expired-token 403
+    // (a HEAD answer has no body to say so).
+    control.inject(Fault::only(
+        RequestMatch::kind("HEAD", "blob"),
+        Fault::TokenExpired { count: 3 },
+    ));
+    env.moto().reset_calls();
+    push_ok(&env, &image, "web", &["--tags", "v1"]).await;
+    assert_eq!(control.faults_fired("token-expired"), 3);
+    assert_eq!(
+        env.moto()
+            .count_calls_in("eu-west-1", "GetAuthorizationToken"),
+        2,
+        "one login and one refresh shared by the three requests"
+    );
+    assert_eq!(
+        env.moto()
+            .count_calls_in("us-east-1", "GetAuthorizationToken"),
+        1
+    );
     assert_tags_everywhere(&env, "web", &["v1"], &digest).await;
 }
 
@@ -240,11 +266,22 @@ async fn a_token_that_stays_expired_fails_after_one_refresh() {
         &out,
         &["region us-east-1", "authorization token has expired"],
     );
-    let fired = control.faults_fired("token-expired");
-    assert!(
-        (2..40).contains(&fired),
-        "403s answered: {fired}; a blind retry loop would send more"
+    // The repository is new, so the plan reads nothing there; phase 1 starts the three blob
+    // uploads (config and two layers) at once. Each got its 403, all shared one refresh, and
+    // each was repeated exactly once: six upload POSTs, nothing else.
+    assert_eq!(
+        env.moto()
+            .count_calls_in("us-east-1", "GetAuthorizationToken"),
+        2
     );
+    let sent: Vec<(String, u16)> = control
+        .requests()
+        .into_iter()
+        .map(|r| (format!("{} {}", r.method, r.uri), r.status))
+        .collect();
+    let post = ("POST /v2/web/blobs/uploads/".to_string(), 403);
+    assert_eq!(sent, vec![post; 6]);
+    assert_eq!(control.faults_fired("token-expired"), 6);
     for region in env.regions() {
         assert!(
             skopeo::tags(region, "web").await.unwrap().is_empty(),
@@ -258,11 +295,12 @@ async fn a_token_that_stays_expired_fails_after_one_refresh() {
 async fn a_corrupted_manifest_exits_3_and_moves_no_tag() {
     let env = TestEnv::start(&REGIONS).await;
     let old = seed_prod(&env).await;
-    let (image, _) = single_manifest_image(&env, "corrupt");
+    let (image, new) = single_manifest_image(&env, "corrupt");
     let control = env.region("eu-west-1").control();
-    control.reset_counts();
-    let plan_gets = 1; // the plan reads the current `prod` tag once
-    control.inject_after(plan_gets, Fault::CorruptManifestGet { count: 1 });
+    control.inject(Fault::only(
+        RequestMatch::manifest("GET", &new),
+        Fault::CorruptManifestGet { count: 1 },
+    ));
     let out = push(&env, &image, "web", &["--tags", "prod"]).await;
     assert_eq!(out.status, 3, "{out}");
     assert_eq!(control.faults_fired("corrupt-manifest-get"), 1);
@@ -282,21 +320,21 @@ async fn a_tag_put_failing_for_good_is_reported_per_region_and_a_rerun_completes
     let old = seed_prod(&env).await;
     let (image, new) = single_manifest_image(&env, "phase-2");
     let failing = env.region("eu-west-1").control();
-    // Let the plan's tag read and manifest check, the by-digest put and the verification GET
-    // through; fail every manifest request after that, i.e. the tag put and its retries.
-    failing.inject_after(
-        4,
+    failing.reset_counts();
+    failing.inject(Fault::only(
+        RequestMatch::manifest("PUT", "prod"),
         Fault::Status {
             status: 503,
             count: 1000,
-            kind: Some("manifest"),
+            kind: None,
         },
-    );
+    ));
     let out = push(&env, &image, "web", &["--tags", "prod"]).await;
     assert_eq!(out.status, 1, "{out}");
-    assert!(
-        failing.faults_fired("status-503") >= 2,
-        "the tag put was not retried: {out}"
+    assert_eq!(
+        failing.manifest_requests("PUT", "prod"),
+        [503; 6],
+        "a permanent 503 costs exactly 6 attempts: {out}"
     );
     assert_stderr_says(
         &out,
@@ -306,26 +344,17 @@ async fn a_tag_put_failing_for_good_is_reported_per_region_and_a_rerun_completes
         ],
     );
     let first = report(&out);
-    let moved: Vec<_> = first["regions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["region"].as_str().unwrap().to_string(),
-                r["tags_moved"].clone(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        moved[0],
-        ("us-east-1".to_string(), serde_json::json!(["prod"]))
-    );
-    assert_eq!(moved[1], ("eu-west-1".to_string(), serde_json::json!([])));
-    assert_eq!(
-        moved[2],
-        ("ap-southeast-2".to_string(), serde_json::json!(["prod"]))
-    );
+    for (region, moved) in [
+        ("us-east-1", serde_json::json!(["prod"])),
+        ("eu-west-1", serde_json::json!([])),
+        ("ap-southeast-2", serde_json::json!(["prod"])),
+    ] {
+        assert_eq!(
+            region_report(&first, region)["tags_moved"],
+            moved,
+            "{region}"
+        );
+    }
     for (region, expected) in [
         ("us-east-1", &new),
         ("eu-west-1", &old),
@@ -341,4 +370,60 @@ async fn a_tag_put_failing_for_good_is_reported_per_region_and_a_rerun_completes
     let rerun = push_ok(&env, &image, "web", &["--tags", "prod"]).await;
     assert_eq!(report(&rerun)["bytes_uploaded"], 0);
     assert_tags_everywhere(&env, "web", &["prod"], &new).await;
+}
+
+#[tokio::test]
+async fn a_400_is_not_retried() {
+    let env = TestEnv::start(&REGIONS).await;
+    let old = seed_prod(&env).await;
+    let (image, _) = single_manifest_image(&env, "bad-request");
+    let failing = env.region("eu-west-1").control();
+    failing.reset_counts();
+    failing.inject(Fault::only(
+        RequestMatch::manifest("PUT", "prod"),
+        Fault::Status {
+            status: 400,
+            count: 1000,
+            kind: None,
+        },
+    ));
+    let out = push(&env, &image, "web", &["--tags", "prod"]).await;
+    assert_eq!(out.status, 1, "{out}");
+    assert_eq!(failing.manifest_requests("PUT", "prod"), [400], "{out}");
+    assert_stderr_says(
+        &out,
+        &["region eu-west-1, repository web, tag prod: put tag"],
+    );
+    assert_eq!(
+        skopeo::manifest_digest(env.region("eu-west-1"), "web", "prod")
+            .await
+            .unwrap(),
+        old
+    );
+}
+
+#[tokio::test]
+async fn a_corrupted_manifest_exits_3_even_when_the_digest_header_is_served() {
+    let env = TestEnv::start(&REGIONS).await;
+    let old = seed_prod(&env).await;
+    let (image, new) = single_manifest_image(&env, "corrupt-with-header");
+    let control = env.region("us-east-1").control();
+    // The registry's own Docker-Content-Digest (of the uncorrupted bytes) reaches the client:
+    // a client that trusted it would find nothing wrong.
+    control.disable(Emulation::NoDigestOnManifestGet);
+    control.inject(Fault::only(
+        RequestMatch::manifest("GET", &new),
+        Fault::CorruptManifestGet { count: 1 },
+    ));
+    let out = push(&env, &image, "web", &["--tags", "prod"]).await;
+    assert_eq!(out.status, 3, "{out}");
+    assert_eq!(control.faults_fired("corrupt-manifest-get"), 1);
+    assert_stderr_says(
+        &out,
+        &[
+            "region us-east-1, repository web: verify",
+            "served with different bytes",
+        ],
+    );
+    assert_prod_unmoved(&env, &old).await;
 }

@@ -1,7 +1,9 @@
 //! The pure parts of fault injection: which armed fault a request meets, the one-byte
 //! manifest change, and the region of a SigV4-signed call.
 
-use crate::harness::fault::{Fault, FaultBook, RequestAction, RequestFacts};
+use http::Method;
+
+use crate::harness::fault::{Fault, FaultBook, RequestAction, RequestFacts, RequestMatch};
 use crate::harness::moto_counter::region_of;
 use crate::harness::proxy_control::PathKind;
 use crate::harness::proxy_faults::change_one_byte;
@@ -65,7 +67,49 @@ fn fault_book_applies_the_first_armed_fault_that_matches_and_spends_budgets() {
     assert_eq!(book.fired("status-503"), 1);
     assert_eq!(book.fired("token-expired"), 1);
     assert_eq!(book.fired("cut-upload"), 1);
-    assert!(!book.take_manifest_corruption());
+    assert!(!book.take_manifest_corruption(&PathKind::of("/v2/app/manifests/v1")));
+}
+
+#[test]
+fn a_fault_for_matching_requests_skips_the_others() {
+    let mut book = FaultBook::default();
+    book.arm(
+        Fault::only(
+            RequestMatch::manifest("PUT", "prod"),
+            Fault::Status {
+                status: 503,
+                count: 2,
+                kind: None,
+            },
+        ),
+        0,
+    );
+    book.arm(
+        Fault::only(
+            RequestMatch::manifest("GET", "sha256:abc"),
+            Fault::CorruptManifestGet { count: 1 },
+        ),
+        0,
+    );
+    let on = |book: &mut FaultBook, m, k, auth| book.on_request(&facts(m, k, auth)).action;
+    let put = Method::PUT;
+    let prod = PathKind::of("/v2/web/manifests/prod");
+    let other = PathKind::of("/v2/web/manifests/v1");
+    assert_eq!(on(&mut book, &put, &other, true), None);
+    assert_eq!(on(&mut book, &Method::GET, &prod, false), None);
+    assert_eq!(
+        on(&mut book, &put, &prod, true),
+        Some(RequestAction::Status(503))
+    );
+    assert_eq!(
+        on(&mut book, &put, &prod, true),
+        Some(RequestAction::Status(503))
+    );
+    assert_eq!(on(&mut book, &put, &prod, true), None);
+    assert!(!book.take_manifest_corruption(&prod));
+    assert!(book.take_manifest_corruption(&PathKind::of("/v2/web/manifests/sha256:abc")));
+    assert!(book.armed().is_empty());
+    assert_eq!(book.fired("status-503"), 2);
 }
 
 #[test]

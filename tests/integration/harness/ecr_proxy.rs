@@ -218,7 +218,7 @@ async fn respond(
             if control.is_enabled(Emulation::NoDigestOnManifestGet) {
                 resp.headers_mut().remove("docker-content-digest");
             }
-            if resp.status() == StatusCode::OK && control.take_manifest_corruption() {
+            if resp.status() == StatusCode::OK && control.take_manifest_corruption(kind) {
                 resp = corrupt_manifest(resp).await;
             }
             (resp, true)

@@ -54,9 +54,75 @@ pub enum Fault {
         reference: String,
         count: usize,
     },
+    /// `fault` only for requests that `only` matches (method, path kind, reference), e.g. the
+    /// tag put of `prod`, or the blob HEADs. Build with [`Fault::only`].
+    Only {
+        only: RequestMatch,
+        fault: Box<Fault>,
+    },
+}
+
+/// Which requests a [`Fault::Only`] applies to; `None` fields match anything.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestMatch {
+    pub method: Option<&'static str>,
+    /// A [`PathKind::label`]: "manifest", "blob", "upload-start", ...
+    pub kind: Option<&'static str>,
+    /// A manifest's tag or digest, or a blob's digest.
+    pub reference: Option<String>,
+}
+
+impl RequestMatch {
+    /// Requests with this method to manifests with this tag or digest.
+    pub fn manifest(method: &'static str, reference: &str) -> Self {
+        Self {
+            method: Some(method),
+            kind: Some("manifest"),
+            reference: Some(reference.to_string()),
+        }
+    }
+
+    /// Requests with this method to paths of this kind.
+    pub fn kind(method: &'static str, kind: &'static str) -> Self {
+        Self {
+            method: Some(method),
+            kind: Some(kind),
+            reference: None,
+        }
+    }
+
+    fn matches(&self, method: &Method, kind: &PathKind) -> bool {
+        let reference = match kind {
+            PathKind::Manifest { reference, .. } => Some(reference.as_str()),
+            PathKind::Blob { digest, .. } => Some(digest.as_str()),
+            _ => None,
+        };
+        self.method.is_none_or(|m| method.as_str() == m)
+            && self.kind.is_none_or(|k| kind.label() == k)
+            && self
+                .reference
+                .as_deref()
+                .is_none_or(|r| reference == Some(r))
+    }
 }
 
 impl Fault {
+    /// `fault`, for the requests `only` matches.
+    pub fn only(only: RequestMatch, fault: Fault) -> Fault {
+        Fault::Only {
+            only,
+            fault: Box::new(fault),
+        }
+    }
+
+    /// The fault itself, unwrapped from [`Fault::Only`].
+    fn inner(&self) -> &Fault {
+        match self {
+            Fault::Only { fault, .. } => fault.inner(),
+            other => other,
+        }
+    }
+
     /// The name [`ProxyControl::faults_fired`](super::ProxyControl::faults_fired) counts it
     /// under: "refuse-connections", "hang", "cut-upload", "stall-upload", "status-<code>"
     /// (e.g. "status-503"), "latency", "token-expired", "corrupt-manifest-get".
@@ -71,6 +137,7 @@ impl Fault {
             Fault::TokenExpired { .. } => "token-expired".into(),
             Fault::CorruptManifestGet { .. } => "corrupt-manifest-get".into(),
             Fault::Hold { .. } => "hold".into(),
+            Fault::Only { fault, .. } => fault.label(),
         }
     }
 
@@ -85,6 +152,7 @@ impl Fault {
             | Fault::TokenExpired { count }
             | Fault::CorruptManifestGet { count }
             | Fault::Hold { count, .. } => Some(*count),
+            Fault::Only { fault, .. } => fault.budget(),
         }
     }
 
@@ -103,6 +171,9 @@ impl Fault {
                 facts.method.as_str() == *method
                     && matches!(facts.kind, PathKind::Manifest { reference: r, .. } if r == reference)
             }
+            Fault::Only { only, fault } => {
+                only.matches(facts.method, facts.kind) && fault.matches(facts)
+            }
             Fault::RefuseConnections | Fault::CorruptManifestGet { .. } => false,
         }
     }
@@ -115,6 +186,7 @@ impl Fault {
             Fault::Status { status, .. } => Some(RequestAction::Status(*status)),
             Fault::TokenExpired { .. } => Some(RequestAction::TokenExpired),
             Fault::Hold { .. } => Some(RequestAction::Hold),
+            Fault::Only { fault, .. } => fault.action(),
             Fault::RefuseConnections | Fault::Latency(_) | Fault::CorruptManifestGet { .. } => None,
         }
     }
@@ -215,7 +287,7 @@ impl FaultBook {
         let mut out = RequestFaults::default();
         let mut action_label = None;
         for armed in &mut self.armed {
-            let is_latency = matches!(armed.fault, Fault::Latency(_));
+            let is_latency = matches!(armed.fault.inner(), Fault::Latency(_));
             let wanted = is_latency || out.action.is_none();
             if !wanted || !armed.fault.matches(facts) || armed.remaining == Some(0) {
                 continue;
@@ -227,8 +299,8 @@ impl FaultBook {
             if let Some(n) = armed.remaining.as_mut() {
                 *n -= 1;
             }
-            match armed.fault {
-                Fault::Latency(d) => out.latency += d,
+            match armed.fault.inner() {
+                Fault::Latency(d) => out.latency += *d,
                 _ => {
                     out.action = armed.fault.action();
                     action_label = Some(armed.fault.label());
@@ -245,10 +317,17 @@ impl FaultBook {
         out
     }
 
-    /// Whether the manifest GET just answered 200 must be corrupted (spends one budget).
-    pub fn take_manifest_corruption(&mut self) -> bool {
+    /// Whether the manifest GET (of `kind`) just answered 200 must be corrupted (spends one
+    /// budget).
+    pub fn take_manifest_corruption(&mut self, kind: &PathKind) -> bool {
         let found = self.armed.iter_mut().find(|a| {
-            matches!(a.fault, Fault::CorruptManifestGet { .. }) && a.remaining != Some(0)
+            let applies = match &a.fault {
+                Fault::Only { only, .. } => only.matches(&Method::GET, kind),
+                _ => true,
+            };
+            matches!(a.fault.inner(), Fault::CorruptManifestGet { .. })
+                && applies
+                && a.remaining != Some(0)
         });
         let Some(armed) = found else { return false };
         if armed.skip > 0 {

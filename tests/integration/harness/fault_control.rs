@@ -225,8 +225,8 @@ impl ProxyControl {
     }
 
     /// Called for every manifest GET answered 200: corrupt this one?
-    pub(crate) fn take_manifest_corruption(&self) -> bool {
-        let corrupt = self.book().take_manifest_corruption();
+    pub(crate) fn take_manifest_corruption(&self, kind: &super::proxy_control::PathKind) -> bool {
+        let corrupt = self.book().take_manifest_corruption(kind);
         self.faults.fired.notify_waiters();
         corrupt
     }
