@@ -18,6 +18,7 @@ mod concurrency;
 mod dry_run;
 mod faults;
 mod immutable;
+mod large_blobs;
 mod mount;
 mod outputs;
 mod push;

@@ -65,11 +65,25 @@ pub fn assert_stderr_says(out: &RunOutput, phrases: &[&str]) {
     }
 }
 
-/// `push`, which must succeed.
+/// `push`, which must succeed, and must never have sent a PATCH (ECR drops every PATCH after
+/// the first of an upload: each blob goes up in one streamed request).
 pub async fn push_ok(env: &TestEnv, image: &str, repository: &str, extra: &[&str]) -> RunOutput {
     let out = push(env, image, repository, extra).await;
     assert!(out.success(), "{out}");
+    assert_no_patch(env);
     out
+}
+
+/// No region's proxy saw a PATCH.
+pub fn assert_no_patch(env: &TestEnv) {
+    for region in env.regions() {
+        assert_eq!(
+            region.control().count("PATCH"),
+            0,
+            "{} got a PATCH: uploads must be one streamed request",
+            region.name()
+        );
+    }
 }
 
 /// `push` to repository `web` with tag `v1`, creating the repository; it must succeed.
