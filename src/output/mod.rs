@@ -6,7 +6,9 @@ mod dotenv;
 pub mod ecs;
 mod github;
 mod human;
+pub mod logging;
 pub mod progress;
+mod redaction;
 mod repository_changes;
 mod values;
 pub mod workflow;
@@ -57,11 +59,11 @@ fn env_path(name: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// `error: <first line>` and one `caused by:` line per further cause, for stderr.
+/// `error: <first line>` and one `caused by:` line per further cause, for stderr, redacted.
 pub fn render_error(error: &anyhow::Error) -> String {
     let mut text = format!("error: {error}");
     for cause in error.chain().skip(1) {
         text.push_str(&format!("\n  caused by: {cause}"));
     }
-    text
+    redaction::redact_line(&text)
 }

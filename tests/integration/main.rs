@@ -20,6 +20,7 @@ mod immutable;
 mod mount;
 mod outputs;
 mod push;
+mod secrets;
 mod tag_rules;
 
 mod ecs;

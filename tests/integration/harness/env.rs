@@ -42,7 +42,14 @@ pub const REMOVED_VARS: &[&str] = &[
 ];
 
 /// Prefixes of variables removed from the binary's environment.
-pub const REMOVED_PREFIXES: &[&str] = &["AWS_", "GITHUB_", "RUNNER_", "INPUT_", "ECR_FANOUT_"];
+pub const REMOVED_PREFIXES: &[&str] = &[
+    "AWS_",
+    "GITHUB_",
+    "RUNNER_",
+    "INPUT_",
+    "ECR_FANOUT_",
+    "ECRFANOUT_",
+];
 
 /// One simulated region: a registry and the ECR proxy in front of it.
 pub struct Region {
