@@ -13,6 +13,12 @@ use crate::output;
 /// Runs `push` from raw inputs.
 pub async fn run(raw: &config::raw::RawInputs) -> anyhow::Result<()> {
     let config = config::resolve(raw)?;
+    if !config.ignored_tag_references.is_empty() {
+        warn!(
+            "{}",
+            config::tag_references::ignored_warning(&config.ignored_tag_references)
+        );
+    }
     let task_definitions = output::ecs::load_for(&config)?;
     let image = lambda::prepare_for_lambda(obtain_image(&config).await?, &config)?;
     info!(digest = %image.top.digest, media_type = %image.top.media_type,

@@ -21,6 +21,7 @@ mod mount;
 mod outputs;
 mod push;
 mod secrets;
+mod tag_references;
 mod tag_rules;
 
 mod ecs;
