@@ -59,9 +59,10 @@ fn env_path(name: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// `error: <first line>` and one `caused by:` line per further cause, for stderr, redacted.
+/// `error: <first line>`, the error's further lines indented (one per further cause when
+/// regions failed differently), and one `caused by:` line per cause in the chain; redacted.
 pub fn render_error(error: &anyhow::Error) -> String {
-    let mut text = format!("error: {error}");
+    let mut text = format!("error: {}", error.to_string().replace('\n', "\n  "));
     for cause in error.chain().skip(1) {
         text.push_str(&format!("\n  caused by: {cause}"));
     }

@@ -16,6 +16,7 @@ mod build;
 mod cancel;
 mod dry_run;
 mod faults;
+mod grouped_errors;
 mod immutable;
 mod mount;
 mod outputs;
