@@ -37,7 +37,7 @@ pub fn emit(report: &Report, options: &OutputOptions) -> anyhow::Result<()> {
         github::append_summary(&path, report)?;
     }
     if let Some(path) = &options.dotenv_file {
-        dotenv::write_dotenv(path, &values)?;
+        dotenv::write_dotenv(path, report)?;
     }
     let text = if options.json {
         let mut json = serde_json::to_string_pretty(report).context("serialize the report")?;

@@ -14,6 +14,7 @@ mod scenario;
 mod bad_input;
 mod build;
 mod cancel;
+mod dotenv_limits;
 mod dry_run;
 mod faults;
 mod grouped_errors;
