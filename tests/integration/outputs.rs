@@ -119,7 +119,10 @@ async fn github_outputs_summary_and_dotenv_hold_the_pushed_image() {
     assert_eq!(dotenv["ECR_FANOUT_REPOSITORY"], "team/web");
     assert_eq!(dotenv["ECR_FANOUT_TAGS"], "v1,latest");
     assert_eq!(dotenv["ECR_FANOUT_REGIONS"], REGIONS.join(","));
-    assert_eq!(dotenv["ECR_FANOUT_BYTES_UPLOADED"], outputs["bytes-uploaded"]);
+    assert_eq!(
+        dotenv["ECR_FANOUT_BYTES_UPLOADED"],
+        outputs["bytes-uploaded"]
+    );
     // Scalars and one variable per region; the JSON aggregates are GitHub outputs only.
     assert_eq!(dotenv.len(), 8 + REGIONS.len(), "{dotenv:?}");
     assert!(!dotenv.contains_key("ECR_FANOUT_IMAGES"));
