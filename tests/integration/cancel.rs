@@ -62,7 +62,7 @@ async fn sigterm_during_upload_moves_no_tag() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("received SIGTERM"), "{stderr}");
     assert!(
-        stderr.contains("region eu-west-1, repository web: upload: cancelled"),
+        stderr.contains("repository web: upload: cancelled in 2 regions: us-east-1, eu-west-1"),
         "{stderr}"
     );
     assert!(
