@@ -17,6 +17,12 @@ pub async fn run(raw: &config::raw::RawInputs) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
     let _signals = cancel_on_signal(cancel.clone());
     let config = config::resolve(raw)?;
+    if !config.ignored_tag_references.is_empty() {
+        warn!(
+            "{}",
+            config::tag_references::ignored_warning(&config.ignored_tag_references)
+        );
+    }
     let task_definitions = output::ecs::load_for(&config)?;
     let obtained = tokio::select! {
         image = obtain_image(&config) => image?,

@@ -11,6 +11,12 @@ use crate::output;
 /// Runs `verify` from raw inputs.
 pub async fn run(raw: &RawInputs) -> anyhow::Result<()> {
     let config = resolve_verify(raw)?;
+    if !config.ignored_tag_references.is_empty() {
+        tracing::warn!(
+            "{}",
+            crate::config::tag_references::ignored_warning(&config.ignored_tag_references)
+        );
+    }
     let outcome = fanout::verify_existing(&config).await;
     output::emit(&outcome.report, &config.outputs)?;
     match outcome.error {

@@ -14,6 +14,13 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// Also log HTTP requests and responses of the AWS SDK and the HTTP stack at trace level
+    /// (off otherwise, even with -vv or RUST_LOG=trace). Known secrets and credential fields
+    /// are still redacted; keep such a log private.
+    #[arg(long, global = true, env = crate::output::logging::TRACE_WIRE_VAR,
+          value_parser = clap::builder::FalseyValueParser::new())]
+    pub trace_wire: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -16,6 +16,7 @@ pub mod raw;
 mod resolve;
 pub mod shared_args;
 pub mod tag_mutability;
+pub mod tag_references;
 pub mod targets;
 pub mod verify;
 
@@ -31,7 +32,10 @@ pub struct Config {
     pub image: build::ImageInput,
     /// One per region, primary first. Regions are unique.
     pub targets: Vec<Target>,
+    /// Tags to put everywhere: the bare tags and those of references naming a destination.
     pub tags: Vec<String>,
+    /// `tags` references that named no destination of the run (other registries), as written.
+    pub ignored_tag_references: Vec<String>,
     pub repository_settings: RepositorySettings,
     /// Policies, settings updates and replication handling for every target repository.
     pub management: management::RepositoryManagement,

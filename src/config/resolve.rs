@@ -3,8 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use super::names::{check_region, check_registry_id, check_repository, check_tag};
+use super::names::{check_region, check_registry_id, check_repository};
 use super::raw::{RawInputs, split_pairs};
+use super::tag_references::{ResolvedTags, resolve_tag_entries};
 use super::targets::{TargetEntry, parse_targets};
 use super::{Config, Encryption, EndpointStyle, OutputOptions, RepositorySettings, Target};
 use crate::error::InputError;
@@ -16,13 +17,14 @@ const MAX_CONCURRENCY: usize = 64;
 /// Validates raw inputs into a `Config`. Does not open the image or touch the network.
 pub fn resolve(raw: &RawInputs) -> Result<Config, InputError> {
     let targets = resolve_targets(raw)?;
-    let tags = resolve_tags(raw)?;
+    let tags = resolve_tags(raw, &targets)?;
     let handoff = super::handoff::resolve_handoff(raw, &targets)?;
     let image = super::build::resolve_image_input(raw)?;
     Ok(Config {
         image,
         targets,
-        tags,
+        tags: tags.tags,
+        ignored_tag_references: tags.ignored,
         repository_settings: resolve_repository_settings(raw)?,
         management: super::management::resolve_management(raw)?,
         dry_run: raw.bool("dry-run", false)?,
@@ -180,22 +182,19 @@ fn check_endpoint_url(url: &str) -> Result<String, InputError> {
     }
 }
 
-pub(super) fn resolve_tags(raw: &RawInputs) -> Result<Vec<String>, InputError> {
-    let tags = raw.list("tags");
-    if tags.is_empty() {
+/// `tags`: bare tags and image references (see [`super::tag_references`]).
+pub(super) fn resolve_tags(
+    raw: &RawInputs,
+    targets: &[Target],
+) -> Result<ResolvedTags, InputError> {
+    let entries = raw.list("tags");
+    if entries.is_empty() {
         return Err(InputError::new(
             "tags",
             "is required (comma-separated image tags, e.g. v1.2.3,latest)",
         ));
     }
-    let mut unique = Vec::with_capacity(tags.len());
-    for tag in tags {
-        check_tag(&tag).map_err(|m| InputError::new("tags", m))?;
-        if !unique.contains(&tag) {
-            unique.push(tag);
-        }
-    }
-    Ok(unique)
+    resolve_tag_entries(&entries, targets)
 }
 
 fn resolve_repository_settings(raw: &RawInputs) -> Result<RepositorySettings, InputError> {

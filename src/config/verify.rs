@@ -66,6 +66,8 @@ pub struct VerifyConfig {
     /// One per region, primary first.
     pub targets: Vec<Target>,
     pub reference: VerifyReference,
+    /// `tags` references that named no destination (other registries), as written.
+    pub ignored_tag_references: Vec<String>,
     /// Concurrent blob checks per region.
     pub concurrency: usize,
     pub endpoint_style: EndpointStyle,
@@ -86,7 +88,7 @@ impl VerifyConfig {
 /// Validates `verify`'s raw inputs. Does not touch the network.
 pub fn resolve_verify(raw: &RawInputs) -> Result<VerifyConfig, InputError> {
     let targets = resolve_targets(raw)?;
-    let reference = resolve_reference(raw)?;
+    let (reference, ignored_tag_references) = resolve_reference(raw, &targets)?;
     let uri_format = ImageUriFormat::from_input(raw)?;
     if uri_format.needs_tag() && matches!(reference, VerifyReference::Digest(_)) {
         return Err(InputError::new(
@@ -97,6 +99,7 @@ pub fn resolve_verify(raw: &RawInputs) -> Result<VerifyConfig, InputError> {
     Ok(VerifyConfig {
         targets,
         reference,
+        ignored_tag_references,
         concurrency: resolve_concurrency(raw)?,
         endpoint_style: resolve_endpoint_style(raw)?,
         uri_format,
@@ -108,15 +111,21 @@ pub fn resolve_verify(raw: &RawInputs) -> Result<VerifyConfig, InputError> {
     })
 }
 
-fn resolve_reference(raw: &RawInputs) -> Result<VerifyReference, InputError> {
+fn resolve_reference(
+    raw: &RawInputs,
+    targets: &[Target],
+) -> Result<(VerifyReference, Vec<String>), InputError> {
     match (raw.get("tags"), raw.get("digest")) {
         (Some(_), Some(_)) => Err(InputError::new(
             "digest",
             "cannot be combined with `tags`; verify either tags or one digest",
         )),
-        (Some(_), None) => Ok(VerifyReference::Tags(resolve_tags(raw)?)),
+        (Some(_), None) => {
+            let tags = resolve_tags(raw, targets)?;
+            Ok((VerifyReference::Tags(tags.tags), tags.ignored))
+        }
         (None, Some(text)) => Digest::parse(text.trim())
-            .map(VerifyReference::Digest)
+            .map(|digest| (VerifyReference::Digest(digest), Vec::new()))
             .map_err(|e| {
                 InputError::new(
                     "digest",

@@ -94,7 +94,13 @@ pub async fn credentials_problem(shared: &SdkConfig) -> Option<String> {
     };
     let lookup = provider.provide_credentials();
     match tokio::time::timeout(std::time::Duration::from_secs(15), lookup).await {
-        Ok(Ok(_)) => None,
+        Ok(Ok(credentials)) => {
+            crate::output::workflow::mask_credential(credentials.secret_access_key());
+            if let Some(token) = credentials.session_token() {
+                crate::output::workflow::mask_credential(token);
+            }
+            None
+        }
         Ok(Err(e)) => {
             tracing::debug!(error = %DisplayErrorContext(&e), "credential chain");
             Some(format!(

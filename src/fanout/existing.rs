@@ -72,7 +72,7 @@ pub async fn verify_existing(config: &VerifyConfig) -> PushOutcome {
             Ok(found) => findings.push(Some(found)),
             Err(e) => {
                 report.fail(&e);
-                failures.push(e);
+                failures.push((report.region.clone(), e));
                 findings.push(None);
             }
         }
@@ -105,7 +105,7 @@ pub async fn verify_existing(config: &VerifyConfig) -> PushOutcome {
             ))
             .into();
             report.fail(&error);
-            failures.push(error);
+            failures.push((report.region.clone(), error));
         }
     }
     let error = (!failures.is_empty()).then(|| {

@@ -5,6 +5,7 @@
 
 mod convergence;
 mod existing;
+mod failures;
 mod feed;
 mod image_uri;
 mod plan;
@@ -219,7 +220,7 @@ async fn plan_all(
             }
             Err(e) => {
                 report.fail(&e);
-                failures.push(e);
+                failures.push((report.region.clone(), e));
             }
         }
     }
@@ -266,7 +267,7 @@ async fn upload_all(
             }
             Err(e) => {
                 report.fail(&e);
-                failures.push(e);
+                failures.push((report.region.clone(), e));
             }
         }
     }
@@ -305,7 +306,7 @@ async fn verify_all(
     for (result, report) in results.into_iter().zip(reports.iter_mut()) {
         if let Err(e) = result {
             report.fail(&e);
-            failures.push(e);
+            failures.push((report.region.clone(), e));
         }
     }
     if failures.is_empty() {
@@ -339,7 +340,7 @@ async fn tag_all(
         report.tags_moved = outcome.moved;
         if let Some(e) = outcome.error {
             report.fail(&e);
-            failures.push(e);
+            failures.push((report.region.clone(), e));
         }
     }
     if failures.is_empty() {
@@ -350,7 +351,10 @@ async fn tag_all(
     } else {
         format!("tags moved in {}", moved.join(", "))
     };
-    let repair = if failures.iter().any(|e| e.is::<tag::RefusedAsImmutable>()) {
+    let repair = if failures
+        .iter()
+        .any(|(_, e)| e.is::<tag::RefusedAsImmutable>())
+    {
         "the tag stays split until the settings agree: make the repositories' tag mutability \
          and exclusion filters agree in every region (image-tag-mutability with \
          update-repository-settings: true), then re-run once"
@@ -368,12 +372,17 @@ fn client_options(config: &Config) -> crate::registry::ClientOptions {
     }
 }
 
-/// One error for several regions' failures. Verification failures keep their type (exit 3)
-/// when every failure is one.
-fn combine(failures: Vec<anyhow::Error>, consequence: &str) -> anyhow::Error {
+/// One error for several regions' failures (`(region, error)`), grouped by cause
+/// ([`failures::grouped_message`]). Verification failures keep their type (exit 3) when every
+/// failure is one.
+fn combine(failures: Vec<(String, anyhow::Error)>, consequence: &str) -> anyhow::Error {
+    let described: Vec<failures::RegionFailure> = failures
+        .iter()
+        .map(|(region, e)| failures::RegionFailure::new(region, format!("{e:#}")))
+        .collect();
+    let message = failures::grouped_message(&described, consequence);
+    let failures: Vec<anyhow::Error> = failures.into_iter().map(|(_, e)| e).collect();
     let all_verification = failures.iter().all(|e| e.is::<VerificationFailed>());
-    let lines: Vec<String> = failures.iter().map(|e| format!("{e:#}")).collect();
-    let message = format!("{}; {consequence}", lines.join("; "));
     if all_verification {
         VerificationFailed(message).into()
     } else if failures.len() == 1 {

@@ -7,6 +7,7 @@ use futures::StreamExt;
 use futures::future::join_all;
 use serde::Serialize;
 
+use super::failures::{RegionFailure, grouped_message};
 use super::session::RegionSession;
 use crate::config::{Config, TagRules};
 use crate::ecr::{RepositoryInfo, RepositoryState};
@@ -132,8 +133,9 @@ pub async fn plan_region(
         RepositoryState::Missing if config.repository_settings.create => RepositoryAction::Create,
         RepositoryState::Missing => {
             plan.refusal = Some(format!(
-                "{}: the repository does not exist (hint: set create-repository: true, or create it)",
-                plan.session.describe()
+                "region {}: repository {} does not exist (hint: set create-repository: true, \
+                 or create it)",
+                plan.session.target.region, plan.session.target.repository
             ));
             RepositoryAction::Missing
         }
@@ -272,15 +274,21 @@ impl TagPlan {
     }
 }
 
-/// Refuses the run when any region refused; every region's reason is listed.
+/// Refuses the run when any region refused; every region's reason is listed, grouped by cause.
 pub fn refusals(plans: &[RegionPlan]) -> Result<(), PlanRefused> {
-    let reasons: Vec<&str> = plans.iter().filter_map(|p| p.refusal.as_deref()).collect();
-    if reasons.is_empty() {
+    let refused: Vec<RegionFailure> = plans
+        .iter()
+        .filter_map(|p| {
+            let reason = p.refusal.as_deref()?;
+            Some(RegionFailure::new(&p.session.target.region, reason))
+        })
+        .collect();
+    if refused.is_empty() {
         Ok(())
     } else {
-        Err(PlanRefused(format!(
-            "nothing was pushed or tagged in any region: {}",
-            reasons.join("; ")
+        Err(PlanRefused(grouped_message(
+            &refused,
+            "nothing was pushed or tagged in any region",
         )))
     }
 }

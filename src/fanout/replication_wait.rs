@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use super::failures::{RegionFailure, grouped_message};
 use super::plan::RegionPlan;
 use super::report::RegionReport;
 use crate::ecr::{ReplicationTarget, ReplicationWait, summarize_replication};
@@ -101,17 +102,17 @@ pub async fn await_replicated_tags(
             Ok(()) => report.tags_moved = plan_tags(plan),
             Err(e) => {
                 report.fail(&e);
-                failures.push(format!("{e:#}"));
+                failures.push(RegionFailure::new(&report.region, format!("{e:#}")));
             }
         }
     }
     if failures.is_empty() {
         Ok(())
     } else {
-        Err(anyhow!(
-            "{}; the tags moved everywhere else and a re-run completes the rest",
-            failures.join("; ")
-        ))
+        Err(anyhow!(grouped_message(
+            &failures,
+            "the tags moved everywhere else and a re-run completes the rest"
+        )))
     }
 }
 

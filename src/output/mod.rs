@@ -6,7 +6,9 @@ mod dotenv;
 pub mod ecs;
 mod github;
 mod human;
+pub mod logging;
 pub mod progress;
+mod redaction;
 mod repository_changes;
 mod values;
 pub mod workflow;
@@ -35,7 +37,7 @@ pub fn emit(report: &Report, options: &OutputOptions) -> anyhow::Result<()> {
         github::append_summary(&path, report)?;
     }
     if let Some(path) = &options.dotenv_file {
-        dotenv::write_dotenv(path, &values)?;
+        dotenv::write_dotenv(path, report)?;
     }
     let text = if options.json {
         let mut json = serde_json::to_string_pretty(report).context("serialize the report")?;
@@ -57,11 +59,12 @@ fn env_path(name: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// `error: <first line>` and one `caused by:` line per further cause, for stderr.
+/// `error: <first line>`, the error's further lines indented (one per further cause when
+/// regions failed differently), and one `caused by:` line per cause in the chain; redacted.
 pub fn render_error(error: &anyhow::Error) -> String {
-    let mut text = format!("error: {error}");
+    let mut text = format!("error: {}", error.to_string().replace('\n', "\n  "));
     for cause in error.chain().skip(1) {
         text.push_str(&format!("\n  caused by: {cause}"));
     }
-    text
+    redaction::redact_line(&text)
 }

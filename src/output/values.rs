@@ -1,5 +1,5 @@
-//! The design's output names and their values, computed once from a `Report` and shared by
-//! every writer (GitHub outputs, dotenv).
+//! The output names and their values for `$GITHUB_OUTPUT`, computed once from a `Report` (the
+//! dotenv file has its own, smaller set: `dotenv.rs`).
 
 use serde_json::json;
 

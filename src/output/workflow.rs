@@ -1,5 +1,5 @@
-//! GitHub Actions workflow commands: `::add-mask::` for registry passwords, `::group::` per
-//! phase and `::error title=…::` annotations. Written only when `GITHUB_ACTIONS=true`, and to
+//! GitHub Actions workflow commands: `::add-mask::` for registry passwords and AWS
+//! credentials, `::group::` per phase and `::error title=…::` annotations (redacted). Written only when `GITHUB_ACTIONS=true`, and to
 //! **stderr**: the runner reads commands from both streams of a step (actions/runner,
 //! `ScriptHandler.cs`, one `OutputManager` per stream), stderr is where the logs go, so a mask
 //! is registered before any later log line, and stdout stays pure data (`--json | jq`, or a
@@ -20,15 +20,28 @@ pub fn enabled() -> bool {
     std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
 }
 
-/// Masks a registry login in the job log: the password and the HTTP Basic value built from it.
+/// Masks a registry login in the job log, the password and the HTTP Basic value built from it,
+/// and registers both for redaction of every later log line.
 pub fn mask_login(username: &str, password: &Secret) {
-    if !enabled() || password.expose().is_empty() {
+    if password.expose().is_empty() {
         return;
     }
     let basic = base64::engine::general_purpose::STANDARD
         .encode(format!("{username}:{}", password.expose()));
-    write_command(&command("add-mask", &[], password.expose()));
-    write_command(&command("add-mask", &[], &basic));
+    crate::secret::register(password.expose());
+    crate::secret::register(&basic);
+    if enabled() {
+        write_command(&command("add-mask", &[], password.expose()));
+        write_command(&command("add-mask", &[], &basic));
+    }
+}
+
+/// Registers a credential (an AWS secret key, a session token) for redaction and, the first
+/// time it is seen, masks it in the job log.
+pub fn mask_credential(value: &str) {
+    if crate::secret::register(value) && enabled() {
+        write_command(&command("add-mask", &[], value));
+    }
 }
 
 /// A collapsible log group; it ends when the value is dropped.
@@ -80,7 +93,8 @@ pub fn annotate_region_failures(report: &Report) {
                 "ecr-fanout: {} {outcome} (repository {})",
                 region.region, region.repository
             );
-            write_command(&command("error", &[("title", &title)], error));
+            let error = super::redaction::redact_line(error);
+            write_command(&command("error", &[("title", &title)], &error));
             REGIONS_ANNOTATED.store(true, Ordering::Relaxed);
         }
     }
@@ -100,7 +114,7 @@ pub fn annotate_error(error: &anyhow::Error) {
     write_command(&command(
         "error",
         &[("title", &title)],
-        &format!("{error:#}"),
+        &super::redaction::redact_line(&format!("{error:#}")),
     ));
 }
 

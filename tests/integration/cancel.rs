@@ -60,7 +60,7 @@ async fn sigterm_during_upload_moves_no_tag() {
         &out,
         &[
             "received SIGTERM",
-            "region eu-west-1, repository web: upload: cancelled",
+            "repository web: upload: cancelled in 2 regions: us-east-1, eu-west-1",
             "no tag was moved in any region",
         ],
     );

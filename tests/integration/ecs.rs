@@ -115,9 +115,9 @@ async fn task_definitions_are_rendered_for_three_regions_field_by_field() {
 
     let dotenv = parse_dotenv(&env, "push.env");
     let paths: BTreeMap<String, String> =
-        serde_json::from_str(&dotenv["ECR_FANOUT_TASK_DEFINITIONS"]).unwrap();
+        serde_json::from_value(report(&out)["task_definitions"].clone()).unwrap();
     assert_eq!(paths.len(), 3, "{paths:?}");
-    assert_eq!(report(&out)["task_definitions"], json!(paths));
+    assert!(!dotenv.contains_key("ECR_FANOUT_TASK_DEFINITIONS"));
     let directory = env.work_dir().join("ecr-fanout-task-definitions");
     for region in env.regions() {
         let name = region.name();

@@ -699,14 +699,21 @@ async fn env_exposes_regions_repositories_and_binary_environment() {
     assert_eq!(get("AWS_EC2_METADATA_DISABLED").as_deref(), Some("true"));
     assert!(!std::path::Path::new(&get("AWS_CONFIG_FILE").unwrap()).exists());
 
+    // Every host variable outside the allow-list is removed (cargo's own are always there).
     let cmd = crate::harness::ecr_fanout(&env);
     let envs: Vec<_> = cmd.get_envs().collect();
-    for removed in ["GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "AWS_PROFILE", "CI"] {
-        assert!(
-            envs.iter().any(|(k, v)| *k == removed && v.is_none()),
-            "{removed} is removed"
-        );
+    let host: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
+    assert!(host.iter().any(|k| k.starts_with("CARGO_")), "{host:?}");
+    for name in &host {
+        let allowed = crate::harness::env::ALLOWED_HOST_VARS.contains(&name.as_str());
+        let removed = envs.iter().any(|(k, v)| k == &name.as_str() && v.is_none());
+        let set = envs.iter().any(|(k, v)| k == &name.as_str() && v.is_some());
+        assert!(allowed || removed || set, "{name} reaches the binary");
     }
+    assert!(
+        !envs.iter().any(|(k, v)| *k == "PATH" && v.is_none()),
+        "PATH is kept"
+    );
 }
 
 #[tokio::test]

@@ -15,13 +15,17 @@ mod bad_input;
 mod build;
 mod cancel;
 mod concurrency;
+mod dotenv_limits;
 mod dry_run;
 mod faults;
+mod grouped_errors;
 mod immutable;
 mod large_blobs;
 mod mount;
 mod outputs;
 mod push;
+mod secrets;
+mod tag_references;
 mod tag_rules;
 
 mod ecs;

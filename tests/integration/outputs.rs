@@ -114,8 +114,18 @@ async fn github_outputs_summary_and_dotenv_hold_the_pushed_image() {
     let dotenv = parse_dotenv(&std::fs::read_to_string(&dotenv_path).unwrap());
     assert_eq!(dotenv["ECR_FANOUT_DIGEST"], digest);
     assert_eq!(dotenv["ECR_FANOUT_IMAGE_EU_WEST_1"], images["eu-west-1"]);
-    assert_eq!(dotenv["ECR_FANOUT_IMAGES"], outputs["images"]);
-    assert_eq!(dotenv.len(), outputs.len());
+    assert_eq!(dotenv["ECR_FANOUT_IMAGE"], outputs["image"]);
+    assert_eq!(dotenv["ECR_FANOUT_REGISTRY"], outputs["registry"]);
+    assert_eq!(dotenv["ECR_FANOUT_REPOSITORY"], "team/web");
+    assert_eq!(dotenv["ECR_FANOUT_TAGS"], "v1,latest");
+    assert_eq!(dotenv["ECR_FANOUT_REGIONS"], REGIONS.join(","));
+    assert_eq!(
+        dotenv["ECR_FANOUT_BYTES_UPLOADED"],
+        outputs["bytes-uploaded"]
+    );
+    // Scalars and one variable per region; the JSON aggregates are GitHub outputs only.
+    assert_eq!(dotenv.len(), 8 + REGIONS.len(), "{dotenv:?}");
+    assert!(!dotenv.contains_key("ECR_FANOUT_IMAGES"));
 
     let summary = std::fs::read_to_string(&summary_path).unwrap();
     for region in REGIONS {

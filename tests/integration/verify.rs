@@ -153,8 +153,9 @@ async fn a_region_whose_tag_points_at_another_image_fails_with_exit_3() {
     let out = verify(&env, "web", &["--tags", "v1,v2"]).await;
     assert_eq!(out.status, 3, "{out}");
     assert!(
-        error_line(&out)
-            .contains("region us-east-1, repository web, tag v2: verify: the tag does not exist"),
+        error_line(&out).starts_with(
+            "error: repository web, tag v2: verify: the tag does not exist in 2 regions"
+        ),
         "{out}"
     );
 }
