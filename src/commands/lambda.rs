@@ -20,9 +20,15 @@ const WHY: &str = "AWS Lambda runs only a single image manifest and rejects imag
 /// The image to push: unchanged, or the one platform manifest of an index; refused with an
 /// `InputError` when Lambda could not run what would be pushed.
 pub fn prepare_for_lambda(image: LocalImage, config: &Config) -> Result<LocalImage, InputError> {
-    if !config.handoff.lambda_compatible {
-        return Ok(image);
+    if config.handoff.lambda_compatible {
+        lambda_image(image)
+    } else {
+        Ok(image)
     }
+}
+
+/// What Lambda would run of `image`: the image itself, or its one platform manifest.
+fn lambda_image(image: LocalImage) -> Result<LocalImage, InputError> {
     let entries = image.index_entries().map_err(refuse_unreadable)?;
     let image = match entries {
         None => image,
@@ -90,3 +96,7 @@ fn refusal(message: String) -> InputError {
 fn refuse_unreadable(error: anyhow::Error) -> InputError {
     refusal(format!("cannot read the image index: {error:#}"))
 }
+
+#[cfg(test)]
+#[path = "lambda_tests.rs"]
+mod tests;
