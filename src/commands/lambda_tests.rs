@@ -92,19 +92,16 @@ fn a_one_platform_index_with_its_attestation_becomes_the_platform_manifest() {
 #[test]
 fn a_one_platform_index_for_another_platform_is_refused_after_unwrapping() {
     let dir = tempfile::tempdir().unwrap();
-    write_index_layout(dir.path(), "s390x", &["linux/s390x"], true).unwrap();
-    let platform_manifest = open(dir.path())
-        .index_entries()
-        .unwrap()
-        .unwrap()
-        .platform_images[0]
-        .digest
-        .clone();
+    let index_digest = write_index_layout(dir.path(), "s390x", &["linux/s390x"], true).unwrap();
+    let index = open(dir.path());
+    let entries = index.index_entries().unwrap().unwrap();
+    let platform_manifest = &entries.platform_images[0].digest;
     assert_eq!(
         refusal_of(dir.path()),
         format!(
-            "invalid input `lambda-compatible`: the image {platform_manifest} is for \
-             linux/s390x; AWS Lambda runs only linux/amd64 (x86_64) and linux/arm64"
+            "invalid input `lambda-compatible`: the image {platform_manifest} (the one platform \
+             manifest of the index {index_digest}) is for linux/s390x; AWS Lambda runs only \
+             linux/amd64 (x86_64) and linux/arm64"
         )
     );
 }

@@ -1,10 +1,10 @@
 //! `lambda-compatible`: every shape Lambda cannot run (two platforms, two platforms with
-//! attestations, attestations only, an index of indexes, an s390x image) is refused with exit 2
-//! and its exact error line before any call to moto (counted) or request to a registry (the
-//! proxies record none); a single manifest is pushed as it is, and a one-platform index carrying
-//! a BuildKit-style attestation manifest is pushed as its platform manifest alone (checked with
-//! skopeo: the tag serves the manifest, the attestation's manifest and blob never reached the
-//! registry).
+//! attestations, attestations only, an index of indexes, an s390x image, a one-platform s390x
+//! index) is refused with exit 2 and its exact error line before any call to moto (counted) or
+//! request to a registry (the proxies record none); a single manifest is pushed as it is, and a
+//! one-platform index carrying a BuildKit-style attestation manifest is pushed as its platform
+//! manifest alone (checked with skopeo: the tag serves the manifest, the attestation's manifest
+//! and blob never reached the registry).
 
 use ecr_fanout::image::fixtures::LayoutBuilder;
 use ecr_fanout::image::index_fixtures::{
@@ -160,6 +160,24 @@ fn refused_shapes(env: &TestEnv) -> Vec<Refused> {
     shapes.push(Refused {
         source: oci(&dir),
         message: format!("the image {s390x} is for linux/s390x; {only_x86_arm}"),
+    });
+
+    let dir = layout_dir(env, "s390x-index");
+    let index = write_index_layout(&dir, "s390x-index", &["linux/s390x"], true).unwrap();
+    let platform_manifest = ecr_fanout::image::open_image(&oci(&dir).parse().unwrap())
+        .unwrap()
+        .index_entries()
+        .unwrap()
+        .unwrap()
+        .platform_images[0]
+        .digest
+        .clone();
+    shapes.push(Refused {
+        source: oci(&dir),
+        message: format!(
+            "the image {platform_manifest} (the one platform manifest of the index {index}) is \
+             for linux/s390x; {only_x86_arm}"
+        ),
     });
     shapes
 }
