@@ -1,8 +1,10 @@
-//! `ecr-fanout verify` on images already in the registries: a consistent image passes (exit 0)
-//! with the same JSON report shape as `push`; a region whose tag was moved to another image
-//! with skopeo, or whose tag is missing, fails with exit 3; a blob deleted through the
-//! registry API is exit 1 naming the region and the blob (issue 6: the region cannot serve
-//! the image); a region that cannot be read at all is exit 1 naming the region.
+//! `ecr-fanout verify` on images already in the registries, every region's result read by name:
+//! a consistent image passes (exit 0) with the same JSON report shape as `push`; exit 3 for a
+//! region that provably lacks the image (a tag moved to another image with skopeo, tags at
+//! different images, a missing tag, repository or `--digest`, a manifest served with other
+//! bytes, by digest or under a tag); exit 1 for a blob deleted through the registry API and for
+//! a region that cannot be read, also when other regions lack the image; exit 2 for bad input,
+//! before any call to moto. Error lines are checked whole.
 
 use std::path::Path;
 
@@ -360,6 +362,27 @@ async fn a_manifest_served_with_other_bytes_fails_with_exit_3() {
         statuses(&report(&out), &REGIONS[..2]),
         ["us-east-1 verified", "eu-west-1 failed"]
     );
+
+    // The same bytes under a tag: the tag's GET is the one corrupted.
+    standby.inject(Fault::CorruptManifestGet { count: 1 });
+    let out = verify(&env, "web", &["--tags", "v1"]).await;
+    assert_eq!(out.status, 3, "{out}");
+    assert_eq!(standby.faults_fired("corrupt-manifest-get"), 2);
+    let error = error_line(&out);
+    let prefix = "error: region eu-west-1, repository web: verify: tag v1 served bytes whose \
+                  sha256 is sha256:";
+    assert!(error.starts_with(prefix), "{out}");
+    let served = &error[prefix.len() - "sha256:".len()..][..71];
+    assert_ne!(served, digest, "{out}");
+    assert!(
+        error.ends_with(&format!(
+            "{served}, a manifest the repository does not serve by digest: the manifest was \
+             changed on the way or in the registry; the image could not be shown to be the same \
+             and whole in every region"
+        )),
+        "{out}"
+    );
+    assert_tags_everywhere(&env, "web", &["v1"], &digest).await;
 }
 
 #[tokio::test]
