@@ -2,6 +2,7 @@
 //! `TestEnv`, and read results back with independent clients (skopeo, the registry API, moto).
 
 use std::path::PathBuf;
+use std::process::Command;
 
 use serde_json::Value;
 
@@ -29,6 +30,11 @@ pub fn multi_platform_image(env: &TestEnv, seed: &str) -> (String, String) {
 
 /// `ecr-fanout push` to every region of `env` with the proxies as endpoints, `--json`.
 pub async fn push(env: &TestEnv, image: &str, repository: &str, extra: &[&str]) -> RunOutput {
+    run(push_command(env, image, repository, extra)).await
+}
+
+/// The command [`push`] runs, to add variables to before running it.
+pub fn push_command(env: &TestEnv, image: &str, repository: &str, extra: &[&str]) -> Command {
     let regions: Vec<&str> = env.regions().iter().map(|r| r.name()).collect();
     let mut cmd = ecr_fanout(env);
     cmd.args([
@@ -42,7 +48,7 @@ pub async fn push(env: &TestEnv, image: &str, repository: &str, extra: &[&str]) 
     .args(["--regions", &regions.join(",")])
     .args(["--registry-endpoints", &env.registry_endpoints_arg()])
     .args(extra);
-    run(cmd).await
+    cmd
 }
 
 /// Every phrase appears in the run's stderr (an error must name region, repository and step).
