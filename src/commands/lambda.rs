@@ -52,6 +52,10 @@ fn lambda_image(image: LocalImage) -> Result<LocalImage, InputError> {
                   "lambda-compatible: pushing the one platform manifest without its index");
             Ok(single)
         }
+        [] if entries.attestations.is_empty() => Err(refusal(format!(
+            "the index {} is empty: it holds no image manifest to push",
+            image.top.digest
+        ))),
         [] => Err(refusal(format!(
             "the index {} holds no runnable image, only {} attestation manifest(s); {WHY}",
             image.top.digest,

@@ -145,6 +145,22 @@ fn an_index_of_attestations_only_is_refused() {
 }
 
 #[test]
+fn an_empty_index_is_refused_as_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = LayoutBuilder::create(dir.path()).unwrap();
+    let index = layout.add_index(&[]).unwrap();
+    layout.write_index_json(&[(&index, "latest")]).unwrap();
+    assert_eq!(
+        refusal_of(dir.path()),
+        format!(
+            "invalid input `lambda-compatible`: the index {} is empty: it holds no image \
+             manifest to push",
+            index.digest
+        )
+    );
+}
+
+#[test]
 fn an_index_of_indexes_is_refused_even_with_one_platform_inside() {
     let dir = tempfile::tempdir().unwrap();
     let (outer, _) = write_nested_index_layout(dir.path(), "nested").unwrap();
