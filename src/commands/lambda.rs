@@ -20,56 +20,65 @@ const WHY: &str = "AWS Lambda runs only a single image manifest and rejects imag
 /// The image to push: unchanged, or the one platform manifest of an index; refused with an
 /// `InputError` when Lambda could not run what would be pushed.
 pub fn prepare_for_lambda(image: LocalImage, config: &Config) -> Result<LocalImage, InputError> {
-    if !config.handoff.lambda_compatible {
-        return Ok(image);
+    if config.handoff.lambda_compatible {
+        lambda_image(image)
+    } else {
+        Ok(image)
     }
-    let entries = image.index_entries().map_err(refuse_unreadable)?;
-    let image = match entries {
-        None => image,
-        Some(entries) if !entries.nested_indexes.is_empty() => {
-            return Err(refusal(format!(
-                "the image {} is an index of indexes; {WHY}",
-                image.top.digest
-            )));
-        }
-        Some(entries) => match entries.platform_images.as_slice() {
-            [only] => {
-                let single = image.child_as_image(only).map_err(refuse_unreadable)?;
-                info!(digest = %single.top.digest, platforms = ?single.platforms,
-                      attestations_left_out = entries.attestations.len(), index = %image.top.digest,
-                      "lambda-compatible: pushing the one platform manifest without its index");
-                single
-            }
-            [] => {
-                return Err(refusal(format!(
-                    "the index {} holds no runnable image, only {} attestation manifest(s); {WHY}",
-                    image.top.digest,
-                    entries.attestations.len()
-                )));
-            }
-            several => {
-                return Err(refusal(format!(
-                    "the image {} is an index of {} platforms ({}){}; {WHY}. Build for one \
-                     platform (e.g. --platform linux/arm64), or set lambda-compatible: false",
-                    image.top.digest,
-                    several.len(),
-                    image.platforms.join(", "),
-                    attestation_note(entries.attestations.len())
-                )));
-            }
-        },
-    };
-    check_platform(&image)?;
-    Ok(image)
 }
 
-/// A known platform must be one Lambda runs; an unknown one is left to Lambda.
-fn check_platform(image: &LocalImage) -> Result<(), InputError> {
+/// What Lambda would run of `image`: the image itself, or its one platform manifest.
+fn lambda_image(image: LocalImage) -> Result<LocalImage, InputError> {
+    let Some(entries) = image.index_entries().map_err(refuse_unreadable)? else {
+        check_platform(&image, image.top.digest.as_str())?;
+        return Ok(image);
+    };
+    if !entries.nested_indexes.is_empty() {
+        return Err(refusal(format!(
+            "the image {} is an index of indexes; {WHY}",
+            image.top.digest
+        )));
+    }
+    match entries.platform_images.as_slice() {
+        [only] => {
+            let single = image.child_as_image(only).map_err(refuse_unreadable)?;
+            let described = format!(
+                "{} (the one platform manifest of the index {})",
+                single.top.digest, image.top.digest
+            );
+            check_platform(&single, &described)?;
+            info!(digest = %single.top.digest, platforms = ?single.platforms,
+                  attestations_left_out = entries.attestations.len(), index = %image.top.digest,
+                  "lambda-compatible: pushing the one platform manifest without its index");
+            Ok(single)
+        }
+        [] if entries.attestations.is_empty() => Err(refusal(format!(
+            "the index {} is empty: it holds no image manifest to push",
+            image.top.digest
+        ))),
+        [] => Err(refusal(format!(
+            "the index {} holds no runnable image, only {} attestation manifest(s); {WHY}",
+            image.top.digest,
+            entries.attestations.len()
+        ))),
+        several => Err(refusal(format!(
+            "the image {} is an index of {} platforms ({}){}; {WHY}. Build for one platform \
+             (e.g. --platform linux/arm64), or set lambda-compatible: false",
+            image.top.digest,
+            several.len(),
+            image.platforms.join(", "),
+            attestation_note(entries.attestations.len())
+        ))),
+    }
+}
+
+/// A known platform must be one Lambda runs; an unknown one is left to Lambda. `described`
+/// names the image in the refusal.
+fn check_platform(image: &LocalImage, described: &str) -> Result<(), InputError> {
     match image.platforms.as_slice() {
         [platform] if !LAMBDA_PLATFORMS.contains(&platform.as_str()) => Err(refusal(format!(
-            "the image {} is for {platform}; AWS Lambda runs only linux/amd64 (x86_64) and \
-             linux/arm64",
-            image.top.digest
+            "the image {described} is for {platform}; AWS Lambda runs only linux/amd64 (x86_64) \
+             and linux/arm64"
         ))),
         _ => Ok(()),
     }
@@ -90,3 +99,7 @@ fn refusal(message: String) -> InputError {
 fn refuse_unreadable(error: anyhow::Error) -> InputError {
     refusal(format!("cannot read the image index: {error:#}"))
 }
+
+#[cfg(test)]
+#[path = "lambda_tests.rs"]
+mod tests;

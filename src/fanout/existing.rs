@@ -150,7 +150,12 @@ async fn verify_region(
         VerifyReference::Digest(d) => (d.clone(), Vec::new()),
         VerifyReference::Tags(tags) => resolve_tags(client, tags, &where_).await?,
     };
-    let served = read_served_image(client, &digest, &where_).await?;
+    let served = match read_served_image(client, &digest, &where_).await {
+        Ok(served) => served,
+        Err(error) => {
+            return Err(explain_unserved_tag(client, config, &digest, &where_, error).await);
+        }
+    };
     check_blobs(client, &served.blob_digests(), config.concurrency, &where_)
         .await
         .map_err(missing_blob_is_a_failure)?;
@@ -162,6 +167,35 @@ async fn verify_region(
         tags,
         repository,
     })
+}
+
+/// When the tags resolved to bytes whose digest the repository does not serve (the manifest
+/// was changed on the way or in the registry), says so instead of calling a digest that exists
+/// nowhere "missing"; any other error is returned as it is.
+async fn explain_unserved_tag(
+    client: &crate::registry::RegistryClient,
+    config: &VerifyConfig,
+    digest: &Digest,
+    where_: &str,
+    error: anyhow::Error,
+) -> anyhow::Error {
+    let VerifyReference::Tags(tags) = &config.reference else {
+        return error;
+    };
+    if !error.is::<VerificationFailed>()
+        || client
+            .manifest_exists(digest.as_str())
+            .await
+            .unwrap_or(true)
+    {
+        return error;
+    }
+    VerificationFailed(format!(
+        "{where_}: verify: {} served bytes whose sha256 is {digest}, a manifest the repository \
+         does not serve by digest: the manifest was changed on the way or in the registry",
+        tag_list(tags)
+    ))
+    .into()
 }
 
 /// For `verify`, a region missing a blob of the image cannot serve it: an operation failure

@@ -34,7 +34,7 @@ use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::ecr;
-use crate::error::VerificationFailed;
+use crate::error::{PlanRefused, VerificationFailed};
 use crate::image::LocalImage;
 use crate::output::progress::{self, RegionProgress};
 use crate::output::workflow::in_group;
@@ -213,6 +213,7 @@ async fn plan_all(
         match result {
             Ok(plan) => {
                 report.apply_plan(&plan, image);
+                report.error.clone_from(&plan.refusal);
                 info!(region = %report.region, repository = %report.repository,
                       action = ?report.repository_action, blobs = report.blobs_to_upload,
                       bytes = report.bytes_to_upload, "planned");
@@ -225,12 +226,16 @@ async fn plan_all(
         }
     }
     if failures.is_empty() {
-        Ok(plans)
+        return Ok(plans);
+    }
+    let failed = combine(failures, "nothing was pushed or tagged in any region");
+    // Bad configuration somewhere wins over operational failures elsewhere (exit 2), and the
+    // error lists both, so that one run shows everything to fix.
+    let refusals: Vec<&str> = plans.iter().filter_map(|p| p.refusal.as_deref()).collect();
+    if refusals.is_empty() {
+        Err(failed)
     } else {
-        Err(combine(
-            failures,
-            "nothing was pushed or tagged in any region",
-        ))
+        Err(PlanRefused(format!("{}; {failed:#}", refusals.join("; "))).into())
     }
 }
 

@@ -10,6 +10,7 @@ pub mod digest;
 mod docker_archive;
 pub mod fixtures;
 pub mod index_entries;
+pub mod index_fixtures;
 mod index_selection;
 mod layout;
 pub mod local;

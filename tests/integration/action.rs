@@ -1,14 +1,17 @@
 //! `ecr-fanout action` as the GitHub runner runs it: `INPUT_*` variables evaluated from
 //! action.yml's step (names with `-`, multi-line values, defaults, empty unset inputs),
 //! `GITHUB_ACTIONS=true`, `$GITHUB_OUTPUT` and `$GITHUB_STEP_SUMMARY` in temp files. Results
-//! are read back with skopeo and by parsing the files by the runner's rules.
+//! are read back with skopeo and by parsing the files by the runner's rules. The drift test:
+//! a real push to three regions, where every output written (per-region ones included) must be
+//! declared in action.yml and equal the JSON report's value, read by region name.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
 use crate::action_support::*;
-use crate::harness::{TestEnv, ecr_fanout, moto::moto_password, run};
+use crate::harness::{TestEnv, ecr_fanout, moto::moto_password, run, skopeo};
+use crate::repository_support::region_report;
 use crate::scenario::*;
 
 const TWO_REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
@@ -227,4 +230,113 @@ async fn missing_id_token_permission_is_named() {
             "cannot request an OIDC token; add `permissions: id-token: write`",
         ],
     );
+}
+
+/// The report's value an output must carry, as the output writes it (JSON compact); panics
+/// for an output the test does not know, so a new output cannot go unchecked.
+fn report_value_for(name: &str, report: &Value, regions: &[&str]) -> String {
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    for region in regions {
+        if name == format!("image-{region}") {
+            let by_name = region_report(report, region)["image"].clone();
+            assert_eq!(by_name, report["images"][region], "{name}");
+            return text(&by_name);
+        }
+        if name == format!("task-definition-{region}") {
+            return text(&report["task_definitions"][region]);
+        }
+    }
+    let field = match name {
+        "digest" | "image" | "images" | "tags" | "platforms" | "registry" | "registries" => name,
+        "task-definitions" => "task_definitions",
+        "bytes-uploaded" => "bytes_uploaded",
+        "regions" => {
+            let names: Vec<&str> = regions
+                .iter()
+                .map(|r| region_report(report, r)["region"].as_str().unwrap())
+                .collect();
+            return json!(names).to_string();
+        }
+        other => panic!("output {other} has no counterpart in the report: check it here"),
+    };
+    text(&report[field])
+}
+
+#[tokio::test]
+async fn a_real_push_to_three_regions_writes_every_output_as_the_report_says() {
+    let env = TestEnv::start(&REGIONS).await;
+    let (image, digest) = multi_platform_image(&env, "action-drift");
+    let (outputs_path, _) = work_file(&env, "github-output");
+    let (task_path, task_arg) = work_file(&env, "task-definition.json");
+    std::fs::write(
+        &task_path,
+        r#"{"family": "web", "containerDefinitions": [{"name": "app", "image": "x"}]}"#,
+    )
+    .unwrap();
+    let runner_temp = env.path("runner-temp");
+    std::fs::create_dir(&runner_temp).unwrap();
+    let action = action_yml();
+    let mut cmd = ecr_fanout(&env);
+    cmd.arg("action")
+        .envs(action.input_env(&[
+            ("regions", &REGIONS.join("\n")),
+            ("repository", "team/web"),
+            ("tags", "v1,latest"),
+            ("image", &image),
+            ("create-repository", "true"),
+            ("registry-endpoints", &env.registry_endpoints_arg()),
+            ("ecs-task-definition", &task_arg),
+            ("ecs-container-name", "app"),
+            ("json", "true"),
+        ]))
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &outputs_path)
+        .env("RUNNER_TEMP", &runner_temp);
+    let out = run(cmd).await;
+    assert!(out.success(), "{out}");
+    let report = report(&out);
+    let outputs = parse_runner_outputs(&std::fs::read_to_string(&outputs_path).unwrap());
+
+    assert_outputs_declared(&action, &outputs, &REGIONS);
+    for region in REGIONS {
+        for family in ["image", "task-definition"] {
+            let name = format!("{family}-{region}");
+            assert!(outputs.contains_key(&name), "no output {name}: {outputs:?}");
+        }
+    }
+    for (name, value) in &outputs {
+        assert_eq!(
+            *value,
+            report_value_for(name, &report, &REGIONS),
+            "output {name}"
+        );
+    }
+
+    // The report itself against the registries and the image on disk.
+    assert_eq!(report["digest"], digest.as_str());
+    assert_eq!(
+        report["bytes_uploaded"],
+        REGIONS.len() as u64 * blob_bytes(&image)
+    );
+    assert_tags_everywhere(&env, "team/web", &["v1", "latest"], &digest).await;
+    for region in env.regions() {
+        let name = region.name();
+        let uri = &outputs[&format!("image-{name}")];
+        assert_eq!(*uri, pinned_uri(name, "team/web", &digest));
+        let pinned = uri.rsplit_once('@').unwrap().1;
+        assert_eq!(
+            skopeo::manifest_digest(region, "team/web", pinned)
+                .await
+                .unwrap(),
+            digest
+        );
+        let rendered: Value = serde_json::from_str(
+            &std::fs::read_to_string(&outputs[&format!("task-definition-{name}")]).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(rendered["containerDefinitions"][0]["image"], uri.as_str());
+    }
 }

@@ -3,7 +3,7 @@
 //! empty for unset inputs, as the runner does), parse `$GITHUB_OUTPUT` by the runner's rules,
 //! and run the binary with no credentials or CI variables from the host.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -142,6 +142,49 @@ pub fn parse_runner_outputs(text: &str) -> BTreeMap<String, String> {
         outputs.insert(name.to_string(), value);
     }
     outputs
+}
+
+/// Every output written is declared in `action.yml` and every declared one is written: a
+/// per-region output (`image-eu-west-1`) through its JSON object (`images`), whose description
+/// says how to read one region with `fromJSON`; each declared value reads the step's output.
+pub fn assert_outputs_declared(
+    action: &ActionYml,
+    written: &BTreeMap<String, String>,
+    regions: &[&str],
+) {
+    let mut expected = BTreeSet::new();
+    for name in written.keys() {
+        match regions
+            .iter()
+            .find_map(|r| name.strip_suffix(&format!("-{r}")))
+        {
+            Some(family) => {
+                let aggregate = format!("{family}s");
+                let declared = action.outputs.get(&aggregate);
+                assert!(
+                    declared.is_some_and(|o| o.description.contains("fromJSON")),
+                    "per-region output {name}: action.yml must declare `{aggregate}` and say \
+                     how to read one region from it"
+                );
+            }
+            None => {
+                expected.insert(name.as_str());
+            }
+        }
+    }
+    let declared: BTreeSet<&str> = action.outputs.keys().map(String::as_str).collect();
+    assert_eq!(declared, expected, "action.yml outputs vs the binary's");
+    for (name, output) in &action.outputs {
+        assert!(
+            !output.description.trim().is_empty(),
+            "output {name}: no description"
+        );
+        assert_eq!(
+            output.value,
+            format!("${{{{ steps.ecr-fanout.outputs.{name} }}}}"),
+            "output {name}"
+        );
+    }
 }
 
 /// The binary with the host's CI, AWS and input variables removed, no AWS credentials and no

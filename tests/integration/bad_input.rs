@@ -1,5 +1,6 @@
 //! Bad inputs: each exits 2 with one error line naming the input, and nothing is written to
-//! any registry or to ECR (moto), even with `--create-repository`.
+//! any registry or to ECR (moto), even with `--create-repository`. A missing repository is
+//! exit 2 too, also when another region fails to plan for another reason.
 
 use crate::harness::{TestEnv, ecr_fanout, run};
 use crate::scenario::*;
@@ -98,6 +99,54 @@ async fn missing_repository_without_create_is_refused_before_any_write() {
         &out,
         &["region ap-southeast-2: repository web does not exist (hint: "],
     );
+    for region in env.regions() {
+        let catalog = crate::harness::skopeo::catalog(region).await.unwrap();
+        assert!(catalog.is_empty(), "{}: {catalog:?}", region.name());
+    }
+}
+
+/// Regions failing in different ways: a missing repository (exit 2 alone) and a region whose
+/// registry refuses the login (exit 1 alone). Bad configuration wins: exit 2, and the error
+/// names both regions' problems, so one run shows everything to fix.
+#[tokio::test]
+async fn a_missing_repository_wins_over_a_region_that_cannot_be_planned() {
+    let env = TestEnv::start(&REGIONS).await;
+    for region in ["us-east-1", "eu-west-1"] {
+        env.create_repository(region, "web").await;
+    }
+    let unreadable = env.region("eu-west-1");
+    unreadable.control().expire_password(unreadable.password());
+    let (image, _) = single_manifest_image(&env, "mixed-plan");
+    let out = push(&env, &image, "web", &["--tags", "v1"]).await;
+    assert_eq!(out.status, 2, "{out}");
+    let error = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("no error line: {out}"));
+    assert!(
+        error.contains(
+            "region ap-southeast-2: repository web does not exist (hint: set \
+             create-repository: true, or create it)"
+        ),
+        "{out}"
+    );
+    assert!(error.contains("region eu-west-1, repository web"), "{out}");
+    let report = report(&out);
+    let region = |name| crate::repository_support::region_report(&report, name);
+    assert_eq!(region("us-east-1")["status"], "planned");
+    assert_eq!(region("us-east-1")["error"], serde_json::Value::Null);
+    assert_eq!(region("eu-west-1")["status"], "failed");
+    assert_eq!(
+        region("ap-southeast-2")["error"],
+        "region ap-southeast-2: repository web does not exist (hint: set create-repository: \
+         true, or create it)"
+    );
+    assert_nothing_pushed(&env).await;
+}
+
+/// No registry holds any image (repositories created in moto up front stay empty).
+async fn assert_nothing_pushed(env: &TestEnv) {
     for region in env.regions() {
         let catalog = crate::harness::skopeo::catalog(region).await.unwrap();
         assert!(catalog.is_empty(), "{}: {catalog:?}", region.name());

@@ -1,13 +1,18 @@
 //! ECS task definitions rendered per region, and `image-uri-format`: the rendered files are
 //! parsed and compared field by field with the source (a sidecar left alone, unknown and
-//! read-only fields kept in their order), the outputs are read from the dotenv file and the
-//! JSON report, and the URIs are resolved against the registries with skopeo.
+//! read-only fields kept in their order), the outputs are read from the dotenv file, the
+//! `$GITHUB_OUTPUT` file (by the runner's rules) and the JSON report, and the URIs are resolved
+//! against the registries with skopeo. A dry run and a failed push render nothing and output
+//! `{}`; on a runner the files go under `$RUNNER_TEMP/ecr-fanout`, an empty `RUNNER_TEMP` means
+//! the working directory.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::harness::{TestEnv, skopeo};
+use crate::action_support::parse_runner_outputs;
+use crate::harness::{Fault, TestEnv, run, skopeo};
+use crate::repository_support::region_report;
 use crate::scenario::*;
 
 /// A task definition as `aws ecs describe-task-definition --query taskDefinition` prints it,
@@ -243,4 +248,151 @@ async fn a_container_name_missing_from_the_file_is_refused_before_any_write() {
     );
     assert_nothing_written(&env).await;
     assert!(!env.work_dir().join("ecr-fanout-task-definitions").exists());
+}
+
+/// The ECS flags for `source_arg` (one file for every region) and container `app`.
+fn ecs_flags<'a>(source_arg: &'a str, dotenv_arg: &'a str) -> Vec<&'a str> {
+    vec![
+        "--tags",
+        "v1",
+        "--create-repository",
+        "--ecs-task-definition",
+        source_arg,
+        "--ecs-container-name",
+        "app",
+        "--dotenv-file",
+        dotenv_arg,
+    ]
+}
+
+/// No file rendered: `{}` in the report, `$GITHUB_OUTPUT` and the dotenv file, no
+/// `task-definition-<region>` anywhere, and no directory in the working directory.
+fn assert_no_task_definitions(env: &TestEnv, out: &crate::harness::RunOutput) {
+    let report = report(out);
+    assert_eq!(report["task_definitions"], json!({}), "{out}");
+    let outputs =
+        parse_runner_outputs(&std::fs::read_to_string(env.path("github-output")).unwrap());
+    assert_eq!(outputs["task-definitions"], "{}");
+    let dotenv = parse_dotenv(env, "push.env");
+    // The dotenv file carries no aggregates; no task-definition variable at all.
+    assert!(
+        !dotenv
+            .keys()
+            .any(|k| k.starts_with("ECR_FANOUT_TASK_DEFINITION")),
+        "{dotenv:?}"
+    );
+    for region in env.regions() {
+        let name = region.name();
+        assert!(
+            !outputs.contains_key(&format!("task-definition-{name}")),
+            "{outputs:?}"
+        );
+        let variable = format!(
+            "ECR_FANOUT_TASK_DEFINITION_{}",
+            name.to_uppercase().replace('-', "_")
+        );
+        assert!(!dotenv.contains_key(&variable), "{dotenv:?}");
+    }
+    assert!(!env.work_dir().join("ecr-fanout-task-definitions").exists());
+}
+
+#[tokio::test]
+async fn a_dry_run_renders_nothing_and_outputs_an_empty_object() {
+    let env = TestEnv::start(&REGIONS[..2]).await;
+    let (image, _) = single_manifest_image(&env, "ecs-dry");
+    let source_arg = write_json(&env, "task-definition.json", &task_definition("web"));
+    let (_, dotenv_arg) = work_file(&env, "push.env");
+    let (outputs_path, _) = work_file(&env, "github-output");
+    let mut flags = ecs_flags(&source_arg, &dotenv_arg);
+    flags.push("--dry-run");
+    let mut cmd = push_command(&env, &image, "web", &flags);
+    cmd.env("GITHUB_OUTPUT", &outputs_path);
+    let out = run(cmd).await;
+    assert!(out.success(), "{out}");
+    assert_eq!(report(&out)["status"], "planned");
+    assert_no_task_definitions(&env, &out);
+    assert_nothing_written(&env).await;
+}
+
+#[tokio::test]
+async fn a_failed_push_renders_nothing_and_outputs_an_empty_object() {
+    let env = TestEnv::start(&REGIONS[..2]).await;
+    let (image, _) = single_manifest_image(&env, "ecs-failed");
+    let source_arg = write_json(&env, "task-definition.json", &task_definition("web"));
+    let (_, dotenv_arg) = work_file(&env, "push.env");
+    let (outputs_path, _) = work_file(&env, "github-output");
+    // The only manifest GET answered 200 is eu-west-1's verification: it fails, exit 3.
+    let failing = env.region("eu-west-1").control();
+    failing.inject(Fault::CorruptManifestGet { count: 1 });
+    let mut cmd = push_command(&env, &image, "web", &ecs_flags(&source_arg, &dotenv_arg));
+    cmd.env("GITHUB_OUTPUT", &outputs_path);
+    let out = run(cmd).await;
+    assert_eq!(out.status, 3, "{out}");
+    assert_eq!(failing.faults_fired("corrupt-manifest-get"), 1);
+    let report = report(&out);
+    assert_eq!(report["status"], "failed");
+    assert_eq!(region_report(&report, "eu-west-1")["status"], "failed");
+    assert_no_task_definitions(&env, &out);
+    for region in env.regions() {
+        assert!(skopeo::tags(region, "web").await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn on_a_github_runner_the_files_go_under_runner_temp() {
+    let env = TestEnv::start(&REGIONS[..2]).await;
+    let (image, digest) = single_manifest_image(&env, "ecs-runner");
+    let source = task_definition("web");
+    let source_arg = write_json(&env, "task-definition.json", &source);
+    let (_, dotenv_arg) = work_file(&env, "push.env");
+    let (outputs_path, _) = work_file(&env, "github-output");
+    let runner_temp = env.path("runner-temp");
+    std::fs::create_dir(&runner_temp).unwrap();
+    let mut cmd = push_command(&env, &image, "web", &ecs_flags(&source_arg, &dotenv_arg));
+    cmd.env("GITHUB_OUTPUT", &outputs_path)
+        .env("RUNNER_TEMP", &runner_temp);
+    let out = run(cmd).await;
+    assert!(out.success(), "{out}");
+
+    let report = report(&out);
+    let outputs = parse_runner_outputs(&std::fs::read_to_string(&outputs_path).unwrap());
+    let paths: BTreeMap<String, String> =
+        serde_json::from_str(&outputs["task-definitions"]).unwrap();
+    assert_eq!(report["task_definitions"], json!(paths));
+    for region in env.regions() {
+        let name = region.name();
+        let expected = runner_temp
+            .join("ecr-fanout")
+            .join(format!("task-definition-{name}.json"));
+        assert_eq!(std::path::Path::new(&paths[name]), expected);
+        assert_eq!(outputs[&format!("task-definition-{name}")], paths[name]);
+        assert_rendered(&paths[name], &source, &pinned_uri(name, "web", &digest));
+    }
+    assert!(!env.work_dir().join("ecr-fanout-task-definitions").exists());
+}
+
+#[tokio::test]
+async fn an_empty_runner_temp_means_the_working_directory() {
+    let env = TestEnv::start(&REGIONS[..1]).await;
+    let (image, digest) = single_manifest_image(&env, "ecs-empty-temp");
+    let source = task_definition("web");
+    let source_arg = write_json(&env, "task-definition.json", &source);
+    let (_, dotenv_arg) = work_file(&env, "push.env");
+    let mut cmd = push_command(&env, &image, "web", &ecs_flags(&source_arg, &dotenv_arg));
+    cmd.env("RUNNER_TEMP", "");
+    let out = run(cmd).await;
+    assert!(out.success(), "{out}");
+    let path = env
+        .work_dir()
+        .join("ecr-fanout-task-definitions")
+        .join("task-definition-us-east-1.json");
+    assert_eq!(
+        report(&out)["task_definitions"]["us-east-1"],
+        path.display().to_string()
+    );
+    assert_rendered(
+        &path.display().to_string(),
+        &source,
+        &pinned_uri("us-east-1", "web", &digest),
+    );
 }

@@ -2,6 +2,7 @@
 //! `TestEnv`, and read results back with independent clients (skopeo, the registry API, moto).
 
 use std::path::PathBuf;
+use std::process::Command;
 
 use serde_json::Value;
 
@@ -32,13 +33,8 @@ pub async fn push(env: &TestEnv, image: &str, repository: &str, extra: &[&str]) 
     run(push_command(env, image, repository, extra)).await
 }
 
-/// The command [`push`] runs, to start it in the background instead.
-pub fn push_command(
-    env: &TestEnv,
-    image: &str,
-    repository: &str,
-    extra: &[&str],
-) -> std::process::Command {
+/// The command [`push`] runs: to start it in the background, or to add variables first.
+pub fn push_command(env: &TestEnv, image: &str, repository: &str, extra: &[&str]) -> Command {
     let regions: Vec<&str> = env.regions().iter().map(|r| r.name()).collect();
     let mut cmd = ecr_fanout(env);
     cmd.args([
