@@ -141,7 +141,11 @@ async fn moving_a_tag_reuses_shared_blobs() {
     let (second_image, second) = multi_platform_image(&env, "second");
     let out = push_ok(&env, &second_image, "web", &["--tags", "latest"]).await;
     let report = report(&out);
-    assert_eq!(report["regions"][0]["tags"][0]["action"], "move");
+    for region in env.regions() {
+        let tags = &crate::repository_support::region_report(&report, region.name())["tags"];
+        assert_eq!(tags[0]["tag"], "latest");
+        assert_eq!(tags[0]["action"], "move", "{}", region.name());
+    }
     assert_tags_everywhere(&env, "web", &["latest"], &second).await;
 }
 
