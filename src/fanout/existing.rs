@@ -156,9 +156,7 @@ async fn verify_region(
             return Err(explain_unserved_tag(client, config, &digest, &where_, error).await);
         }
     };
-    check_blobs(client, &served.blob_digests(), config.concurrency, &where_)
-        .await
-        .map_err(missing_blob_is_a_failure)?;
+    check_blobs(client, &served.blob_digests(), config.concurrency, &where_).await?;
     info!(region = %session.target.region, digest = %digest,
           manifests = served.manifest_digests().len(), blobs = served.blobs.len(),
           "verified: every manifest re-hashed, every blob present");
@@ -196,15 +194,6 @@ async fn explain_unserved_tag(
         tag_list(tags)
     ))
     .into()
-}
-
-/// For `verify`, a region missing a blob of the image cannot serve it: an operation failure
-/// (exit 1, issue 6), while a tag at other bytes stays a mismatch (exit 3).
-fn missing_blob_is_a_failure(error: anyhow::Error) -> anyhow::Error {
-    match error.downcast::<VerificationFailed>() {
-        Ok(VerificationFailed(message)) => anyhow!("{message}; the region cannot serve the image"),
-        Err(other) => other,
-    }
 }
 
 /// Every tag must exist and all must point at one digest.
@@ -296,6 +285,7 @@ fn outcome(
     if let Some(e) = &error {
         report.status = "failed";
         report.error = Some(format!("{e:#}"));
+        report.error_kind = Some(crate::error::FailureKind::of(e));
     }
     PushOutcome { report, error }
 }

@@ -34,7 +34,7 @@ use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::ecr;
-use crate::error::{PlanRefused, VerificationFailed};
+use crate::error::{Failed, FailureKind, PlanRefused};
 use crate::image::LocalImage;
 use crate::output::progress::{self, RegionProgress};
 use crate::output::workflow::in_group;
@@ -84,6 +84,7 @@ pub async fn push(config: &Config, image: &LocalImage, cancel: &CancellationToke
     if let Err(e) = &result {
         report.status = "failed";
         report.error = Some(format!("{e:#}"));
+        report.error_kind = Some(crate::error::FailureKind::of(e));
     }
     PushOutcome {
         report,
@@ -126,25 +127,39 @@ async fn run_phases(
     };
     repository::after_plan(config, &mut plans, reports, replication_rules)?;
     for (plan, report) in plans.iter().zip(reports.iter_mut()) {
-        report.error.clone_from(&plan.refusal);
+        report.refused(plan.refusal.as_ref());
     }
     plan::refusals(&plans)?;
     if config.dry_run {
         return Ok(());
     }
     let started = Instant::now();
-    in_group(
+    let mut failures = in_group(
         "ecr-fanout: phase 1, upload blobs and manifests by digest",
         upload_all(config, image, &mut plans, reports, cancel),
     )
-    .await?;
-    replication_wait::await_replicated_copies(image, &plans, reports, cancel).await?;
-    if config.verify {
-        in_group(
+    .await;
+    let uploads_failed = !failures.is_empty();
+    if !uploads_failed {
+        replication_wait::await_replicated_copies(image, &plans, reports, cancel).await?;
+    }
+    // Every region that holds the image is verified, also when another region failed, so one
+    // run reports every problem (with its kind); no tag moves either way.
+    if config.verify && !cancel.is_cancelled() {
+        let verified = in_group(
             "ecr-fanout: verify every region",
             verify_all(config, image, &plans, reports),
         )
-        .await?;
+        .await;
+        failures.extend(verified);
+    }
+    if !failures.is_empty() {
+        let consequence = if uploads_failed {
+            phase_1_consequence(image, reports)
+        } else {
+            "verification failed; no tag was moved in any region".to_string()
+        };
+        return Err(combine(failures, &consequence));
     }
     if cancel.is_cancelled() {
         return Err(anyhow!(
@@ -213,7 +228,7 @@ async fn plan_all(
         match result {
             Ok(plan) => {
                 report.apply_plan(&plan, image);
-                report.error.clone_from(&plan.refusal);
+                report.refused(plan.refusal.as_ref());
                 info!(region = %report.region, repository = %report.repository,
                       action = ?report.repository_action, blobs = report.blobs_to_upload,
                       bytes = report.bytes_to_upload, "planned");
@@ -239,13 +254,14 @@ async fn plan_all(
     }
 }
 
+/// Phase 1 in every region; the failures, by region (each also recorded in its report).
 async fn upload_all(
     config: &Config,
     image: &LocalImage,
     plans: &mut [RegionPlan],
     reports: &mut [RegionReport],
     cancel: &CancellationToken,
-) -> anyhow::Result<()> {
+) -> Vec<(String, anyhow::Error)> {
     let counters: Vec<Arc<AtomicU64>> = plans.iter().map(|_| Arc::default()).collect();
     let progress = progress::start(RegionProgress::for_reports(reports, &counters));
     let results = tokio::select! {
@@ -257,7 +273,6 @@ async fn upload_all(
     };
     progress.finish().await;
     let mut failures = Vec::new();
-    let mut holding = Vec::new();
     for (result, report) in results.into_iter().zip(reports.iter_mut()) {
         match result {
             Ok(outcome) => {
@@ -268,7 +283,6 @@ async fn upload_all(
                 if outcome.repository_created {
                     report.repository_action = RepositoryAction::Create;
                 }
-                holding.push(report.region.clone());
             }
             Err(e) => {
                 report.fail(&e);
@@ -276,9 +290,16 @@ async fn upload_all(
             }
         }
     }
-    if failures.is_empty() {
-        return Ok(());
-    }
+    failures
+}
+
+/// What a phase 1 failure means: no tag moved, and where the untagged manifest is stored.
+fn phase_1_consequence(image: &LocalImage, reports: &[RegionReport]) -> String {
+    let holding: Vec<&str> = reports
+        .iter()
+        .filter(|r| r.error_kind != Some(FailureKind::Operation))
+        .map(|r| r.region.as_str())
+        .collect();
     let holding = if holding.is_empty() {
         "no region holds it".to_string()
     } else {
@@ -289,39 +310,35 @@ async fn upload_all(
             holding.join(", ")
         )
     };
-    Err(combine(
-        failures,
-        &format!("no tag was moved in any region; {holding}"),
-    ))
+    format!("no tag was moved in any region; {holding}")
 }
 
+/// Verifies every region whose phase 1 succeeded; the failures, by region.
 async fn verify_all(
     config: &Config,
     image: &LocalImage,
     plans: &[RegionPlan],
     reports: &mut [RegionReport],
-) -> anyhow::Result<()> {
+) -> Vec<(String, anyhow::Error)> {
+    let healthy: Vec<(&RegionPlan, &mut RegionReport)> = plans
+        .iter()
+        .zip(reports.iter_mut())
+        .filter(|(_, report)| report.error_kind.is_none())
+        .collect();
     let results = join_all(
-        plans
+        healthy
             .iter()
-            .map(|p| verify::verify_region(&p.session, image, config.concurrency)),
+            .map(|(p, _)| verify::verify_region(&p.session, image, config.concurrency)),
     )
     .await;
     let mut failures = Vec::new();
-    for (result, report) in results.into_iter().zip(reports.iter_mut()) {
+    for (result, (_, report)) in results.into_iter().zip(healthy) {
         if let Err(e) = result {
             report.fail(&e);
             failures.push((report.region.clone(), e));
         }
     }
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(combine(
-            failures,
-            "verification failed; no tag was moved in any region",
-        ))
-    }
+    failures
 }
 
 async fn tag_all(
@@ -386,15 +403,12 @@ fn combine(failures: Vec<(String, anyhow::Error)>, consequence: &str) -> anyhow:
         .map(|(region, e)| failures::RegionFailure::new(region, format!("{e:#}")))
         .collect();
     let message = failures::grouped_message(&described, consequence);
-    let failures: Vec<anyhow::Error> = failures.into_iter().map(|(_, e)| e).collect();
-    let all_verification = failures.iter().all(|e| e.is::<VerificationFailed>());
-    if all_verification {
-        VerificationFailed(message).into()
-    } else if failures.len() == 1 {
-        let mut failures = failures;
-        let first = failures.remove(0);
-        first.context(message)
+    let kind = FailureKind::deciding(failures.iter().map(|(_, e)| FailureKind::of(e)))
+        .unwrap_or(FailureKind::Operation);
+    let mut failures: Vec<anyhow::Error> = failures.into_iter().map(|(_, e)| e).collect();
+    if failures.len() == 1 {
+        failures.remove(0).context(message)
     } else {
-        anyhow!(message)
+        Failed { kind, message }.into()
     }
 }

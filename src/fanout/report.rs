@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::plan::{RegionPlan, RepositoryAction, TagPlan};
 use super::session::RegionSession;
+use crate::error::FailureKind;
 use crate::image::{Digest, LocalImage};
 
 /// Everything a later step or a person needs to know about the run.
@@ -42,6 +43,9 @@ pub struct Report {
     /// The first line of the error when the run failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The kind that decided the exit code, when the run failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<FailureKind>,
 }
 
 /// One region's part of the run.
@@ -74,6 +78,9 @@ pub struct RegionReport {
     pub unchecked: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What kind of failure `error` is: `input`, `operation`, `verification` or `gate`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<FailureKind>,
 }
 
 impl RegionReport {
@@ -108,6 +115,7 @@ impl RegionReport {
             seconds: 0.0,
             unchecked: Vec::new(),
             error: None,
+            error_kind: None,
         }
     }
 
@@ -125,10 +133,17 @@ impl RegionReport {
         self.unchecked = plan.unchecked.clone();
     }
 
-    /// Records a failure: the first line of the error.
+    /// Records the plan's refusal of this region, if any (bad configuration: kind `input`).
+    pub fn refused(&mut self, refusal: Option<&String>) {
+        self.error = refusal.cloned();
+        self.error_kind = refusal.map(|_| FailureKind::Input);
+    }
+
+    /// Records a failure: the error and its kind.
     pub fn fail(&mut self, error: &anyhow::Error) {
         self.status = "failed";
         self.error = Some(format!("{error:#}"));
+        self.error_kind = Some(FailureKind::of(error));
     }
 }
 
@@ -198,6 +213,7 @@ impl Report {
             convergence: BTreeMap::new(),
             regions,
             error: None,
+            error_kind: None,
         }
     }
 }

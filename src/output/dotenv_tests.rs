@@ -28,6 +28,7 @@ fn region(name: &str, repository: &str) -> RegionReport {
         seconds: 0.0,
         unchecked: Vec::new(),
         error: None,
+        error_kind: None,
     }
 }
 
@@ -70,6 +71,7 @@ fn report(regions: Vec<RegionReport>, task_definitions: bool) -> Report {
         convergence: BTreeMap::new(),
         regions,
         error: None,
+        error_kind: None,
     }
 }
 

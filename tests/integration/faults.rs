@@ -427,3 +427,51 @@ async fn a_corrupted_manifest_exits_3_even_when_the_digest_header_is_served() {
     );
     assert_prod_unmoved(&env, &old).await;
 }
+
+#[tokio::test]
+async fn a_failed_region_and_a_corrupted_one_exit_1_with_both_kinds_in_the_report() {
+    let env = TestEnv::start(&REGIONS).await;
+    let old = seed_prod(&env).await;
+    let (image, new) = single_manifest_image(&env, "two-kinds");
+    // ap-southeast-2 cannot upload (operation); eu-west-1 serves the manifest with other bytes
+    // (verification). Both are found in the same run.
+    env.region("ap-southeast-2")
+        .control()
+        .inject(Fault::Status {
+            status: 503,
+            count: 1000,
+            kind: Some("upload-start"),
+        });
+    env.region("eu-west-1").control().inject(Fault::only(
+        RequestMatch::manifest("GET", &new),
+        Fault::CorruptManifestGet { count: 1 },
+    ));
+    let out = push(&env, &image, "web", &["--tags", "prod"]).await;
+    assert_eq!(
+        out.status, 1,
+        "an operation failure wins over a mismatch: {out}"
+    );
+    let report = report(&out);
+    assert_eq!(report["error_kind"], "operation");
+    for (region, kind) in [
+        ("ap-southeast-2", serde_json::json!("operation")),
+        ("eu-west-1", serde_json::json!("verification")),
+        ("us-east-1", serde_json::Value::Null),
+    ] {
+        assert_eq!(
+            region_report(&report, region)["error_kind"],
+            kind,
+            "{region}"
+        );
+    }
+    assert_stderr_says(
+        &out,
+        &[
+            "region ap-southeast-2, repository web: upload blob",
+            "region eu-west-1, repository web: verify",
+            "served with different bytes",
+            "no tag was moved in any region",
+        ],
+    );
+    assert_prod_unmoved(&env, &old).await;
+}

@@ -2,8 +2,8 @@
 //! a consistent image passes (exit 0) with the same JSON report shape as `push`; exit 3 for a
 //! region that provably lacks the image (a tag moved to another image with skopeo, tags at
 //! different images, a missing tag, repository or `--digest`, a manifest served with other
-//! bytes, by digest or under a tag); exit 1 for a blob deleted through the registry API and for
-//! a region that cannot be read, also when other regions lack the image; exit 2 for bad input,
+//! bytes, by digest or under a tag, a blob deleted through the registry API); exit 1 for a
+//! region that cannot be read, also when other regions lack the image; exit 2 for bad input,
 //! before any call to moto. Error lines are checked whole.
 
 use std::path::Path;
@@ -189,7 +189,7 @@ async fn a_region_whose_tag_points_at_another_image_fails_with_exit_3() {
 }
 
 #[tokio::test]
-async fn a_blob_deleted_in_one_region_fails_with_exit_1_naming_it() {
+async fn a_blob_deleted_in_one_region_fails_with_exit_3_naming_it() {
     let env = TestEnv::start(&REGIONS[..2]).await;
     let (image, digest) = single_manifest_image(&env, "verify-blob");
     push_v1_created(&env, &image).await;
@@ -205,7 +205,10 @@ async fn a_blob_deleted_in_one_region_fails_with_exit_1_naming_it() {
     );
 
     let out = verify(&env, "web", &["--tags", "v1"]).await;
-    assert_eq!(out.status, 1, "{out}");
+    assert_eq!(
+        out.status, 3,
+        "the region provably lacks part of the image: {out}"
+    );
     assert!(
         error_line(&out).contains(&format!(
             "region eu-west-1, repository web: verify: blob {layer} is missing"
@@ -216,6 +219,11 @@ async fn a_blob_deleted_in_one_region_fails_with_exit_1_naming_it() {
     assert_eq!(verified["digest"], digest.as_str());
     assert_eq!(region_report(&verified, "us-east-1")["status"], "verified");
     assert_eq!(region_report(&verified, "eu-west-1")["status"], "failed");
+    assert_eq!(
+        region_report(&verified, "eu-west-1")["error_kind"],
+        "verification"
+    );
+    assert_eq!(verified["error_kind"], "verification");
 }
 
 #[tokio::test]
