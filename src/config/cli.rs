@@ -1,4 +1,4 @@
-//! The command line (clap derive). Flags carry the design's input names and are kept as strings
+//! The command line (clap derive). Flags carry the inputs' names and are kept as strings
 //! here; `RawInputs` → `Config` validates them, so CLI flags and GitHub inputs fail alike.
 
 use clap::{Args, Parser, Subcommand};

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::error::InputError;
 
-/// Every input `push` understands, with the design's spelling.
+/// Every input `push` understands, as the action and the CLI spell them.
 pub const PUSH_INPUTS: &[&str] = &[
     "regions",
     "repository",

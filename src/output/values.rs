@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::fanout::Report;
 
-/// `(name, value)` pairs in the design's order; JSON values are compact, one line.
+/// `(name, value)` pairs in the documented order; JSON values are compact, one line.
 pub fn output_values(report: &Report) -> Vec<(String, String)> {
     let regions: Vec<&str> = report.regions.iter().map(|r| r.region.as_str()).collect();
     let mut values = vec![
