@@ -4,7 +4,7 @@
 //! session token. The only lines allowed to carry them are the `::add-mask::` commands. Wire
 //! tracing stays off without `--trace-wire`, and with it the credentials it shows are redacted.
 
-use crate::harness::fault::Fault;
+use crate::harness::fault::{Fault, RequestMatch};
 use crate::harness::moto::{moto_password, moto_token};
 use crate::harness::{RunOutput, TestEnv, ecr_fanout, run};
 use crate::scenario::*;
@@ -46,36 +46,45 @@ async fn push_verbose(env: &TestEnv, image: &str, verbosity: Verbosity) -> RunOu
     out
 }
 
-/// The values no log line may show.
-fn secrets() -> Vec<(&'static str, String)> {
-    vec![
-        ("ECR password", moto_password("us-east-1")),
-        ("ECR token / Basic credentials", moto_token("us-east-1")),
-        ("AWS secret access key", SECRET_KEY.to_string()),
-        ("AWS session token", SESSION_TOKEN.to_string()),
-    ]
+/// The values no log line may show: each region's own ECR password and token, and the AWS
+/// credentials.
+fn secrets(env: &TestEnv) -> Vec<(String, String)> {
+    let mut secrets = vec![
+        ("AWS secret access key".to_string(), SECRET_KEY.to_string()),
+        ("AWS session token".to_string(), SESSION_TOKEN.to_string()),
+    ];
+    for region in env.regions() {
+        let name = region.name();
+        secrets.push((format!("ECR password of {name}"), moto_password(name)));
+        secrets.push((format!("ECR token of {name}"), moto_token(name)));
+    }
+    secrets
 }
 
-/// Every secret appears only in `::add-mask::` lines (stderr), and the ECR values are masked
-/// before anything else is logged about them.
-fn assert_secrets_only_in_masks(out: &RunOutput) {
+/// Every secret appears only in `::add-mask::` lines (stderr), and every region's ECR password
+/// is masked.
+fn assert_secrets_only_in_masks(env: &TestEnv, out: &RunOutput) {
+    let secrets = secrets(env);
     for (stream, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
         for (number, line) in text.lines().enumerate() {
-            for (what, value) in secrets() {
+            for (what, value) in &secrets {
                 let allowed = stream == "stderr" && line == format!("::add-mask::{value}");
                 assert!(
-                    allowed || !line.contains(&value),
+                    allowed || !line.contains(value),
                     "{stream} line {} shows the {what}: {line}",
                     number + 1
                 );
             }
         }
     }
-    let mask = format!("::add-mask::{}", moto_password("us-east-1"));
-    assert!(
-        out.stderr.contains(&mask),
-        "no mask for the password:\n{out}"
-    );
+    for region in env.regions() {
+        let mask = format!("::add-mask::{}", moto_password(region.name()));
+        assert!(
+            out.stderr.contains(&mask),
+            "no mask for {}'s password:\n{out}",
+            region.name()
+        );
+    }
     assert!(
         out.stderr.len() > 20_000,
         "the run logged too little to prove anything ({} bytes)",
@@ -88,7 +97,7 @@ async fn very_verbose_push_shows_no_secret() {
     let env = TestEnv::start(&REGIONS[..2]).await;
     let (image, _) = single_manifest_image(&env, "secret-vv");
     let out = push_verbose(&env, &image, Verbosity::Flags(&["-vv"])).await;
-    assert_secrets_only_in_masks(&out);
+    assert_secrets_only_in_masks(&env, &out);
     assert!(
         !out.stderr.contains(WIRE_LINE),
         "wire trace without the switch"
@@ -107,7 +116,7 @@ async fn wire_tracing_redacts_credentials_it_shows() {
             || out.stderr.contains(r#"\"authorizationToken\": \"***\""#),
         "the token in the response body is not redacted:\n{out}"
     );
-    assert_secrets_only_in_masks(&out);
+    assert_secrets_only_in_masks(&env, &out);
 }
 
 #[tokio::test]
@@ -115,13 +124,17 @@ async fn rust_log_trace_with_a_token_refresh_shows_no_secret() {
     let env = TestEnv::start(&REGIONS[..2]).await;
     let (image, _) = single_manifest_image(&env, "secret-trace");
     let control = env.region("eu-west-1").control();
-    control.inject_after(6, Fault::TokenExpired { count: 1 });
+    // The first manifest put in eu-west-1 finds the token expired: one refresh mid-push.
+    control.inject(Fault::only(
+        RequestMatch::kind("PUT", "manifest"),
+        Fault::TokenExpired { count: 1 },
+    ));
     let logins_before = env.moto().count_calls("GetAuthorizationToken");
     let out = push_verbose(&env, &image, Verbosity::RustLog("trace")).await;
     assert_eq!(control.faults_fired("token-expired"), 1);
     let logins = env.moto().count_calls("GetAuthorizationToken") - logins_before;
     assert_eq!(logins, 3, "one login per region plus one refresh");
-    assert_secrets_only_in_masks(&out);
+    assert_secrets_only_in_masks(&env, &out);
     assert!(
         !out.stderr.contains(WIRE_LINE),
         "RUST_LOG=trace turned on wire trace"
