@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::harness::moto::moto_password;
+use crate::harness::moto::moto_shared_password;
 use crate::harness::registry::{Registry, USER};
 
 /// The simulated regions, in order; the first is the primary and the 1-region target.
@@ -20,7 +20,7 @@ pub struct RegistrySet {
 impl RegistrySet {
     pub async fn start() -> Result<RegistrySet> {
         let starts = REGIONS.iter().map(|region| async move {
-            Registry::start(&moto_password(region))
+            Registry::start(&moto_shared_password())
                 .await
                 .with_context(|| format!("starting the registry for {region}"))
         });
@@ -39,7 +39,7 @@ impl RegistrySet {
 
     /// `AWS:<password>` for `--dest-creds` and `docker login`.
     pub fn credentials(&self) -> (String, String) {
-        (USER.to_owned(), moto_password(REGIONS[0]))
+        (USER.to_owned(), moto_shared_password())
     }
 
     /// Bytes of the blob files (layers, configs and manifests) all registries hold.

@@ -38,6 +38,12 @@ pub fn moto_password(region: &str) -> String {
     format!("{ACCOUNT_ID}-auth-token-{region}")
 }
 
+/// moto's own password, the same in every region: what a client reaching moto directly (not
+/// through the front) gets, as the benchmark's runs do.
+pub fn moto_shared_password() -> String {
+    format!("{ACCOUNT_ID}-auth-token")
+}
+
 /// The full token the binary gets: base64 of `AWS:<password>`.
 pub fn moto_token(region: &str) -> String {
     use base64::Engine;
