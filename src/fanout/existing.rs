@@ -10,8 +10,9 @@ use futures::future::join_all;
 use tracing::info;
 
 use super::image_uri::UriNaming;
-use super::plan::{RepositoryAction, TagPlan};
+use super::plan::TagPlan;
 use super::report::{ImageSummary, RegionReport, Report};
+use super::repository_plan::RepositoryAction;
 use super::served_image::{ServedImage, read_served_image};
 use super::session::RegionSession;
 use super::verify::check_blobs;

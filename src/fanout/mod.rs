@@ -15,6 +15,7 @@ mod replication_wait;
 mod report;
 mod repository;
 mod repository_changes;
+mod repository_plan;
 mod served_image;
 mod session;
 mod tag;
@@ -42,12 +43,13 @@ use crate::output::workflow::in_group;
 pub use convergence::{Convergence, ConvergenceState};
 pub use existing::verify_existing;
 pub use image_uri::UriNaming;
-pub use plan::{RegionPlan, RepositoryAction, TagPlan};
+pub use plan::{RegionPlan, TagPlan};
 pub use report::{ImageSummary, RegionReport, Report};
 pub use repository_changes::{
     PolicyAction, PolicyChange, ReplicationPlan, RepositoryChanges, Setting, SettingAction,
     SettingChange,
 };
+pub use repository_plan::RepositoryAction;
 pub use session::RegionSession;
 
 /// The report, always, and the error that failed the run, if any.
