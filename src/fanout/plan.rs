@@ -38,7 +38,8 @@ pub struct RegionPlan {
     pub unchecked: Vec<String>,
     /// A reason this region refuses the run (missing repository, immutable tag).
     pub refusal: Option<String>,
-    /// Settings, policies and replication for the repository (planned in `repository_plan`, made by `repository`).
+    /// Settings, policies and replication for the repository (planned in `repository_plan`,
+    /// made by `repository`).
     pub changes: super::repository_changes::RepositoryChanges,
 }
 
