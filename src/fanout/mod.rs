@@ -8,6 +8,7 @@ mod existing;
 mod failures;
 mod feed;
 mod image_uri;
+mod observed;
 mod plan;
 mod policy_diff;
 mod replication;
@@ -37,8 +38,8 @@ use crate::config::Config;
 use crate::ecr;
 use crate::error::{PlanRefused, VerificationFailed};
 use crate::image::LocalImage;
-use crate::output::progress::{self, RegionProgress};
-use crate::output::workflow::in_group;
+use crate::observer::{Observer, Phase, SharedObserver, UploadProgress};
+use observed::in_phase;
 
 pub use convergence::{Convergence, ConvergenceState};
 pub use existing::verify_existing;
@@ -58,14 +59,20 @@ pub struct PushOutcome {
     pub error: Option<anyhow::Error>,
 }
 
-/// Runs `push` (or its dry run) for every target. `cancel` (SIGINT/SIGTERM) stops new work
-/// from starting: before tags, no tag moves; during tags, puts in flight finish.
-pub async fn push(config: &Config, image: &LocalImage, cancel: &CancellationToken) -> PushOutcome {
+/// Runs `push` (or its dry run) for every target, telling `observer` what happens. `cancel`
+/// (SIGINT/SIGTERM) stops new work from starting: before tags, no tag moves; during tags,
+/// puts in flight finish.
+pub async fn push(
+    config: &Config,
+    image: &LocalImage,
+    observer: SharedObserver,
+    cancel: &CancellationToken,
+) -> PushOutcome {
     let aws = ecr::load_aws_config(config.stall_timeout).await;
     let sessions: Vec<RegionSession> = config
         .targets
         .iter()
-        .map(|t| RegionSession::new(config, t, &aws))
+        .map(|t| RegionSession::new(config, t, &aws, observer.clone()))
         .collect();
     let mut reports: Vec<RegionReport> = sessions
         .iter()
@@ -74,8 +81,7 @@ pub async fn push(config: &Config, image: &LocalImage, cancel: &CancellationToke
     let mut convergence = BTreeMap::new();
     let result = run_phases(
         config,
-        image,
-        &aws,
+        (image, &aws, observer.as_ref()),
         sessions,
         (&mut reports, &mut convergence),
         cancel,
@@ -87,6 +93,7 @@ pub async fn push(config: &Config, image: &LocalImage, cancel: &CancellationToke
         report.status = "failed";
         report.error = Some(format!("{e:#}"));
     }
+    observed::finished(observer.as_ref(), &report.regions);
     PushOutcome {
         report,
         error: result.err(),
@@ -95,13 +102,12 @@ pub async fn push(config: &Config, image: &LocalImage, cancel: &CancellationToke
 
 async fn run_phases(
     config: &Config,
-    image: &LocalImage,
-    aws: &SdkConfig,
+    (image, aws, observer): (&LocalImage, &SdkConfig, &dyn Observer),
     sessions: Vec<RegionSession>,
     (reports, convergence): (&mut [RegionReport], &mut BTreeMap<String, Convergence>),
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let credentials_problem = ecr::credentials_problem(aws).await;
+    let credentials_problem = ecr::credentials_problem(aws, observer).await;
     if let Some(problem) = &credentials_problem {
         if !config.dry_run {
             return Err(anyhow!("{problem}"));
@@ -109,19 +115,16 @@ async fn run_phases(
         warn!("dry run without AWS access: {problem}");
     }
     let replication_rules = replication::lookup_rules(&sessions, credentials_problem.is_some());
-    let planning = in_group(
-        "ecr-fanout: plan (log in, repositories, tags, missing blobs)",
-        async {
-            let plans = plan_all(
-                config,
-                image,
-                sessions,
-                reports,
-                credentials_problem.as_deref(),
-            );
-            tokio::join!(plans, replication_rules)
-        },
-    );
+    let planning = in_phase(observer, Phase::Plan, async {
+        let plans = plan_all(
+            config,
+            (image, observer),
+            sessions,
+            reports,
+            credentials_problem.as_deref(),
+        );
+        tokio::join!(plans, replication_rules)
+    });
     let (mut plans, replication_rules) = tokio::select! {
         (plans, rules) = planning => (plans?, rules),
         () = cancel.cancelled() => return Err(anyhow!("cancelled during the plan; nothing was written")),
@@ -135,15 +138,22 @@ async fn run_phases(
         return Ok(());
     }
     let started = Instant::now();
-    in_group(
-        "ecr-fanout: phase 1, upload blobs and manifests by digest",
-        upload_all(config, image, &mut plans, reports, cancel),
+    in_phase(
+        observer,
+        Phase::Upload,
+        upload_all(config, (image, observer), &mut plans, reports, cancel),
     )
     .await?;
-    replication_wait::await_replicated_copies(image, &plans, reports, cancel).await?;
+    in_phase(
+        observer,
+        Phase::ReplicationWait,
+        replication_wait::await_replicated_copies(image, &plans, reports, cancel),
+    )
+    .await?;
     if config.verify {
-        in_group(
-            "ecr-fanout: verify every region",
+        in_phase(
+            observer,
+            Phase::Verify,
             verify_all(config, image, &plans, reports),
         )
         .await?;
@@ -154,13 +164,24 @@ async fn run_phases(
             image.top.digest
         ));
     }
-    in_group(
-        "ecr-fanout: phase 2, move tags",
+    in_phase(
+        observer,
+        Phase::Tags,
         tag_all(image, &plans, reports, cancel),
     )
     .await?;
-    replication_wait::await_replicated_tags(image, &plans, reports, cancel).await?;
-    *convergence = check_convergence(config, image, &plans).await?;
+    in_phase(
+        observer,
+        Phase::ReplicationWait,
+        replication_wait::await_replicated_tags(image, &plans, reports, cancel),
+    )
+    .await?;
+    *convergence = in_phase(
+        observer,
+        Phase::Convergence,
+        check_convergence(config, image, &plans),
+    )
+    .await?;
     for report in reports.iter_mut() {
         report.seconds = started.elapsed().as_secs_f64();
         let changed = report.blobs_uploaded
@@ -198,7 +219,7 @@ async fn check_convergence(
 
 async fn plan_all(
     config: &Config,
-    image: &LocalImage,
+    (image, observer): (&LocalImage, &dyn Observer),
     sessions: Vec<RegionSession>,
     reports: &mut [RegionReport],
     credentials_problem: Option<&str>,
@@ -219,6 +240,7 @@ async fn plan_all(
                 info!(region = %report.region, repository = %report.repository,
                       action = ?report.repository_action, blobs = report.blobs_to_upload,
                       bytes = report.bytes_to_upload, "planned");
+                observed::planned(observer, &plan, image);
                 plans.push(plan);
             }
             Err(e) => {
@@ -243,13 +265,22 @@ async fn plan_all(
 
 async fn upload_all(
     config: &Config,
-    image: &LocalImage,
+    (image, observer): (&LocalImage, &dyn Observer),
     plans: &mut [RegionPlan],
     reports: &mut [RegionReport],
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
     let counters: Vec<Arc<AtomicU64>> = plans.iter().map(|_| Arc::default()).collect();
-    let progress = progress::start(RegionProgress::for_reports(reports, &counters));
+    let uploads: Vec<UploadProgress> = reports
+        .iter()
+        .zip(&counters)
+        .map(|(report, sent)| UploadProgress {
+            region: report.region.clone(),
+            total: report.bytes_to_upload,
+            sent: sent.clone(),
+        })
+        .collect();
+    observer.upload_started(&uploads);
     let results = tokio::select! {
         results = upload::push_all(plans, config, image, &counters) => results,
         () = cancel.cancelled() => plans
@@ -257,7 +288,6 @@ async fn upload_all(
             .map(|plan| Err(anyhow!("{}: upload: cancelled", plan.session.describe())))
             .collect(),
     };
-    progress.finish().await;
     let mut failures = Vec::new();
     let mut holding = Vec::new();
     for (result, report) in results.into_iter().zip(reports.iter_mut()) {
