@@ -59,3 +59,7 @@ pub fn finished(observer: &dyn Observer, reports: &[RegionReport]) {
         });
     }
 }
+
+#[cfg(test)]
+#[path = "observed_tests.rs"]
+mod tests;
