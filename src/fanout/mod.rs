@@ -69,10 +69,22 @@ pub async fn push(
     cancel: &CancellationToken,
 ) -> PushOutcome {
     let aws = ecr::load_aws_config(config.stall_timeout).await;
+    push_with_aws(config, image, &aws, observer, cancel).await
+}
+
+/// [`push`] with the AWS configuration given (credentials, endpoint) instead of loaded from
+/// the environment.
+pub async fn push_with_aws(
+    config: &Config,
+    image: &LocalImage,
+    aws: &SdkConfig,
+    observer: SharedObserver,
+    cancel: &CancellationToken,
+) -> PushOutcome {
     let sessions: Vec<RegionSession> = config
         .targets
         .iter()
-        .map(|t| RegionSession::new(config, t, &aws, observer.clone()))
+        .map(|t| RegionSession::new(config, t, aws, observer.clone()))
         .collect();
     let mut reports: Vec<RegionReport> = sessions
         .iter()
@@ -81,7 +93,7 @@ pub async fn push(
     let mut convergence = BTreeMap::new();
     let result = run_phases(
         config,
-        (image, &aws, observer.as_ref()),
+        (image, aws, observer.as_ref()),
         sessions,
         (&mut reports, &mut convergence),
         cancel,
