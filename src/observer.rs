@@ -8,14 +8,16 @@ use std::sync::atomic::AtomicU64;
 
 use crate::secret::Secret;
 
-/// The steps of a push, in the order they run. `verify` runs no phases.
+/// The steps of a push, in the order they run (a dry run stops after the plan; `verify` runs
+/// no phases).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
     /// Log in, look repositories and tags up, find the blobs each destination lacks.
     Plan,
     /// Phase 1: blobs and manifests by digest, every destination at once.
     Upload,
-    /// Waiting for the copies ECR replication delivers (only where replication does).
+    /// Waiting for what ECR replication delivers: after phase 1 the image, after phase 2 the
+    /// tags. It ends at once where no destination is replicated.
     ReplicationWait,
     /// Every destination's manifests and blobs read back.
     Verify,

@@ -53,9 +53,7 @@ impl EcrRegion {
             proxy_host,
         })
     }
-}
 
-impl EcrRegion {
     /// Tells the observer of a login's secrets: the password and the HTTP Basic value built
     /// from it (both registered for redaction first).
     fn announce_login(&self, username: &str, password: &Secret) {
