@@ -71,7 +71,7 @@ impl FailureKind {
             if cause.is::<InputError>()
                 || cause.is::<PlanRefused>()
                 || cause.is::<clap::Error>()
-                || cause.is::<crate::config::action_env::ActionInputError>()
+                || cause.is::<ActionInputError>()
             {
                 return Self::Input;
             }
@@ -100,6 +100,30 @@ pub struct Failed {
 /// The exit code for an error (see [`FailureKind`]).
 pub fn exit_code_for(error: &anyhow::Error) -> ExitCode {
     ExitCode::from(FailureKind::of(error).exit_code())
+}
+
+/// An `INPUT_*` variable that names no input of `push`.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "unknown action input `{given}` ({variable}); the closest valid input is `{closest}` \
+     ({closest_variable}); inputs are spelled as in action.yml, upper-cased with `-` kept"
+)]
+pub struct UnknownInput {
+    /// The variable as set, e.g. `INPUT_REGOINS`.
+    pub variable: String,
+    /// The input name it stands for, lower-cased: `regoins`.
+    pub given: String,
+    pub closest: &'static str,
+    pub closest_variable: String,
+}
+
+/// A problem reading the `INPUT_*` variables (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ActionInputError {
+    #[error(transparent)]
+    Unknown(#[from] UnknownInput),
+    #[error("action input variable {0} is not valid UTF-8")]
+    NotUtf8(String),
 }
 
 #[cfg(test)]

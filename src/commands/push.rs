@@ -1,6 +1,8 @@
 //! `ecr-fanout push`: resolve the configuration, read or build the image, run the fan-out, write the
 //! outputs. Input problems surface here as `InputError`s before any network call.
 
+use std::sync::Arc;
+
 use anyhow::bail;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -35,7 +37,8 @@ pub async fn run(raw: &config::raw::RawInputs) -> anyhow::Result<()> {
     info!(digest = %image.top.digest, media_type = %image.top.media_type,
           platforms = ?image.platforms, blobs = image.blobs.len(), bytes = image.blob_bytes(),
           source = %config.image, "image ready");
-    let mut outcome = fanout::push(&config, &image, &cancel).await;
+    let observer = Arc::new(output::observer::ScreenObserver::new());
+    let mut outcome = fanout::push(&config, &image, observer, &cancel).await;
     if outcome.error.is_none() {
         let rendered =
             output::ecs::render_into_report(&task_definitions, &config, &mut outcome.report);

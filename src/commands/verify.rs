@@ -3,6 +3,8 @@
 //! when one does not (mismatch, missing tag, manifest or blob), 1 when a region could not be
 //! checked, 2 for bad input.
 
+use std::sync::Arc;
+
 use crate::config::raw::RawInputs;
 use crate::config::verify::resolve_verify;
 use crate::fanout;
@@ -17,7 +19,8 @@ pub async fn run(raw: &RawInputs) -> anyhow::Result<()> {
             crate::config::tag_references::ignored_warning(&config.ignored_tag_references)
         );
     }
-    let outcome = fanout::verify_existing(&config).await;
+    let observer = Arc::new(output::observer::ScreenObserver::new());
+    let outcome = fanout::verify_existing(&config, observer).await;
     output::emit(&outcome.report, &config.outputs)?;
     match outcome.error {
         Some(error) => Err(error),

@@ -7,33 +7,10 @@
 use std::ffi::OsString;
 
 use super::raw::{PUSH_INPUTS, RawInputs};
+pub use crate::error::{ActionInputError, UnknownInput};
 
 /// The prefix the runner puts before every input name.
 pub const INPUT_PREFIX: &str = "INPUT_";
-
-/// An `INPUT_*` variable that names no input of `push`.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "unknown action input `{given}` ({variable}); the closest valid input is `{closest}` \
-     ({closest_variable}); inputs are spelled as in action.yml, upper-cased with `-` kept"
-)]
-pub struct UnknownInput {
-    /// The variable as set, e.g. `INPUT_REGOINS`.
-    pub variable: String,
-    /// The input name it stands for, lower-cased: `regoins`.
-    pub given: String,
-    pub closest: &'static str,
-    pub closest_variable: String,
-}
-
-/// A problem reading the `INPUT_*` variables (exit 2).
-#[derive(Debug, thiserror::Error)]
-pub enum ActionInputError {
-    #[error(transparent)]
-    Unknown(#[from] UnknownInput),
-    #[error("action input variable {0} is not valid UTF-8")]
-    NotUtf8(String),
-}
 
 /// `registry-id` → `INPUT_REGISTRY-ID`, as the runner names it.
 pub fn variable_name(input: &str) -> String {

@@ -5,6 +5,11 @@ use clap::{Args, Parser, Subcommand};
 
 use super::raw::RawInputs;
 
+/// The environment variable that turns wire tracing on, as `--trace-wire` does (any value
+/// but empty, `0`, `false`, `no` or `off`). Not
+/// `ECR_FANOUT_*`: that prefix belongs to the dotenv outputs, which never steer a run.
+pub const TRACE_WIRE_VAR: &str = "ECRFANOUT_TRACE_WIRE";
+
 /// Build or read a container image, push the same bytes to Amazon ECR in several regions,
 /// verify every region, then move the tags.
 #[derive(Debug, Parser)]
@@ -17,7 +22,7 @@ pub struct Cli {
     /// Also log HTTP requests and responses of the AWS SDK and the HTTP stack at trace level
     /// (off otherwise, even with -vv or RUST_LOG=trace). Known secrets and credential fields
     /// are still redacted; keep such a log private.
-    #[arg(long, global = true, env = crate::output::logging::TRACE_WIRE_VAR,
+    #[arg(long, global = true, env = TRACE_WIRE_VAR,
           value_parser = clap::builder::FalseyValueParser::new())]
     pub trace_wire: bool,
 

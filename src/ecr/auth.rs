@@ -46,12 +46,25 @@ impl EcrRegion {
             })
             .unwrap_or_default();
         // Every login, the first and each refresh, is masked before anything could print it.
-        crate::output::workflow::mask_login(&username, &password);
+        self.announce_login(&username, &password);
         Ok(RegistryLogin {
             username,
             password,
             proxy_host,
         })
+    }
+
+    /// Tells the observer of a login's secrets: the password and the HTTP Basic value built
+    /// from it (both registered for redaction first).
+    fn announce_login(&self, username: &str, password: &Secret) {
+        if password.expose().is_empty() {
+            return;
+        }
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("{username}:{}", password.expose()));
+        let basic = Secret::new(basic);
+        self.observer.secret_received(password);
+        self.observer.secret_received(&basic);
     }
 }
 

@@ -16,6 +16,9 @@ mod settings;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ecr::error::DisplayErrorContext;
 
+use crate::observer::{Observer, SharedObserver};
+use crate::secret::Secret;
+
 pub use auth::RegistryLogin;
 pub use hosts::{registry_host, registry_host_for_account};
 pub use replication::{
@@ -43,16 +46,33 @@ pub async fn load_aws_config(attempt_timeout: std::time::Duration) -> SdkConfig 
 }
 
 /// ECR in one region.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct EcrRegion {
     client: aws_sdk_ecr::Client,
     region: String,
     registry_id: Option<String>,
+    /// Told of every login's secrets.
+    observer: SharedObserver,
+}
+
+impl std::fmt::Debug for EcrRegion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EcrRegion")
+            .field("region", &self.region)
+            .field("registry_id", &self.registry_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl EcrRegion {
-    /// A client for `region`; `registry_id` selects another account's registry.
-    pub fn new(shared: &SdkConfig, region: &str, registry_id: Option<String>) -> Self {
+    /// A client for `region`; `registry_id` selects another account's registry. `observer`
+    /// is told of the secrets each login receives.
+    pub fn new(
+        shared: &SdkConfig,
+        region: &str,
+        registry_id: Option<String>,
+        observer: SharedObserver,
+    ) -> Self {
         let config = aws_sdk_ecr::config::Builder::from(shared)
             .region(Region::new(region.to_string()))
             .build();
@@ -60,6 +80,7 @@ impl EcrRegion {
             client: aws_sdk_ecr::Client::from_conf(config),
             region: region.to_string(),
             registry_id,
+            observer,
         }
     }
 
@@ -86,7 +107,8 @@ fn describe_sdk_error(error: &impl std::error::Error) -> String {
 
 /// `None` when the credential chain yields credentials; otherwise why not, with a hint.
 /// Bounded so that a laptop without credentials does not wait on instance metadata for long.
-pub async fn credentials_problem(shared: &SdkConfig) -> Option<String> {
+/// `observer` is told of the secret key and session token the first time each is seen.
+pub async fn credentials_problem(shared: &SdkConfig, observer: &dyn Observer) -> Option<String> {
     use aws_sdk_ecr::config::ProvideCredentials;
     let hint = credentials_hint::missing_credentials_hint();
     let Some(provider) = shared.credentials_provider() else {
@@ -95,9 +117,9 @@ pub async fn credentials_problem(shared: &SdkConfig) -> Option<String> {
     let lookup = provider.provide_credentials();
     match tokio::time::timeout(std::time::Duration::from_secs(15), lookup).await {
         Ok(Ok(credentials)) => {
-            crate::output::workflow::mask_credential(credentials.secret_access_key());
+            announce_credential(observer, credentials.secret_access_key());
             if let Some(token) = credentials.session_token() {
-                crate::output::workflow::mask_credential(token);
+                announce_credential(observer, token);
             }
             None
         }
@@ -109,5 +131,12 @@ pub async fn credentials_problem(shared: &SdkConfig) -> Option<String> {
             ))
         }
         Err(_) => Some(format!("timed out looking for AWS credentials ({hint})")),
+    }
+}
+
+/// Registers a credential for redaction and, the first time it is seen, tells the observer.
+fn announce_credential(observer: &dyn Observer, value: &str) {
+    if crate::secret::register(value) {
+        observer.secret_received(&Secret::new(value));
     }
 }

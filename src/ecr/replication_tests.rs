@@ -33,6 +33,7 @@ fn primary_with(rules: &[&Rule]) -> EcrRegion {
         client: aws_sdk_ecr::Client::from_conf(config),
         region: "us-east-1".into(),
         registry_id: None,
+        observer: std::sync::Arc::new(crate::observer::Unobserved),
     }
 }
 

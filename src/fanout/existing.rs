@@ -10,8 +10,10 @@ use futures::future::join_all;
 use tracing::info;
 
 use super::image_uri::UriNaming;
-use super::plan::{RepositoryAction, TagPlan};
+use super::observed;
+use super::plan::TagPlan;
 use super::report::{ImageSummary, RegionReport, Report};
+use super::repository_plan::RepositoryAction;
 use super::served_image::{ServedImage, read_served_image};
 use super::session::RegionSession;
 use super::verify::check_blobs;
@@ -20,6 +22,7 @@ use crate::config::verify::{VerifyConfig, VerifyReference};
 use crate::ecr::{self, RepositoryState};
 use crate::error::VerificationFailed;
 use crate::image::Digest;
+use crate::observer::{Observer, SharedObserver};
 use crate::registry::ClientOptions;
 
 /// Shown as the digest when no region resolved the tags (every region failed).
@@ -34,15 +37,23 @@ struct RegionFindings {
     repository: RepositoryAction,
 }
 
-/// Verifies every target region; the report always, and the error that failed the run.
-pub async fn verify_existing(config: &VerifyConfig) -> PushOutcome {
+/// Verifies every target region, telling `observer` of secrets and of each region's end; the
+/// report always, and the error that failed the run.
+pub async fn verify_existing(config: &VerifyConfig, observer: SharedObserver) -> PushOutcome {
     let client_options = ClientOptions::default();
     let aws = ecr::load_aws_config(client_options.stall_timeout).await;
     let naming = UriNaming::new(config.uri_format, config.tags());
     let mut sessions: Vec<RegionSession> = config
         .targets
         .iter()
-        .map(|t| RegionSession::for_target(t, config.endpoint_style, naming.clone(), &aws))
+        .map(|t| {
+            RegionSession::for_target(
+                t,
+                (config.endpoint_style, naming.clone()),
+                &aws,
+                observer.clone(),
+            )
+        })
         .collect();
     let asked = match &config.reference {
         VerifyReference::Digest(d) => d.clone(),
@@ -52,9 +63,15 @@ pub async fn verify_existing(config: &VerifyConfig) -> PushOutcome {
         .iter()
         .map(|s| RegionReport::for_session(s, asked.as_str(), config.tags()))
         .collect();
-    if let Some(problem) = ecr::credentials_problem(&aws).await {
+    if let Some(problem) = ecr::credentials_problem(&aws, observer.as_ref()).await {
         let error = anyhow!("{problem}");
-        return outcome(config, &asked, None, reports, Some(error));
+        return outcome(
+            (config, observer.as_ref()),
+            &asked,
+            None,
+            reports,
+            Some(error),
+        );
     }
     let started = Instant::now();
     let results = join_all(
@@ -116,7 +133,7 @@ pub async fn verify_existing(config: &VerifyConfig) -> PushOutcome {
     });
     let summary_source = findings.iter().flatten().next();
     outcome(
-        config,
+        (config, observer.as_ref()),
         expected.as_ref().unwrap_or(&asked),
         summary_source,
         reports,
@@ -264,7 +281,7 @@ fn record_findings(
 }
 
 fn outcome(
-    config: &VerifyConfig,
+    (config, observer): (&VerifyConfig, &dyn Observer),
     digest: &Digest,
     source: Option<&RegionFindings>,
     reports: Vec<RegionReport>,
@@ -287,6 +304,7 @@ fn outcome(
         report.error = Some(format!("{e:#}"));
         report.error_kind = Some(crate::error::FailureKind::of(e));
     }
+    observed::finished(observer, &report.regions);
     PushOutcome { report, error }
 }
 

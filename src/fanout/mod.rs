@@ -8,6 +8,7 @@ mod existing;
 mod failures;
 mod feed;
 mod image_uri;
+mod observed;
 mod plan;
 mod policy_diff;
 mod replication;
@@ -15,6 +16,7 @@ mod replication_wait;
 mod report;
 mod repository;
 mod repository_changes;
+mod repository_plan;
 mod served_image;
 mod session;
 mod tag;
@@ -36,18 +38,19 @@ use crate::config::Config;
 use crate::ecr;
 use crate::error::{Failed, FailureKind, PlanRefused};
 use crate::image::LocalImage;
-use crate::output::progress::{self, RegionProgress};
-use crate::output::workflow::in_group;
+use crate::observer::{Observer, Phase, SharedObserver, UploadProgress};
+use observed::in_phase;
 
 pub use convergence::{Convergence, ConvergenceState};
 pub use existing::verify_existing;
 pub use image_uri::UriNaming;
-pub use plan::{RegionPlan, RepositoryAction, TagPlan};
+pub use plan::{RegionPlan, TagPlan};
 pub use report::{ImageSummary, RegionReport, Report};
 pub use repository_changes::{
     PolicyAction, PolicyChange, ReplicationPlan, RepositoryChanges, Setting, SettingAction,
     SettingChange,
 };
+pub use repository_plan::RepositoryAction;
 pub use session::RegionSession;
 
 /// The report, always, and the error that failed the run, if any.
@@ -56,14 +59,32 @@ pub struct PushOutcome {
     pub error: Option<anyhow::Error>,
 }
 
-/// Runs `push` (or its dry run) for every target. `cancel` (SIGINT/SIGTERM) stops new work
-/// from starting: before tags, no tag moves; during tags, puts in flight finish.
-pub async fn push(config: &Config, image: &LocalImage, cancel: &CancellationToken) -> PushOutcome {
+/// Runs `push` (or its dry run) for every target, telling `observer` what happens. `cancel`
+/// (SIGINT/SIGTERM) stops new work from starting: before tags, no tag moves; during tags,
+/// puts in flight finish.
+pub async fn push(
+    config: &Config,
+    image: &LocalImage,
+    observer: SharedObserver,
+    cancel: &CancellationToken,
+) -> PushOutcome {
     let aws = ecr::load_aws_config(config.stall_timeout).await;
+    push_with_aws(config, image, &aws, observer, cancel).await
+}
+
+/// [`push`] with the AWS configuration given (credentials, endpoint) instead of loaded from
+/// the environment.
+pub async fn push_with_aws(
+    config: &Config,
+    image: &LocalImage,
+    aws: &SdkConfig,
+    observer: SharedObserver,
+    cancel: &CancellationToken,
+) -> PushOutcome {
     let sessions: Vec<RegionSession> = config
         .targets
         .iter()
-        .map(|t| RegionSession::new(config, t, &aws))
+        .map(|t| RegionSession::new(config, t, aws, observer.clone()))
         .collect();
     let mut reports: Vec<RegionReport> = sessions
         .iter()
@@ -72,8 +93,7 @@ pub async fn push(config: &Config, image: &LocalImage, cancel: &CancellationToke
     let mut convergence = BTreeMap::new();
     let result = run_phases(
         config,
-        image,
-        &aws,
+        (image, aws, observer.as_ref()),
         sessions,
         (&mut reports, &mut convergence),
         cancel,
@@ -86,6 +106,7 @@ pub async fn push(config: &Config, image: &LocalImage, cancel: &CancellationToke
         report.error = Some(format!("{e:#}"));
         report.error_kind = Some(crate::error::FailureKind::of(e));
     }
+    observed::finished(observer.as_ref(), &report.regions);
     PushOutcome {
         report,
         error: result.err(),
@@ -94,13 +115,12 @@ pub async fn push(config: &Config, image: &LocalImage, cancel: &CancellationToke
 
 async fn run_phases(
     config: &Config,
-    image: &LocalImage,
-    aws: &SdkConfig,
+    (image, aws, observer): (&LocalImage, &SdkConfig, &dyn Observer),
     sessions: Vec<RegionSession>,
     (reports, convergence): (&mut [RegionReport], &mut BTreeMap<String, Convergence>),
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let credentials_problem = ecr::credentials_problem(aws).await;
+    let credentials_problem = ecr::credentials_problem(aws, observer).await;
     if let Some(problem) = &credentials_problem {
         if !config.dry_run {
             return Err(anyhow!("{problem}"));
@@ -108,19 +128,16 @@ async fn run_phases(
         warn!("dry run without AWS access: {problem}");
     }
     let replication_rules = replication::lookup_rules(&sessions, credentials_problem.is_some());
-    let planning = in_group(
-        "ecr-fanout: plan (log in, repositories, tags, missing blobs)",
-        async {
-            let plans = plan_all(
-                config,
-                image,
-                sessions,
-                reports,
-                credentials_problem.as_deref(),
-            );
-            tokio::join!(plans, replication_rules)
-        },
-    );
+    let planning = in_phase(observer, Phase::Plan, async {
+        let plans = plan_all(
+            config,
+            (image, observer),
+            sessions,
+            reports,
+            credentials_problem.as_deref(),
+        );
+        tokio::join!(plans, replication_rules)
+    });
     let (mut plans, replication_rules) = tokio::select! {
         (plans, rules) = planning => (plans?, rules),
         () = cancel.cancelled() => return Err(anyhow!("cancelled during the plan; nothing was written")),
@@ -134,20 +151,27 @@ async fn run_phases(
         return Ok(());
     }
     let started = Instant::now();
-    let mut failures = in_group(
-        "ecr-fanout: phase 1, upload blobs and manifests by digest",
-        upload_all(config, image, &mut plans, reports, cancel),
+    let mut failures = in_phase(
+        observer,
+        Phase::Upload,
+        upload_all(config, (image, observer), &mut plans, reports, cancel),
     )
     .await;
     let uploads_failed = !failures.is_empty();
     if !uploads_failed {
-        replication_wait::await_replicated_copies(image, &plans, reports, cancel).await?;
+        in_phase(
+            observer,
+            Phase::ReplicationWait,
+            replication_wait::await_replicated_copies(image, &plans, reports, cancel),
+        )
+        .await?;
     }
     // Every region that holds the image is verified, also when another region failed, so one
     // run reports every problem (with its kind); no tag moves either way.
     if config.verify && !cancel.is_cancelled() {
-        let verified = in_group(
-            "ecr-fanout: verify every region",
+        let verified = in_phase(
+            observer,
+            Phase::Verify,
             verify_all(config, image, &plans, reports),
         )
         .await;
@@ -167,13 +191,24 @@ async fn run_phases(
             image.top.digest
         ));
     }
-    in_group(
-        "ecr-fanout: phase 2, move tags",
+    in_phase(
+        observer,
+        Phase::Tags,
         tag_all(image, &plans, reports, cancel),
     )
     .await?;
-    replication_wait::await_replicated_tags(image, &plans, reports, cancel).await?;
-    *convergence = check_convergence(config, image, &plans).await?;
+    in_phase(
+        observer,
+        Phase::ReplicationWait,
+        replication_wait::await_replicated_tags(image, &plans, reports, cancel),
+    )
+    .await?;
+    *convergence = in_phase(
+        observer,
+        Phase::Convergence,
+        check_convergence(config, image, &plans),
+    )
+    .await?;
     for report in reports.iter_mut() {
         report.seconds = started.elapsed().as_secs_f64();
         let changed = report.blobs_uploaded
@@ -211,7 +246,7 @@ async fn check_convergence(
 
 async fn plan_all(
     config: &Config,
-    image: &LocalImage,
+    (image, observer): (&LocalImage, &dyn Observer),
     sessions: Vec<RegionSession>,
     reports: &mut [RegionReport],
     credentials_problem: Option<&str>,
@@ -232,6 +267,7 @@ async fn plan_all(
                 info!(region = %report.region, repository = %report.repository,
                       action = ?report.repository_action, blobs = report.blobs_to_upload,
                       bytes = report.bytes_to_upload, "planned");
+                observed::planned(observer, &plan, image);
                 plans.push(plan);
             }
             Err(e) => {
@@ -257,13 +293,22 @@ async fn plan_all(
 /// Phase 1 in every region; the failures, by region (each also recorded in its report).
 async fn upload_all(
     config: &Config,
-    image: &LocalImage,
+    (image, observer): (&LocalImage, &dyn Observer),
     plans: &mut [RegionPlan],
     reports: &mut [RegionReport],
     cancel: &CancellationToken,
 ) -> Vec<(String, anyhow::Error)> {
     let counters: Vec<Arc<AtomicU64>> = plans.iter().map(|_| Arc::default()).collect();
-    let progress = progress::start(RegionProgress::for_reports(reports, &counters));
+    let uploads: Vec<UploadProgress> = reports
+        .iter()
+        .zip(&counters)
+        .map(|(report, sent)| UploadProgress {
+            region: report.region.clone(),
+            total: report.bytes_to_upload,
+            sent: sent.clone(),
+        })
+        .collect();
+    observer.upload_started(&uploads);
     let results = tokio::select! {
         results = upload::push_all(plans, config, image, &counters) => results,
         () = cancel.cancelled() => plans
@@ -271,7 +316,6 @@ async fn upload_all(
             .map(|plan| Err(anyhow!("{}: upload: cancelled", plan.session.describe())))
             .collect(),
     };
-    progress.finish().await;
     let mut failures = Vec::new();
     for (result, report) in results.into_iter().zip(reports.iter_mut()) {
         match result {

@@ -8,53 +8,12 @@ use futures::future::join_all;
 use serde::Serialize;
 
 use super::failures::{RegionFailure, grouped_message};
+use super::repository_plan::{RepositoryAction, plan_changes};
 use super::session::RegionSession;
 use crate::config::{Config, TagRules};
-use crate::ecr::{RepositoryInfo, RepositoryState};
+use crate::ecr::RepositoryState;
 use crate::error::PlanRefused;
 use crate::image::{Digest, LocalImage};
-
-/// What happens to a region's repository.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RepositoryAction {
-    /// It exists; tag mutability and exclusion filters as ECR reports them.
-    Exists {
-        tag_mutability: String,
-        #[serde(skip_serializing_if = "Vec::is_empty")]
-        exclusion_filters: Vec<String>,
-    },
-    /// It is missing and `create-repository` is true.
-    Create,
-    /// It is missing and may not be created: the run is refused.
-    Missing,
-    /// Not checked (dry run without AWS access).
-    Unchecked,
-}
-
-impl RepositoryAction {
-    /// An existing repository as ECR describes it.
-    pub fn exists(info: &RepositoryInfo) -> Self {
-        Self::Exists {
-            tag_mutability: info.tag_mutability.clone(),
-            exclusion_filters: info.exclusion_filters.clone(),
-        }
-    }
-
-    /// The tag rules of an existing repository.
-    pub fn tag_rules(&self) -> Option<TagRules> {
-        match self {
-            Self::Exists {
-                tag_mutability,
-                exclusion_filters,
-            } => Some(TagRules::from_ecr(
-                tag_mutability,
-                exclusion_filters.clone(),
-            )),
-            _ => None,
-        }
-    }
-}
 
 /// A tag's move.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -79,7 +38,8 @@ pub struct RegionPlan {
     pub unchecked: Vec<String>,
     /// A reason this region refuses the run (missing repository, immutable tag).
     pub refusal: Option<String>,
-    /// Settings, policies and replication for the repository (`fanout::repository`).
+    /// Settings, policies and replication for the repository (planned in `repository_plan`,
+    /// made by `repository`).
     pub changes: super::repository_changes::RepositoryChanges,
 }
 
@@ -140,7 +100,7 @@ pub async fn plan_region(
             RepositoryAction::Missing
         }
     };
-    plan.changes = super::repository::plan_changes(&plan.session, config, &plan.repository).await?;
+    plan.changes = plan_changes(&plan.session, config, &plan.repository).await?;
     let Some(rules) = plan.repository.tag_rules() else {
         plan.tags = config.tags.iter().map(|t| tag_plan(t, "create")).collect();
         return Ok(plan);

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::plan::{RegionPlan, RepositoryAction, TagPlan};
+use super::plan::{RegionPlan, TagPlan};
+use super::repository_plan::RepositoryAction;
 use super::session::RegionSession;
 use crate::error::FailureKind;
 use crate::image::{Digest, LocalImage};

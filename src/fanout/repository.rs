@@ -1,69 +1,18 @@
-//! The per-region repository plan and its writes. In the plan (reads only): compare an existing
-//! repository's explicitly requested settings and its lifecycle and repository policies with
-//! the inputs. After every region was planned: refuse a mutability change that would make a
-//! planned tag move immutable, and mark where ECR replication delivers the image. In phase 1 (never in a dry run,
-//! only once every region's plan succeeded, before any tag moves): make the planned changes.
+//! The repository plan's checks and writes (the plan itself, reads only, is
+//! `repository_plan`). After every region was planned: refuse a mutability change that would
+//! make a planned tag move immutable, and mark where ECR replication delivers the image. In
+//! phase 1 (never in a dry run, only once every region's plan succeeded, before any tag
+//! moves): make the planned changes.
 
-use tracing::{info, warn};
+use tracing::info;
 
-use super::plan::{RegionPlan, RepositoryAction};
+use super::plan::RegionPlan;
 use super::replication::mark_replicated;
 use super::report::RegionReport;
-use super::repository_changes::{
-    PolicyAction, RepositoryChanges, Setting, SettingAction, compare_policy, compare_settings,
-    new_policy,
-};
+use super::repository_changes::{PolicyAction, RepositoryChanges, Setting, SettingAction};
 use super::session::RegionSession;
 use crate::config::{Config, TagRules};
 use crate::ecr::ReplicationRules;
-
-/// Reads what the inputs manage on this region's repository and compares it with them.
-pub async fn plan_changes(
-    session: &RegionSession,
-    config: &Config,
-    action: &RepositoryAction,
-) -> anyhow::Result<RepositoryChanges> {
-    let management = &config.management;
-    let repository = &session.target.repository;
-    let mut changes = RepositoryChanges::default();
-    match action {
-        RepositoryAction::Create => {
-            changes.lifecycle_policy = management.lifecycle_policy.as_ref().map(|_| new_policy());
-            changes.repository_policy = management.repository_policy.as_ref().map(|_| new_policy());
-        }
-        RepositoryAction::Exists { .. } => {
-            if management.explicit.any() {
-                let current = session
-                    .ecr
-                    .repository_settings(repository, management.explicit.tags)
-                    .await?;
-                changes.settings =
-                    compare_settings(&current, &config.repository_settings, management);
-                changes.arn = Some(current.arn);
-            }
-            if let Some(wanted) = &management.lifecycle_policy {
-                let current = session.ecr.lifecycle_policy(repository).await?;
-                changes.lifecycle_policy = Some(compare_policy(current.as_deref(), wanted));
-            }
-            if let Some(wanted) = &management.repository_policy {
-                let current = session.ecr.repository_policy(repository).await?;
-                changes.repository_policy = Some(compare_policy(current.as_deref(), wanted));
-            }
-        }
-        RepositoryAction::Missing | RepositoryAction::Unchecked => {}
-    }
-    for change in &changes.settings {
-        let hint = match change.action {
-            SettingAction::Update => continue,
-            SettingAction::ReportOnly => "set update-repository-settings: true to change it",
-            SettingAction::CannotChange => "ECR cannot change it without recreating the repository",
-        };
-        warn!(region = %session.target.region, repository = %repository,
-              setting = change.setting.input_name(), current = %change.current,
-              wanted = %change.wanted, "repository setting differs ({hint})");
-    }
-    Ok(changes)
-}
 
 /// After every region's plan: checks that need the whole plan, and replication.
 pub fn after_plan(

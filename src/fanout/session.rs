@@ -6,9 +6,10 @@ use aws_config::SdkConfig;
 
 use super::image_uri::UriNaming;
 use crate::config::{Config, EndpointStyle, Target};
-use crate::ecr::{EcrRegion, RegistryLogin, registry_host, registry_host_for_account};
 use std::sync::Arc;
 
+use crate::ecr::{EcrRegion, RegistryLogin, registry_host, registry_host_for_account};
+use crate::observer::SharedObserver;
 use crate::registry::{ClientOptions, Credentials, RefreshCredentials, RegistryClient};
 
 /// A region's connection state.
@@ -29,24 +30,30 @@ pub struct RegionSession {
 pub const UNKNOWN_ACCOUNT: &str = "ACCOUNT";
 
 impl RegionSession {
-    /// A session before login: URIs from `registry-id` when given.
-    pub fn new(config: &Config, target: &Target, aws: &SdkConfig) -> Self {
+    /// A session before login: URIs from `registry-id` when given. `observer` is told of the
+    /// secrets of every login.
+    pub fn new(
+        config: &Config,
+        target: &Target,
+        aws: &SdkConfig,
+        observer: SharedObserver,
+    ) -> Self {
         let naming = UriNaming::new(config.handoff.uri_format, &config.tags);
-        Self::for_target(target, config.endpoint_style, naming, aws)
+        Self::for_target(target, (config.endpoint_style, naming), aws, observer)
     }
 
     /// A session before login, for callers without a push `Config` (`verify`).
     pub fn for_target(
         target: &Target,
-        endpoint_style: EndpointStyle,
-        naming: UriNaming,
+        (endpoint_style, naming): (EndpointStyle, UriNaming),
         aws: &SdkConfig,
+        observer: SharedObserver,
     ) -> Self {
         let account = target.registry_id.as_deref().unwrap_or(UNKNOWN_ACCOUNT);
         let uri_host = registry_host_for_account(account, &target.region, endpoint_style);
         let mut session = Self {
             target: target.clone(),
-            ecr: EcrRegion::new(aws, &target.region, target.registry_id.clone()),
+            ecr: EcrRegion::new(aws, &target.region, target.registry_id.clone(), observer),
             login: None,
             base_url: String::new(),
             uri_host,

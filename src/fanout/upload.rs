@@ -17,7 +17,8 @@ use futures::future::join_all;
 use tracing::info;
 
 use super::feed::feed_blob;
-use super::plan::{RegionPlan, RepositoryAction};
+use super::plan::RegionPlan;
+use super::repository_plan::RepositoryAction;
 use crate::config::Config;
 use crate::image::LocalImage;
 use crate::registry::MountOutcome;

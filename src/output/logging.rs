@@ -3,6 +3,8 @@
 //! bodies and headers at trace level ([`WIRE_TARGETS`]) are held at debug whatever `-v` or
 //! `RUST_LOG` ask for, unless `--trace-wire` (or [`TRACE_WIRE_VAR`]) is set: their trace shows
 //! credentials before they are known, e.g. the `GetAuthorizationToken` response.
+//!
+//! [`TRACE_WIRE_VAR`]: crate::config::cli::TRACE_WIRE_VAR
 
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::filter::{EnvFilter, FilterExt, Targets};
@@ -12,11 +14,6 @@ use tracing_subscriber::{Layer as _, fmt};
 
 use super::progress::LogWriter;
 use super::redaction::Redacting;
-
-/// The environment variable that turns wire tracing on, as `--trace-wire` does (any value
-/// but empty, `0`, `false`, `no` or `off`). Not
-/// `ECR_FANOUT_*`: that prefix belongs to the dotenv outputs, which never steer a run.
-pub const TRACE_WIRE_VAR: &str = "ECRFANOUT_TRACE_WIRE";
 
 /// Crates (target prefixes) that log HTTP bodies, headers or decoded API responses at trace
 /// level: the AWS SDK's runtime, signer and service crates, and the HTTP and TLS stack under

@@ -7,6 +7,7 @@ pub mod ecs;
 mod github;
 mod human;
 pub mod logging;
+pub mod observer;
 pub mod progress;
 mod redaction;
 mod repository_changes;

@@ -4,116 +4,80 @@
 //! still uploading, with bytes sent, percent and the rate since the previous line.
 
 use std::io::IsTerminal as _;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use super::human::human_bytes;
-use crate::fanout::RegionReport;
+use crate::observer::UploadProgress;
 
 /// How often a line per region is logged when stderr is not a terminal.
 pub const LINE_INTERVAL: Duration = Duration::from_secs(5);
 /// How often the terminal bars are redrawn.
 const BAR_INTERVAL: Duration = Duration::from_millis(100);
 
-/// One region's upload: what it has to send and the counter its uploads add to.
-pub struct RegionProgress {
-    pub region: String,
-    pub total: u64,
-    pub sent: Arc<AtomicU64>,
-}
-
-impl RegionProgress {
-    /// One per planned region, with the bytes its plan has to upload and its counter.
-    pub fn for_reports(reports: &[RegionReport], counters: &[Arc<AtomicU64>]) -> Vec<Self> {
-        reports
-            .iter()
-            .zip(counters)
-            .map(|(report, sent)| Self {
-                region: report.region.clone(),
-                total: report.bytes_to_upload,
-                sent: sent.clone(),
-            })
-            .collect()
-    }
-}
-
-/// A running reporter; [`UploadProgress::finish`] stops it after a last update.
-pub struct UploadProgress {
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+/// A running reporter (a thread of its own, so that stopping it needs no `await`);
+/// [`UploadBars::finish`] stops it after a last update. Dropped unfinished, it stops too,
+/// unwaited.
+pub struct UploadBars {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
 }
 
 /// Starts reporting; nothing is shown when no region has bytes to upload.
-pub fn start(regions: Vec<RegionProgress>) -> UploadProgress {
+pub fn start(regions: Vec<UploadProgress>) -> UploadBars {
     if regions.iter().all(|r| r.total == 0) {
-        return UploadProgress {
+        return UploadBars {
             stop: None,
-            task: None,
+            thread: None,
         };
     }
-    let (stop, stopped) = oneshot::channel();
-    let task = if std::io::stderr().is_terminal() {
-        tokio::spawn(draw_bars(regions, stopped))
+    let (stop, stopped) = mpsc::channel();
+    let thread = if std::io::stderr().is_terminal() {
+        std::thread::spawn(move || draw_bars(&regions, &stopped))
     } else {
-        tokio::spawn(log_lines(regions, stopped))
+        std::thread::spawn(move || log_lines(regions, &stopped))
     };
-    UploadProgress {
+    UploadBars {
         stop: Some(stop),
-        task: Some(task),
+        thread: Some(thread),
     }
 }
 
-impl UploadProgress {
+impl UploadBars {
     /// Stops the reporter and waits for its last update.
-    pub async fn finish(mut self) {
+    pub fn finish(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }
 
-impl Drop for UploadProgress {
-    fn drop(&mut self) {
-        if let Some(task) = &self.task {
-            task.abort();
-        }
-    }
-}
-
-async fn log_lines(regions: Vec<RegionProgress>, mut stopped: oneshot::Receiver<()>) {
+fn log_lines(regions: Vec<UploadProgress>, stopped: &mpsc::Receiver<()>) {
     let mut lines = ProgressLines::new(regions, Instant::now());
-    let start = tokio::time::Instant::now() + LINE_INTERVAL;
-    let mut ticks = tokio::time::interval_at(start, LINE_INTERVAL);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = &mut stopped => return,
-            _ = ticks.tick() => {
-                for line in lines.due(Instant::now()) {
-                    tracing::info!("{line}");
-                }
-            }
+    while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(LINE_INTERVAL) {
+        for line in lines.due(Instant::now()) {
+            tracing::info!("{line}");
         }
     }
 }
 
 /// The line-mode state: what each region had sent at the previous line.
 pub struct ProgressLines {
-    regions: Vec<RegionProgress>,
+    regions: Vec<UploadProgress>,
     previous: Vec<(u64, Instant)>,
     complete: Vec<bool>,
 }
 
 impl ProgressLines {
-    pub fn new(regions: Vec<RegionProgress>, now: Instant) -> Self {
+    pub fn new(regions: Vec<UploadProgress>, now: Instant) -> Self {
         let previous = vec![(0, now); regions.len()];
         let complete = regions.iter().map(|r| r.total == 0).collect();
         Self {
@@ -157,14 +121,14 @@ impl ProgressLines {
 /// The bars currently drawn, for [`LogWriter`].
 static ACTIVE_BARS: Mutex<Option<MultiProgress>> = Mutex::new(None);
 
-async fn draw_bars(regions: Vec<RegionProgress>, mut stopped: oneshot::Receiver<()>) {
+fn draw_bars(regions: &[UploadProgress], stopped: &mpsc::Receiver<()>) {
     let bars = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
     let style = ProgressStyle::with_template(
         "{prefix:>16} [{bar:30}] {bytes:>10} / {total_bytes:<10} {percent:>3}% {binary_bytes_per_sec:>12} eta {eta}",
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar())
     .progress_chars("=> ");
-    let shown: Vec<(ProgressBar, &RegionProgress)> = regions
+    let shown: Vec<(ProgressBar, &UploadProgress)> = regions
         .iter()
         .filter(|r| r.total > 0)
         .map(|r| {
@@ -175,12 +139,8 @@ async fn draw_bars(regions: Vec<RegionProgress>, mut stopped: oneshot::Receiver<
         })
         .collect();
     let _active = ActiveBars::set(&bars);
-    let mut ticks = tokio::time::interval(BAR_INTERVAL);
+    let mut stop = false;
     loop {
-        let stop = tokio::select! {
-            _ = &mut stopped => true,
-            _ = ticks.tick() => false,
-        };
         for (bar, region) in &shown {
             bar.set_position(region.sent.load(Ordering::Relaxed).min(region.total));
         }
@@ -189,10 +149,14 @@ async fn draw_bars(regions: Vec<RegionProgress>, mut stopped: oneshot::Receiver<
             shown.iter().for_each(|(bar, _)| bar.finish_and_clear());
             return;
         }
+        stop = !matches!(
+            stopped.recv_timeout(BAR_INTERVAL),
+            Err(RecvTimeoutError::Timeout)
+        );
     }
 }
 
-/// Registers bars for [`LogWriter`] while drawn; unregisters when dropped (also on abort).
+/// Registers bars for [`LogWriter`] while drawn; unregisters when dropped (also on a panic).
 struct ActiveBars;
 
 impl ActiveBars {
@@ -242,11 +206,14 @@ impl std::io::Write for LogWriter {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicU64;
+
     use super::*;
 
-    fn region(name: &str, total: u64) -> (RegionProgress, Arc<AtomicU64>) {
+    fn region(name: &str, total: u64) -> (UploadProgress, Arc<AtomicU64>) {
         let sent = Arc::new(AtomicU64::new(0));
-        let progress = RegionProgress {
+        let progress = UploadProgress {
             region: name.to_string(),
             total,
             sent: sent.clone(),

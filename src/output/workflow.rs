@@ -8,8 +8,6 @@
 use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use base64::Engine as _;
-
 use crate::config::action_env::ActionInputError;
 use crate::error::InputError;
 use crate::fanout::Report;
@@ -20,27 +18,14 @@ pub fn enabled() -> bool {
     std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
 }
 
-/// Masks a registry login in the job log, the password and the HTTP Basic value built from it,
-/// and registers both for redaction of every later log line.
-pub fn mask_login(username: &str, password: &Secret) {
-    if password.expose().is_empty() {
+/// Registers `secret` for redaction of every later log line and masks it in the job log.
+pub fn mask(secret: &Secret) {
+    if secret.expose().is_empty() {
         return;
     }
-    let basic = base64::engine::general_purpose::STANDARD
-        .encode(format!("{username}:{}", password.expose()));
-    crate::secret::register(password.expose());
-    crate::secret::register(&basic);
+    crate::secret::register(secret.expose());
     if enabled() {
-        write_command(&command("add-mask", &[], password.expose()));
-        write_command(&command("add-mask", &[], &basic));
-    }
-}
-
-/// Registers a credential (an AWS secret key, a session token) for redaction and, the first
-/// time it is seen, masks it in the job log.
-pub fn mask_credential(value: &str) {
-    if crate::secret::register(value) && enabled() {
-        write_command(&command("add-mask", &[], value));
+        write_command(&command("add-mask", &[], secret.expose()));
     }
 }
 
@@ -57,12 +42,6 @@ pub fn group(title: &str) -> Group {
         write_command(&command("group", &[], title));
     }
     Group { open }
-}
-
-/// Runs `phase` inside a group titled `title`.
-pub async fn in_group<T>(title: &str, phase: impl std::future::Future<Output = T>) -> T {
-    let _group = group(title);
-    phase.await
 }
 
 impl Drop for Group {

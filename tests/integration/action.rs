@@ -134,6 +134,12 @@ async fn action_pushes_with_runner_style_inputs_and_writes_every_output() {
         out.stderr.matches("::group::").count(),
         out.stderr.matches("::endgroup::").count()
     );
+    // The phases' groups come in the order the phases run.
+    let groups: Vec<usize> = ["plan", "phase 1", "verify", "phase 2"]
+        .iter()
+        .filter_map(|phase| out.stderr.find(&format!("::group::ecr-fanout: {phase}")))
+        .collect();
+    assert!(groups.is_sorted(), "groups out of order:\n{}", out.stderr);
 }
 
 #[tokio::test]

@@ -22,6 +22,7 @@ mod grouped_errors;
 mod immutable;
 mod large_blobs;
 mod mount;
+mod observed_run;
 mod outputs;
 mod push;
 mod secrets;

@@ -1,0 +1,104 @@
+//! The per-region repository plan, reads only: what happens to the repository
+//! ([`RepositoryAction`]), and how its explicitly requested settings and its lifecycle and
+//! repository policies compare with the inputs ([`plan_changes`]). `repository` makes the
+//! changes later; `plan` asks for this plan while it plans the region.
+
+use serde::Serialize;
+use tracing::warn;
+
+use super::repository_changes::{
+    RepositoryChanges, SettingAction, compare_policy, compare_settings, new_policy,
+};
+use super::session::RegionSession;
+use crate::config::{Config, TagRules};
+use crate::ecr::RepositoryInfo;
+
+/// What happens to a region's repository.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RepositoryAction {
+    /// It exists; tag mutability and exclusion filters as ECR reports them.
+    Exists {
+        tag_mutability: String,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        exclusion_filters: Vec<String>,
+    },
+    /// It is missing and `create-repository` is true.
+    Create,
+    /// It is missing and may not be created: the run is refused.
+    Missing,
+    /// Not checked (dry run without AWS access).
+    Unchecked,
+}
+
+impl RepositoryAction {
+    /// An existing repository as ECR describes it.
+    pub fn exists(info: &RepositoryInfo) -> Self {
+        Self::Exists {
+            tag_mutability: info.tag_mutability.clone(),
+            exclusion_filters: info.exclusion_filters.clone(),
+        }
+    }
+
+    /// The tag rules of an existing repository.
+    pub fn tag_rules(&self) -> Option<TagRules> {
+        match self {
+            Self::Exists {
+                tag_mutability,
+                exclusion_filters,
+            } => Some(TagRules::from_ecr(
+                tag_mutability,
+                exclusion_filters.clone(),
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// Reads what the inputs manage on this region's repository and compares it with them.
+pub async fn plan_changes(
+    session: &RegionSession,
+    config: &Config,
+    action: &RepositoryAction,
+) -> anyhow::Result<RepositoryChanges> {
+    let management = &config.management;
+    let repository = &session.target.repository;
+    let mut changes = RepositoryChanges::default();
+    match action {
+        RepositoryAction::Create => {
+            changes.lifecycle_policy = management.lifecycle_policy.as_ref().map(|_| new_policy());
+            changes.repository_policy = management.repository_policy.as_ref().map(|_| new_policy());
+        }
+        RepositoryAction::Exists { .. } => {
+            if management.explicit.any() {
+                let current = session
+                    .ecr
+                    .repository_settings(repository, management.explicit.tags)
+                    .await?;
+                changes.settings =
+                    compare_settings(&current, &config.repository_settings, management);
+                changes.arn = Some(current.arn);
+            }
+            if let Some(wanted) = &management.lifecycle_policy {
+                let current = session.ecr.lifecycle_policy(repository).await?;
+                changes.lifecycle_policy = Some(compare_policy(current.as_deref(), wanted));
+            }
+            if let Some(wanted) = &management.repository_policy {
+                let current = session.ecr.repository_policy(repository).await?;
+                changes.repository_policy = Some(compare_policy(current.as_deref(), wanted));
+            }
+        }
+        RepositoryAction::Missing | RepositoryAction::Unchecked => {}
+    }
+    for change in &changes.settings {
+        let hint = match change.action {
+            SettingAction::Update => continue,
+            SettingAction::ReportOnly => "set update-repository-settings: true to change it",
+            SettingAction::CannotChange => "ECR cannot change it without recreating the repository",
+        };
+        warn!(region = %session.target.region, repository = %repository,
+              setting = change.setting.input_name(), current = %change.current,
+              wanted = %change.wanted, "repository setting differs ({hint})");
+    }
+    Ok(changes)
+}
