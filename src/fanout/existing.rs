@@ -11,8 +11,8 @@ use tracing::info;
 
 use super::image_uri::UriNaming;
 use super::observed;
-use super::plan::TagPlan;
-use super::report::{ImageSummary, RegionReport, Report};
+use super::plan::{TagAction, TagPlan};
+use super::report::{ImageSummary, RegionReport, RegionStatus, Report, ReportCommand, RunStatus};
 use super::repository_plan::RepositoryAction;
 use super::served_image::{ServedImage, read_served_image};
 use super::session::RegionSession;
@@ -257,7 +257,7 @@ fn record_findings(
 ) {
     report.image = session.image_uri(found.served.top.digest.as_str());
     report.repository_action = found.repository.clone();
-    report.status = "verified";
+    report.status = RegionStatus::Verified;
     report.tags = tags
         .iter()
         .map(|tag| {
@@ -267,9 +267,9 @@ fn record_findings(
                 .find(|(t, _)| t == tag)
                 .map(|(_, d)| d.clone());
             let action = match &current {
-                Some(d) if d == expected => "verified",
-                Some(_) => "differs",
-                None => "unknown",
+                Some(d) if d == expected => TagAction::Verified,
+                Some(_) => TagAction::Differs,
+                None => TagAction::Unknown,
             };
             TagPlan {
                 tag: tag.clone(),
@@ -298,9 +298,9 @@ fn outcome(
         bytes: source.map_or(0, |f| f.served.blob_bytes()),
     };
     let mut report = Report::describing(summary, config.tags(), false, reports);
-    report.command = "verify";
+    report.command = ReportCommand::Verify;
     if let Some(e) = &error {
-        report.status = "failed";
+        report.status = RunStatus::Failed;
         report.error = Some(format!("{e:#}"));
         report.error_kind = Some(crate::error::FailureKind::of(e));
     }

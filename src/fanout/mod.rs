@@ -44,11 +44,11 @@ use observed::in_phase;
 pub use convergence::{Convergence, ConvergenceState};
 pub use existing::verify_existing;
 pub use image_uri::UriNaming;
-pub use plan::{RegionPlan, TagPlan};
-pub use report::{ImageSummary, RegionReport, Report};
+pub use plan::{RegionPlan, TagAction, TagPlan};
+pub use report::{ImageSummary, RegionReport, RegionStatus, Report, ReportCommand, RunStatus};
 pub use repository_changes::{
-    PolicyAction, PolicyChange, ReplicationPlan, RepositoryChanges, Setting, SettingAction,
-    SettingChange,
+    PolicyAction, PolicyChange, ReplicationAction, ReplicationPlan, RepositoryChanges, Setting,
+    SettingAction, SettingChange,
 };
 pub use repository_plan::RepositoryAction;
 pub use session::RegionSession;
@@ -102,7 +102,7 @@ pub async fn push_with_aws(
     let mut report = Report::new(image, &config.tags, config.dry_run, reports);
     report.convergence = convergence;
     if let Err(e) = &result {
-        report.status = "failed";
+        report.status = RunStatus::Failed;
         report.error = Some(format!("{e:#}"));
         report.error_kind = Some(crate::error::FailureKind::of(e));
     }
@@ -217,7 +217,11 @@ async fn run_phases(
             + report.tags_moved.len()
             + report.repository_changes.writes()
             > 0;
-        report.status = if changed { "pushed" } else { "unchanged" };
+        report.status = if changed {
+            RegionStatus::Pushed
+        } else {
+            RegionStatus::Unchanged
+        };
     }
     match convergence::split_error(convergence) {
         Some(split) => Err(split),

@@ -54,7 +54,7 @@ pub fn finished(observer: &dyn Observer, reports: &[RegionReport]) {
         observer.destination_finished(&FinishedDestination {
             region: &report.region,
             repository: &report.repository,
-            status: report.status,
+            status: report.status.as_str(),
             error: report.error.as_deref(),
         });
     }

@@ -21,8 +21,47 @@ pub struct TagPlan {
     pub tag: String,
     /// The digest the tag points at now, if it exists.
     pub current: Option<Digest>,
-    /// `create`, `move`, `unchanged`, or `unknown` when not checked.
-    pub action: &'static str,
+    /// What `push` does to the tag, or what `verify` found.
+    pub action: TagAction,
+}
+
+/// What happens to a tag (`push`), or how it was found (`verify`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TagAction {
+    /// The tag does not exist in the region (or the repository is created): it is put.
+    Create,
+    /// The tag points at another digest: it is moved to this image.
+    Move,
+    /// The tag already points at this image: phase 2 skips it.
+    Unchanged,
+    /// The tag was not read: a dry run without AWS access, or a region whose plan did not
+    /// finish.
+    Unknown,
+    /// `verify`: the tag points at the expected digest.
+    Verified,
+    /// `verify`: the tag points at another digest (the region fails).
+    Differs,
+}
+
+impl TagAction {
+    /// The word in the JSON report and the text output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Move => "move",
+            Self::Unchanged => "unchanged",
+            Self::Unknown => "unknown",
+            Self::Verified => "verified",
+            Self::Differs => "differs",
+        }
+    }
+}
+
+impl std::fmt::Display for TagAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// One region's plan.
@@ -67,7 +106,11 @@ pub async fn plan_region(
             .manifests_in_push_order()
             .map(|m| m.digest.clone())
             .collect(),
-        tags: config.tags.iter().map(|t| tag_plan(t, "unknown")).collect(),
+        tags: config
+            .tags
+            .iter()
+            .map(|t| tag_plan(t, TagAction::Unknown))
+            .collect(),
         unchecked: Vec::new(),
         refusal: None,
         changes: Default::default(),
@@ -102,7 +145,11 @@ pub async fn plan_region(
     };
     plan.changes = plan_changes(&plan.session, config, &plan.repository).await?;
     let Some(rules) = plan.repository.tag_rules() else {
-        plan.tags = config.tags.iter().map(|t| tag_plan(t, "create")).collect();
+        plan.tags = config
+            .tags
+            .iter()
+            .map(|t| tag_plan(t, TagAction::Create))
+            .collect();
         return Ok(plan);
     };
     plan.session
@@ -146,9 +193,9 @@ async fn read_region_state(
             })?
             .map(|m| m.digest);
         let action = match &current {
-            None => "create",
-            Some(d) if *d == image.top.digest => "unchanged",
-            Some(_) => "move",
+            None => TagAction::Create,
+            Some(d) if *d == image.top.digest => TagAction::Unchanged,
+            Some(_) => TagAction::Move,
         };
         anyhow::Ok(TagPlan {
             tag: tag.clone(),
@@ -219,7 +266,7 @@ pub(super) fn immutable_conflict(
     })
 }
 
-fn tag_plan(tag: &str, action: &'static str) -> TagPlan {
+fn tag_plan(tag: &str, action: TagAction) -> TagPlan {
     TagPlan {
         tag: tag.to_string(),
         current: None,
@@ -230,7 +277,7 @@ fn tag_plan(tag: &str, action: &'static str) -> TagPlan {
 impl TagPlan {
     /// A tag whose state was not read.
     pub fn unknown(tag: &str) -> Self {
-        tag_plan(tag, "unknown")
+        tag_plan(tag, TagAction::Unknown)
     }
 }
 
@@ -250,5 +297,28 @@ pub fn refusals(plans: &[RegionPlan]) -> Result<(), PlanRefused> {
             &refused,
             "nothing was pushed or tagged in any region",
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_actions_serialise_to_their_words() {
+        for (action, text) in [
+            (TagAction::Create, "create"),
+            (TagAction::Move, "move"),
+            (TagAction::Unchanged, "unchanged"),
+            (TagAction::Unknown, "unknown"),
+            (TagAction::Verified, "verified"),
+            (TagAction::Differs, "differs"),
+        ] {
+            assert_eq!(
+                serde_json::to_string(&action).unwrap(),
+                format!("\"{text}\"")
+            );
+            assert_eq!(action.to_string(), text);
+        }
     }
 }

@@ -7,9 +7,9 @@
 use anyhow::bail;
 use tracing::{info, warn};
 
-use super::plan::RegionPlan;
+use super::plan::{RegionPlan, TagAction};
 use super::report::RegionReport;
-use super::repository_changes::ReplicationPlan;
+use super::repository_changes::{ReplicationAction, ReplicationPlan};
 use super::session::RegionSession;
 use crate::config::Config;
 use crate::config::Target;
@@ -78,14 +78,14 @@ pub fn mark_replicated(
             continue;
         }
         let replication = decide(mode, &source, Destination::of(plan, target.registry_id));
-        if replication.action == "replicated" {
+        if replication.action == ReplicationAction::Replicated {
             plan.missing_blobs.clear();
             plan.missing_manifests.clear();
             plan.tags.clear();
             report.blobs_to_upload = 0;
             report.bytes_to_upload = 0;
         }
-        info!(region = %target.region, from = %source.region, action = replication.action,
+        info!(region = %target.region, from = %source.region, action = replication.action.as_str(),
               "ECR replication reaches this region: {}", replication.reason);
         report.repository_changes.replication = Some(replication.clone());
         plan.changes.replication = Some(replication);
@@ -123,7 +123,10 @@ impl Source {
             region: primary.session.target.region.clone(),
             repository: primary.session.target.repository.clone(),
             pushes_image: !primary.missing_manifests.is_empty(),
-            moves_tags: primary.tags.iter().any(|t| t.action != "unchanged"),
+            moves_tags: primary
+                .tags
+                .iter()
+                .any(|t| t.action != TagAction::Unchanged),
         }
     }
 }
@@ -142,7 +145,7 @@ impl Destination {
             registry_id,
             lacks_image: !plan.missing_manifests.is_empty(),
             pending_tags: (plan.tags.iter())
-                .filter(|t| t.action != "unchanged")
+                .filter(|t| t.action != TagAction::Unchanged)
                 .map(|t| t.tag.clone())
                 .collect(),
         }
@@ -159,7 +162,7 @@ fn decide(mode: ReplicationMode, source: &Source, destination: Destination) -> R
     } = destination;
     let push = |reason: String| ReplicationPlan {
         from: source.region.clone(),
-        action: "push",
+        action: ReplicationAction::Push,
         reason,
         registry_id: registry_id.clone(),
         awaited_tags: Vec::new(),
@@ -186,7 +189,7 @@ fn decide(mode: ReplicationMode, source: &Source, destination: Destination) -> R
     }
     ReplicationPlan {
         from: source.region.clone(),
-        action: "replicated",
+        action: ReplicationAction::Replicated,
         reason: format!(
             "replication from {} delivers the image; this run waits for it and verifies it",
             source.region
@@ -225,7 +228,7 @@ mod tests {
             &source(true, true),
             destination(true, &["v1"]),
         );
-        assert_eq!(plan.action, "push");
+        assert_eq!(plan.action, ReplicationAction::Push);
         assert!(
             plan.reason.contains("replication: ignore"),
             "{}",
@@ -240,7 +243,7 @@ mod tests {
             &source(true, true),
             destination(true, &["v1", "latest"]),
         );
-        assert_eq!(plan.action, "replicated");
+        assert_eq!(plan.action, ReplicationAction::Replicated);
         assert!(plan.awaits_image);
         assert_eq!(plan.awaited_tags, ["v1", "latest"]);
         let nothing_missing = decide(
@@ -248,7 +251,7 @@ mod tests {
             &source(false, false),
             destination(false, &[]),
         );
-        assert_eq!(nothing_missing.action, "replicated");
+        assert_eq!(nothing_missing.action, ReplicationAction::Replicated);
         assert!(!nothing_missing.awaits_image && nothing_missing.awaited_tags.is_empty());
     }
 
@@ -259,7 +262,7 @@ mod tests {
             &source(false, true),
             destination(true, &["v1"]),
         );
-        assert_eq!(image_already_in_source.action, "push");
+        assert_eq!(image_already_in_source.action, ReplicationAction::Push);
         assert!(
             image_already_in_source
                 .reason
@@ -272,7 +275,7 @@ mod tests {
             &source(true, false),
             destination(true, &["v1"]),
         );
-        assert_eq!(tags_already_in_source.action, "push");
+        assert_eq!(tags_already_in_source.action, ReplicationAction::Push);
         assert!(
             tags_already_in_source
                 .reason

@@ -14,6 +14,7 @@ use tracing::info;
 use super::failures::{RegionFailure, grouped_message};
 use super::plan::RegionPlan;
 use super::report::RegionReport;
+use super::repository_changes::ReplicationAction;
 use crate::ecr::{ReplicationTarget, ReplicationWait, summarize_replication};
 use crate::image::LocalImage;
 
@@ -35,7 +36,7 @@ pub async fn await_replicated_copies(
     let awaiting: Vec<ReplicationTarget> = plans
         .iter()
         .filter_map(|p| p.changes.replication.as_ref().map(|r| (p, r)))
-        .filter(|(_, r)| r.action == "replicated" && r.awaits_image)
+        .filter(|(_, r)| r.action == ReplicationAction::Replicated && r.awaits_image)
         .map(|(p, r)| ReplicationTarget {
             region: p.session.target.region.clone(),
             registry_id: r.registry_id.clone(),
@@ -80,7 +81,7 @@ pub async fn await_replicated_tags(
     let waits = plans.iter().filter_map(|plan| {
         let replication = plan.changes.replication.as_ref()?;
         let tags = &replication.awaited_tags;
-        (replication.action == "replicated" && !tags.is_empty())
+        (replication.action == ReplicationAction::Replicated && !tags.is_empty())
             .then_some(async move { (plan, await_tags(plan, image, tags).await) })
     });
     let results = tokio::select! {

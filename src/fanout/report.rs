@@ -2,6 +2,7 @@
 //! renders it (JSON, GitHub outputs, dotenv, summary); nothing here prints.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::Serialize;
 
@@ -15,9 +16,9 @@ use crate::image::{Digest, LocalImage};
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     /// The subcommand that produced the report: `push` or `verify`.
-    pub command: &'static str,
+    pub command: ReportCommand,
     /// `succeeded`, `planned` (dry run) or `failed`.
-    pub status: &'static str,
+    pub status: RunStatus,
     pub dry_run: bool,
     pub digest: Digest,
     pub media_type: String,
@@ -49,6 +50,101 @@ pub struct Report {
     pub error_kind: Option<FailureKind>,
 }
 
+/// The subcommand that produced a report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReportCommand {
+    /// Set by `push` (the default of [`Report::describing`]).
+    Push,
+    /// Set by `verify` ([`super::verify_existing`]).
+    Verify,
+}
+
+impl ReportCommand {
+    /// The word in the JSON report and the step summary.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Push => "push",
+            Self::Verify => "verify",
+        }
+    }
+}
+
+impl fmt::Display for ReportCommand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the whole run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunStatus {
+    /// A `push` or `verify` that ended without an error.
+    Succeeded,
+    /// A dry run that ended without an error: nothing was written.
+    Planned,
+    /// The run ended with an error (`error` and `error_kind` say which), including an error
+    /// rendering the ECS task definitions after the push.
+    Failed,
+}
+
+impl RunStatus {
+    /// The word in the JSON report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Succeeded => "succeeded",
+            Self::Planned => "planned",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How one region ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegionStatus {
+    /// Nothing was decided for the region: the run stopped before its plan finished.
+    NotStarted,
+    /// Its plan finished: the final state of a dry run, and of a region that did not fail
+    /// itself in a push that ended with an error.
+    Planned,
+    /// The push wrote something there: a blob, a manifest, a tag, a setting or a policy.
+    Pushed,
+    /// The push found everything in place there and wrote nothing.
+    Unchanged,
+    /// `verify` found the region serving the image intact.
+    Verified,
+    /// The region failed (`error` and `error_kind` say why).
+    Failed,
+}
+
+impl RegionStatus {
+    /// The word in the JSON report, the step summary and the text output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotStarted => "not-started",
+            Self::Planned => "planned",
+            Self::Pushed => "pushed",
+            Self::Unchanged => "unchanged",
+            Self::Verified => "verified",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for RegionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One region's part of the run.
 #[derive(Clone, Debug, Serialize)]
 pub struct RegionReport {
@@ -60,8 +156,8 @@ pub struct RegionReport {
     /// Repository settings and policies this run changes (or, in a dry run, would change), and
     /// ECR replication reaching this region.
     pub repository_changes: super::repository_changes::RepositoryChanges,
-    /// `planned`, `pushed`, `unchanged`, `failed` or `not-started`.
-    pub status: &'static str,
+    /// `not-started`, `planned`, `pushed`, `unchanged`, `verified` or `failed`.
+    pub status: RegionStatus,
     pub blobs_to_upload: usize,
     pub bytes_to_upload: u64,
     pub blobs_uploaded: usize,
@@ -103,7 +199,7 @@ impl RegionReport {
             image: session.image_uri(digest),
             repository_action: RepositoryAction::Unchecked,
             repository_changes: Default::default(),
-            status: "not-started",
+            status: RegionStatus::NotStarted,
             blobs_to_upload: 0,
             bytes_to_upload: 0,
             blobs_uploaded: 0,
@@ -126,7 +222,7 @@ impl RegionReport {
         self.image = plan.session.image_uri(image.top.digest.as_str());
         self.repository_action = plan.repository.clone();
         self.repository_changes = plan.changes.clone();
-        self.status = "planned";
+        self.status = RegionStatus::Planned;
         self.blobs_to_upload = plan.missing_blobs.len();
         self.bytes_to_upload = plan.bytes_to_upload(image);
         self.blobs_skipped = image.blobs.len() - plan.missing_blobs.len();
@@ -142,7 +238,7 @@ impl RegionReport {
 
     /// Records a failure: the error and its kind.
     pub fn fail(&mut self, error: &anyhow::Error) {
-        self.status = "failed";
+        self.status = RegionStatus::Failed;
         self.error = Some(format!("{error:#}"));
         self.error_kind = Some(FailureKind::of(error));
     }
@@ -197,8 +293,12 @@ impl Report {
             .collect();
         let primary = regions.first();
         Self {
-            command: "push",
-            status: if dry_run { "planned" } else { "succeeded" },
+            command: ReportCommand::Push,
+            status: if dry_run {
+                RunStatus::Planned
+            } else {
+                RunStatus::Succeeded
+            },
             dry_run,
             digest: image.digest,
             media_type: image.media_type,
@@ -215,6 +315,58 @@ impl Report {
             regions,
             error: None,
             error_kind: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_commands_serialise_to_their_words() {
+        for (command, text) in [
+            (ReportCommand::Push, "push"),
+            (ReportCommand::Verify, "verify"),
+        ] {
+            assert_eq!(
+                serde_json::to_string(&command).unwrap(),
+                format!("\"{text}\"")
+            );
+            assert_eq!(command.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn run_statuses_serialise_to_their_words() {
+        for (status, text) in [
+            (RunStatus::Succeeded, "succeeded"),
+            (RunStatus::Planned, "planned"),
+            (RunStatus::Failed, "failed"),
+        ] {
+            assert_eq!(
+                serde_json::to_string(&status).unwrap(),
+                format!("\"{text}\"")
+            );
+            assert_eq!(status.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn region_statuses_serialise_to_their_words() {
+        for (status, text) in [
+            (RegionStatus::NotStarted, "not-started"),
+            (RegionStatus::Planned, "planned"),
+            (RegionStatus::Pushed, "pushed"),
+            (RegionStatus::Unchanged, "unchanged"),
+            (RegionStatus::Verified, "verified"),
+            (RegionStatus::Failed, "failed"),
+        ] {
+            assert_eq!(
+                serde_json::to_string(&status).unwrap(),
+                format!("\"{text}\"")
+            );
+            assert_eq!(status.to_string(), text);
         }
     }
 }

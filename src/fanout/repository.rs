@@ -6,7 +6,7 @@
 
 use tracing::info;
 
-use super::plan::RegionPlan;
+use super::plan::{RegionPlan, TagAction};
 use super::replication::mark_replicated;
 use super::report::RegionReport;
 use super::repository_changes::{PolicyAction, RepositoryChanges, Setting, SettingAction};
@@ -50,7 +50,7 @@ fn refuse_tag_moves_into_immutable(plan: &mut RegionPlan, wanted: &TagRules) {
     let moving: Vec<&str> = plan
         .tags
         .iter()
-        .filter(|t| t.action == "move" && wanted.decide(&t.tag).immutable)
+        .filter(|t| t.action == TagAction::Move && wanted.decide(&t.tag).immutable)
         .map(|t| t.tag.as_str())
         .collect();
     if !moving.is_empty() {

@@ -91,13 +91,41 @@ pub struct PolicyChange {
     pub diff: Vec<String>,
 }
 
+/// What this run does in a region that ECR replication from the primary reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReplicationAction {
+    /// Not pushed here (`replication: skip-replicated`, and the primary's push or tag move
+    /// gives replication everything the region lacks): ECR's copy is awaited and verified.
+    Replicated,
+    /// Pushed here anyway: `replication: ignore`, or replication would not deliver everything
+    /// the region lacks (`reason` says which).
+    Push,
+}
+
+impl ReplicationAction {
+    /// The word in the JSON report and the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Replicated => "replicated",
+            Self::Push => "push",
+        }
+    }
+}
+
+impl std::fmt::Display for ReplicationAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How ECR replication from the primary region figures in this region.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ReplicationPlan {
     /// The primary region whose replication rules reach this region.
     pub from: String,
-    /// `replicated`: not pushed here; ECR's copy is awaited and verified. `push`: pushed anyway.
-    pub action: &'static str,
+    /// Whether this run pushes here or leaves it to replication.
+    pub action: ReplicationAction,
     /// Why, in words.
     pub reason: String,
     /// The account whose registry in this region replication copies to.
@@ -131,7 +159,7 @@ impl RepositoryChanges {
     pub fn is_replicated(&self) -> bool {
         self.replication
             .as_ref()
-            .is_some_and(|r| r.action == "replicated")
+            .is_some_and(|r| r.action == ReplicationAction::Replicated)
     }
 }
 

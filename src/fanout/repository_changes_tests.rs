@@ -226,3 +226,17 @@ fn exclusion_filters_drift_like_a_mode_and_compare_as_a_set() {
         }]
     );
 }
+
+#[test]
+fn replication_actions_serialise_to_their_words() {
+    for (action, text) in [
+        (ReplicationAction::Replicated, "replicated"),
+        (ReplicationAction::Push, "push"),
+    ] {
+        assert_eq!(
+            serde_json::to_string(&action).unwrap(),
+            format!("\"{text}\"")
+        );
+        assert_eq!(action.to_string(), text);
+    }
+}

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::fanout::{RegionReport, RepositoryAction};
+use crate::fanout::{RegionReport, RegionStatus, ReportCommand, RepositoryAction, RunStatus};
 use crate::image::Digest;
 
 const DIGEST: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -15,7 +15,7 @@ fn region(name: &str, repository: &str) -> RegionReport {
         registry,
         repository_action: RepositoryAction::Unchecked,
         repository_changes: Default::default(),
-        status: "pushed",
+        status: RegionStatus::Pushed,
         blobs_to_upload: 0,
         bytes_to_upload: 0,
         blobs_uploaded: 0,
@@ -48,8 +48,8 @@ fn report(regions: Vec<RegionReport>, task_definitions: bool) -> Report {
         BTreeMap::new()
     };
     Report {
-        command: "push",
-        status: "succeeded",
+        command: ReportCommand::Push,
+        status: RunStatus::Succeeded,
         dry_run: false,
         digest: Digest::parse(DIGEST).unwrap(),
         media_type: "application/vnd.oci.image.manifest.v1+json".to_string(),

@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::config::handoff::EcsRendering;
 use crate::error::InputError;
-use crate::fanout::Report;
+use crate::fanout::{Report, RunStatus};
 
 const INPUT: &str = "ecs-task-definition";
 
@@ -58,7 +58,7 @@ pub fn render_into_report(
             Ok(())
         }
         Err(e) => {
-            report.status = "failed";
+            report.status = RunStatus::Failed;
             report.error = Some(format!("{e:#}"));
             Err(e)
         }

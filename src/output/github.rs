@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use std::collections::BTreeMap;
 
-use crate::fanout::{Convergence, ConvergenceState, Report};
+use crate::fanout::{Convergence, ConvergenceState, Report, RunStatus};
 
 /// Appends `name<<DELIMITER` blocks to the outputs file.
 pub fn append_outputs(path: &Path, values: &[(String, String)]) -> anyhow::Result<()> {
@@ -36,9 +36,9 @@ fn delimiter_for(value: &str) -> String {
 /// Appends the run's table to the step summary.
 pub fn append_summary(path: &Path, report: &Report) -> anyhow::Result<()> {
     let title = match report.status {
-        "planned" => "ecr-fanout dry run".to_string(),
-        "failed" => format!("ecr-fanout {} failed", report.command),
-        _ => format!("ecr-fanout {}", report.command),
+        RunStatus::Planned => "ecr-fanout dry run".to_string(),
+        RunStatus::Failed => format!("ecr-fanout {} failed", report.command),
+        RunStatus::Succeeded => format!("ecr-fanout {}", report.command),
     };
     let mut text = format!(
         "### {title}\n\nDigest `{}` · tags {} · {} image bytes\n\n| region | repository | image | bytes uploaded | time | status |\n|---|---|---|---:|---:|---|\n",

@@ -103,7 +103,7 @@ mod tests {
             }),
             replication: Some(ReplicationPlan {
                 from: "us-east-1".into(),
-                action: "push",
+                action: crate::fanout::ReplicationAction::Push,
                 reason: "pushed anyway (replication: ignore)".into(),
                 registry_id: "123456789012".into(),
                 awaited_tags: vec![],

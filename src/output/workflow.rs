@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::action_env::ActionInputError;
 use crate::error::InputError;
-use crate::fanout::Report;
+use crate::fanout::{RegionStatus, Report};
 use crate::secret::Secret;
 
 /// Whether this process runs as a GitHub Actions step.
@@ -63,7 +63,7 @@ pub fn annotate_region_failures(report: &Report) {
     for region in &report.regions {
         if let Some(error) = &region.error {
             // A region with an error that did not fail was refused by the plan.
-            let outcome = if region.status == "failed" {
+            let outcome = if region.status == RegionStatus::Failed {
                 "failed"
             } else {
                 "refused"
