@@ -50,7 +50,8 @@ pub struct PlannedDestination<'a> {
 pub struct FinishedDestination<'a> {
     pub region: &'a str,
     pub repository: &'a str,
-    /// The report's status (`pushed`, `unchanged`, `planned`, `failed`, …).
+    /// The report's status, as the JSON report writes it (`pushed`, `unchanged`, `planned`,
+    /// `failed`, `verified` or `not-started`).
     pub status: &'a str,
     pub error: Option<&'a str>,
 }

@@ -29,7 +29,7 @@ pub struct TagPlan {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TagAction {
-    /// The tag does not exist in the region (or the repository is created): it is put.
+    /// The tag does not exist in the region, or the repository does not exist yet: it is put.
     Create,
     /// The tag points at another digest: it is moved to this image.
     Move,

@@ -1,5 +1,6 @@
-//! The run's result as data: one `Report` with a `RegionReport` per target. The output module
-//! renders it (JSON, GitHub outputs, dotenv, summary); nothing here prints.
+//! The run's result as data: one `Report` with a `RegionReport` per target, their states as
+//! enums that serialise to the JSON report's words. The output module renders it (JSON, GitHub
+//! outputs, dotenv, summary); nothing here prints.
 
 use std::collections::BTreeMap;
 use std::fmt;
