@@ -99,15 +99,7 @@ async fn sigint_and_sigterm_during_the_plan_write_nothing() {
             ],
         );
         slow.release_held();
-        for region in env.regions() {
-            assert_eq!(region.control().count_upload_starts(), 0, "{name}");
-            assert_eq!(region.control().count_manifest_puts(), 0, "{name}");
-            assert!(
-                skopeo::inspect_raw(region, "web", &digest).await.is_err(),
-                "{name}: {} holds the image",
-                region.name()
-            );
-        }
+        assert_nothing_uploaded(&env, "web", &digest).await;
     }
 }
 

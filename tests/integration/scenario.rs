@@ -70,6 +70,30 @@ pub async fn push_ok(env: &TestEnv, image: &str, repository: &str, extra: &[&str
     out
 }
 
+/// No region's proxy saw an upload start or a manifest put, and no region stores `digest`
+/// (checked with skopeo): the run wrote nothing of that image anywhere.
+pub async fn assert_nothing_uploaded(env: &TestEnv, repository: &str, digest: &str) {
+    for region in env.regions() {
+        let (control, name) = (region.control(), region.name());
+        assert_eq!(
+            control.count_upload_starts(),
+            0,
+            "{name}: an upload started"
+        );
+        assert_eq!(
+            control.count_manifest_puts(),
+            0,
+            "{name}: a manifest was put"
+        );
+        assert!(
+            skopeo::inspect_raw(region, repository, digest)
+                .await
+                .is_err(),
+            "{name} holds {digest}"
+        );
+    }
+}
+
 /// No region's proxy saw a PATCH.
 pub fn assert_no_patch(env: &TestEnv) {
     for region in env.regions() {
