@@ -22,7 +22,7 @@ use crate::secret::Secret;
 pub use auth::RegistryLogin;
 pub use hosts::{registry_host, registry_host_for_account};
 pub use replication::{
-    DestinationStatus, ReplicationRules, ReplicationTarget, ReplicationWait, summarize_replication,
+    DestinationStatus, ReplicationRules, ReplicationTarget, summarize_replication,
 };
 pub use repository::{RepositoryInfo, RepositoryState};
 pub use settings::CurrentSettings;

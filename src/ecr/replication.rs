@@ -1,16 +1,13 @@
 //! ECR's own replication: which regions the registry's replication rules copy a repository to
-//! (`DescribeRegistry`, read in the primary region), and a bounded wait, with progress, until
-//! an image pushed there has reached those regions (`DescribeImageReplicationStatus`).
+//! (`DescribeRegistry`, read in the primary region), and how far an image pushed there has
+//! reached those regions (`DescribeImageReplicationStatus`, one call; the run polls it).
 //!
 //! Replication keeps the repository name, so a rule reaches a target only when the target's
 //! repository has the primary's name, its region and account are a rule destination, and the
 //! rule has no repository filter or a `PREFIX_MATCH` filter the name starts with.
 
-use std::time::Duration;
-
-use anyhow::{anyhow, bail};
+use anyhow::anyhow;
 use aws_sdk_ecr::types::ImageIdentifier;
-use tokio::time::Instant;
 
 use super::EcrRegion;
 
@@ -48,13 +45,6 @@ impl ReplicationRules {
                         .any(|p| repository.starts_with(p.as_str())))
         })
     }
-}
-
-/// How long to wait for replicated copies, and how often to ask.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ReplicationWait {
-    pub timeout: Duration,
-    pub interval: Duration,
 }
 
 /// One destination's replication state for an image.
@@ -103,50 +93,10 @@ impl EcrRegion {
         })
     }
 
-    /// Polls until `digest` in `repository` (in this, the source region) is replicated to every
-    /// target. `on_progress` sees every poll's statuses and the time waited. A `FAILED`
-    /// destination or the timeout ends the wait with an error naming each destination's state.
-    pub async fn wait_for_replication(
-        &self,
-        repository: &str,
-        digest: &str,
-        targets: &[ReplicationTarget],
-        wait: ReplicationWait,
-        mut on_progress: impl FnMut(&[DestinationStatus], Duration),
-    ) -> anyhow::Result<Vec<DestinationStatus>> {
-        let started = Instant::now();
-        loop {
-            let statuses = self
-                .replication_statuses(repository, digest, targets)
-                .await?;
-            let waited = started.elapsed();
-            on_progress(&statuses, waited);
-            if let Some(failed) = statuses.iter().find(|s| s.status == "FAILED") {
-                bail!(
-                    "region {}, repository {repository}: ECR replication of {digest} to {} \
-                     failed ({}); push there directly with replication: ignore",
-                    failed.target.region,
-                    failed.target.registry_id,
-                    failed.failure_code.as_deref().unwrap_or("no failure code")
-                );
-            }
-            if statuses.iter().all(|s| s.status == "COMPLETE") {
-                return Ok(statuses);
-            }
-            if waited + wait.interval > wait.timeout {
-                bail!(
-                    "region {}, repository {repository}: ECR replication of {digest} did not \
-                     complete within {:?} ({})",
-                    self.region,
-                    wait.timeout,
-                    summarize_replication(&statuses)
-                );
-            }
-            tokio::time::sleep(wait.interval).await;
-        }
-    }
-
-    async fn replication_statuses(
+    /// Each target's replication state of `digest` in `repository` (in this, the source
+    /// region), in the order of `targets`: one `DescribeImageReplicationStatus`; a target ECR
+    /// does not list yet is `PENDING`. The caller polls.
+    pub async fn replication_statuses(
         &self,
         repository: &str,
         digest: &str,

@@ -1,7 +1,5 @@
-//! The replication wait against `aws-smithy-mocks` (moto has no DescribeImageReplicationStatus),
-//! and which targets replication rules reach.
-
-use std::time::Duration;
+//! Replication statuses against `aws-smithy-mocks` (moto has no
+//! DescribeImageReplicationStatus), and which targets replication rules reach.
 
 use aws_sdk_ecr::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_ecr::operation::describe_image_replication_status::DescribeImageReplicationStatusOutput;
@@ -60,93 +58,34 @@ fn statuses(list: &[(&str, ReplicationStatus)]) -> DescribeImageReplicationStatu
     out.build()
 }
 
-const FAST: ReplicationWait = ReplicationWait {
-    timeout: Duration::from_secs(30),
-    interval: Duration::from_millis(1),
-};
-
 #[tokio::test]
-async fn waits_until_every_destination_is_complete_and_reports_each_poll() {
-    use ReplicationStatus::{Complete, InProgress};
-    let polls = mock!(aws_sdk_ecr::Client::describe_image_replication_status)
+async fn statuses_are_read_per_target_and_an_unlisted_target_is_pending() {
+    use ReplicationStatus::{Complete, Failed};
+    let poll = mock!(aws_sdk_ecr::Client::describe_image_replication_status)
         .match_requests(|req| {
             req.repository_name() == Some("team/web")
                 && req.image_id().and_then(|i| i.image_digest()) == Some(DIGEST)
         })
-        .sequence()
-        .output(|| statuses(&[("eu-west-1", InProgress)]))
-        .output(|| statuses(&[("eu-west-1", Complete), ("ap-south-1", InProgress)]))
-        .output(|| statuses(&[("eu-west-1", Complete), ("ap-south-1", Complete)]))
-        .build();
-    let primary = primary_with(&[&polls]);
-    let mut progress = Vec::new();
-    let done = primary
-        .wait_for_replication(
+        .then_output(|| statuses(&[("ap-south-1", Failed), ("eu-west-1", Complete)]));
+    let primary = primary_with(&[&poll]);
+    let found = primary
+        .replication_statuses(
             "team/web",
             DIGEST,
-            &[target("eu-west-1"), target("ap-south-1")],
-            FAST,
-            |statuses, _| progress.push(summarize_replication(statuses)),
+            &[
+                target("eu-west-1"),
+                target("ap-south-1"),
+                target("sa-east-1"),
+            ],
         )
         .await
         .unwrap();
     assert_eq!(
-        progress,
-        [
-            "eu-west-1 IN_PROGRESS, ap-south-1 PENDING",
-            "eu-west-1 COMPLETE, ap-south-1 IN_PROGRESS",
-            "eu-west-1 COMPLETE, ap-south-1 COMPLETE",
-        ]
+        summarize_replication(&found),
+        "eu-west-1 COMPLETE, ap-south-1 FAILED, sa-east-1 PENDING"
     );
-    assert!(done.iter().all(|s| s.status == "COMPLETE"));
-    assert_eq!(polls.num_calls(), 3);
-}
-
-#[tokio::test]
-async fn a_failed_destination_ends_the_wait_at_once() {
-    let polls = mock!(aws_sdk_ecr::Client::describe_image_replication_status)
-        .then_output(|| statuses(&[("eu-west-1", ReplicationStatus::Failed)]));
-    let primary = primary_with(&[&polls]);
-    let error = primary
-        .wait_for_replication("team/web", DIGEST, &[target("eu-west-1")], FAST, |_, _| {})
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        error.contains("region eu-west-1, repository team/web: ECR replication of")
-            && error.contains("failed (KMS_KEY_NOT_FOUND)"),
-        "{error}"
-    );
-    assert_eq!(polls.num_calls(), 1);
-}
-
-#[tokio::test]
-async fn the_wait_is_bounded() {
-    let polls = mock!(aws_sdk_ecr::Client::describe_image_replication_status)
-        .sequence()
-        .output(|| statuses(&[("eu-west-1", ReplicationStatus::InProgress)]))
-        .repeatedly()
-        .build();
-    let primary = primary_with(&[&polls]);
-    let wait = ReplicationWait {
-        timeout: Duration::from_millis(40),
-        interval: Duration::from_millis(10),
-    };
-    let mut polled = 0;
-    let error = primary
-        .wait_for_replication("team/web", DIGEST, &[target("eu-west-1")], wait, |_, _| {
-            polled += 1
-        })
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        error.contains("did not complete within 40ms (eu-west-1 IN_PROGRESS)"),
-        "{error}"
-    );
-    // Polls are at least `interval` apart, so at most timeout / interval + 1 of them.
-    assert!((1..=5).contains(&polled), "{polled} polls");
-    assert_eq!(polls.num_calls(), polled);
+    assert_eq!(found[1].failure_code.as_deref(), Some("KMS_KEY_NOT_FOUND"));
+    assert_eq!(poll.num_calls(), 1);
 }
 
 #[tokio::test]

@@ -1,31 +1,29 @@
 //! The orchestration across regions: plan every region, then phase 1 (blobs and manifests by
 //! digest, all regions concurrently), verification, and only when every region succeeded,
-//! phase 2 (tags), then the convergence check (every region's tags read once more). Every
-//! region reports; the run decides at the end.
+//! phase 2 (tags), then the convergence check (every region's tags read once more). Each
+//! destination is one record ([`destination::Destination`]) that every phase reads and writes;
+//! the report is built from the records once, at the end, and the run decides then.
 
 mod convergence;
-mod existing;
+mod destination;
 mod failures;
 mod feed;
 mod image_uri;
 mod observed;
+mod options;
 mod plan;
-mod policy_diff;
 mod replication;
-mod replication_wait;
 mod report;
 mod repository;
-mod repository_changes;
-mod repository_plan;
 mod served_image;
 mod session;
 mod tag;
 mod upload;
 mod verify;
+mod verify_existing;
+mod whole_plan;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
 use anyhow::anyhow;
@@ -38,20 +36,21 @@ use crate::config::Config;
 use crate::ecr;
 use crate::error::{Failed, FailureKind, PlanRefused};
 use crate::image::LocalImage;
-use crate::observer::{Observer, Phase, SharedObserver, UploadProgress};
+use crate::observer::{Observer, Phase, SharedObserver};
+use destination::Destination;
 use observed::in_phase;
+use options::{PhaseOptions, PlanOptions};
 
 pub use convergence::{Convergence, ConvergenceState};
-pub use existing::verify_existing;
 pub use image_uri::UriNaming;
 pub use plan::{RegionPlan, TagAction, TagPlan};
 pub use report::{ImageSummary, RegionReport, RegionStatus, Report, ReportCommand, RunStatus};
-pub use repository_changes::{
-    PolicyAction, PolicyChange, ReplicationAction, ReplicationPlan, RepositoryChanges, Setting,
-    SettingAction, SettingChange,
+pub use repository::{
+    PolicyAction, PolicyChange, ReplicationAction, ReplicationPlan, RepositoryAction,
+    RepositoryChanges, Setting, SettingAction, SettingChange,
 };
-pub use repository_plan::RepositoryAction;
 pub use session::RegionSession;
+pub use verify_existing::verify_existing;
 
 /// The report, always, and the error that failed the run, if any.
 pub struct PushOutcome {
@@ -81,80 +80,80 @@ pub async fn push_with_aws(
     observer: SharedObserver,
     cancel: &CancellationToken,
 ) -> PushOutcome {
-    let sessions: Vec<RegionSession> = config
+    let mut destinations: Vec<Destination> = config
         .targets
         .iter()
-        .map(|t| RegionSession::new(config, t, aws, observer.clone()))
+        .map(|t| Destination::new(RegionSession::new(config, t, aws, observer.clone())))
         .collect();
-    let mut reports: Vec<RegionReport> = sessions
-        .iter()
-        .map(|s| RegionReport::new(s, image, &config.tags))
-        .collect();
-    let mut convergence = BTreeMap::new();
+    let options = PhaseOptions::of(config);
     let result = run_phases(
-        config,
+        &options,
         (image, aws, observer.as_ref()),
-        sessions,
-        (&mut reports, &mut convergence),
+        &mut destinations,
         cancel,
     )
     .await;
-    let mut report = Report::new(image, &config.tags, config.dry_run, reports);
-    report.convergence = convergence;
-    if let Err(e) = &result {
-        report.status = RunStatus::Failed;
-        report.error = Some(format!("{e:#}"));
-        report.error_kind = Some(crate::error::FailureKind::of(e));
-    }
+    let regions = destinations
+        .iter()
+        .map(|d| d.report(image, &config.tags))
+        .collect();
+    let mut report = Report::new(image, &config.tags, config.dry_run, regions);
+    let error = match result {
+        Ok(convergence) => {
+            report.convergence = convergence;
+            None
+        }
+        Err(RunError { error, convergence }) => {
+            report.convergence = convergence;
+            report.status = RunStatus::Failed;
+            report.error = Some(format!("{error:#}"));
+            report.error_kind = Some(FailureKind::of(&error));
+            Some(error)
+        }
+    };
     observed::finished(observer.as_ref(), &report.regions);
-    PushOutcome {
-        report,
-        error: result.err(),
-    }
+    PushOutcome { report, error }
 }
 
+/// Every phase in order; each reads and writes the destinations' records. The convergence
+/// verdicts when the run got that far (also those of a split, which fails the run).
 async fn run_phases(
-    config: &Config,
+    options: &PhaseOptions<'_>,
     (image, aws, observer): (&LocalImage, &SdkConfig, &dyn Observer),
-    sessions: Vec<RegionSession>,
-    (reports, convergence): (&mut [RegionReport], &mut BTreeMap<String, Convergence>),
+    destinations: &mut [Destination],
     cancel: &CancellationToken,
-) -> anyhow::Result<()> {
+) -> Result<BTreeMap<String, Convergence>, RunError> {
     let credentials_problem = ecr::credentials_problem(aws, observer).await;
     if let Some(problem) = &credentials_problem {
-        if !config.dry_run {
-            return Err(anyhow!("{problem}"));
+        if !options.dry_run {
+            return Err(anyhow!("{problem}").into());
         }
         warn!("dry run without AWS access: {problem}");
     }
-    let replication_rules = replication::lookup_rules(&sessions, credentials_problem.is_some());
+    let replication_rules = replication::lookup_rules(destinations, credentials_problem.is_some());
     let planning = in_phase(observer, Phase::Plan, async {
         let plans = plan_all(
-            config,
+            &options.plan,
             (image, observer),
-            sessions,
-            reports,
+            destinations,
             credentials_problem.as_deref(),
         );
         tokio::join!(plans, replication_rules)
     });
-    let (mut plans, replication_rules) = tokio::select! {
-        (plans, rules) = planning => (plans?, rules),
-        () = cancel.cancelled() => return Err(anyhow!("cancelled during the plan; nothing was written")),
+    let replication_rules = tokio::select! {
+        (plans, rules) = planning => { plans?; rules },
+        () = cancel.cancelled() => return Err(anyhow!("cancelled during the plan; nothing was written").into()),
     };
-    repository::after_plan(config, &mut plans, reports, replication_rules)?;
-    for (plan, report) in plans.iter().zip(reports.iter_mut()) {
-        report.refused(plan.refusal.as_ref());
-    }
-    plan::refusals(&plans)?;
-    if config.dry_run {
-        return Ok(());
+    whole_plan::after_plan(options, destinations, replication_rules)?;
+    whole_plan::refusals(destinations)?;
+    if options.dry_run {
+        return Ok(BTreeMap::new());
     }
     let started = Instant::now();
     let mut failures = in_phase(
         observer,
         Phase::Upload,
-        upload_all(config, (image, observer), &mut plans, reports, cancel),
+        upload::push_all(destinations, &options.upload, image, (observer, cancel)),
     )
     .await;
     let uploads_failed = !failures.is_empty();
@@ -162,82 +161,95 @@ async fn run_phases(
         in_phase(
             observer,
             Phase::ReplicationWait,
-            replication_wait::await_replicated_copies(image, &plans, reports, cancel),
+            replication::wait::await_replicated_copies(image, destinations, cancel),
         )
         .await?;
     }
     // Every region that holds the image is verified, also when another region failed, so one
     // run reports every problem (with its kind); no tag moves either way.
-    if config.verify && !cancel.is_cancelled() {
+    if let Some(concurrency) = options.verify
+        && !cancel.is_cancelled()
+    {
         let verified = in_phase(
             observer,
             Phase::Verify,
-            verify_all(config, image, &plans, reports),
+            verify_all(image, destinations, concurrency),
         )
         .await;
         failures.extend(verified);
     }
     if !failures.is_empty() {
         let consequence = if uploads_failed {
-            phase_1_consequence(image, reports)
+            phase_1_consequence(image, destinations)
         } else {
             "verification failed; no tag was moved in any region".to_string()
         };
-        return Err(combine(failures, &consequence));
+        return Err(combine(failures, &consequence).into());
     }
     if cancel.is_cancelled() {
         return Err(anyhow!(
             "cancelled before tagging; no tag was moved in any region (the untagged manifest {} is stored everywhere)",
             image.top.digest
-        ));
+        )
+        .into());
     }
-    in_phase(
-        observer,
-        Phase::Tags,
-        tag_all(image, &plans, reports, cancel),
-    )
-    .await?;
+    in_phase(observer, Phase::Tags, tag_all(image, destinations, cancel)).await?;
     in_phase(
         observer,
         Phase::ReplicationWait,
-        replication_wait::await_replicated_tags(image, &plans, reports, cancel),
+        replication::wait::await_replicated_tags(image, destinations, cancel),
     )
     .await?;
-    *convergence = in_phase(
+    let convergence = in_phase(
         observer,
         Phase::Convergence,
-        check_convergence(config, image, &plans),
+        check_convergence(options.tags, image, destinations),
     )
     .await?;
-    for report in reports.iter_mut() {
-        report.seconds = started.elapsed().as_secs_f64();
-        let changed = report.blobs_uploaded
-            + report.blobs_mounted
-            + report.manifests_put
-            + report.tags_moved.len()
-            + report.repository_changes.writes()
-            > 0;
-        report.status = if changed {
-            RegionStatus::Pushed
-        } else {
-            RegionStatus::Unchanged
-        };
+    let seconds = started.elapsed().as_secs_f64();
+    for destination in destinations.iter_mut() {
+        destination.outcome.finished_after = Some(seconds);
     }
-    match convergence::split_error(convergence) {
-        Some(split) => Err(split),
-        None => Ok(()),
+    match convergence::split_error(&convergence) {
+        Some(split) => Err(RunError {
+            error: split,
+            convergence,
+        }),
+        None => Ok(convergence),
+    }
+}
+
+/// A failed run's error, with the convergence verdicts when the run got as far as reading them.
+#[derive(Debug)]
+struct RunError {
+    error: anyhow::Error,
+    convergence: BTreeMap<String, Convergence>,
+}
+
+impl From<anyhow::Error> for RunError {
+    fn from(error: anyhow::Error) -> Self {
+        Self {
+            error,
+            convergence: BTreeMap::new(),
+        }
+    }
+}
+
+impl From<PlanRefused> for RunError {
+    fn from(refused: PlanRefused) -> Self {
+        anyhow::Error::from(refused).into()
     }
 }
 
 /// Reads every region's tags once more, after all of this run's puts; warns for each tag that
 /// a later run moved consistently.
 async fn check_convergence(
-    config: &Config,
+    tags: &[String],
     image: &LocalImage,
-    plans: &[RegionPlan],
+    destinations: &[Destination],
 ) -> anyhow::Result<BTreeMap<String, Convergence>> {
-    let sessions: Vec<&RegionSession> = plans.iter().map(|p| &p.session).collect();
-    let verdicts = convergence::read_all(&sessions, &config.tags, &image.top.digest).await?;
+    let sessions: Vec<&RegionSession> = destinations.iter().map(|d| &d.session).collect();
+    let verdicts = convergence::read_all(&sessions, tags, &image.top.digest).await?;
     for (tag, verdict) in &verdicts {
         if let Some(other) = verdict.superseded_by() {
             warn!(tag = %tag, digest = %other, ours = %image.top.digest,
@@ -248,45 +260,43 @@ async fn check_convergence(
     Ok(verdicts)
 }
 
+/// Plans every destination at once; each record gets its plan or its failure.
 async fn plan_all(
-    config: &Config,
+    options: &PlanOptions<'_>,
     (image, observer): (&LocalImage, &dyn Observer),
-    sessions: Vec<RegionSession>,
-    reports: &mut [RegionReport],
+    destinations: &mut [Destination],
     credentials_problem: Option<&str>,
-) -> anyhow::Result<Vec<RegionPlan>> {
-    let planned = join_all(
-        sessions
-            .into_iter()
-            .map(|s| plan::plan_region(s, config, image, credentials_problem)),
-    )
-    .await;
-    let mut plans = Vec::new();
-    let mut failures = Vec::new();
-    for (result, report) in planned.into_iter().zip(reports.iter_mut()) {
-        match result {
+) -> anyhow::Result<()> {
+    let failures: Vec<(String, anyhow::Error)> = join_all(destinations.iter_mut().map(|d| async move {
+        match plan::plan_region(&mut d.session, options, image, credentials_problem).await {
             Ok(plan) => {
-                report.apply_plan(&plan, image);
-                report.refused(plan.refusal.as_ref());
-                info!(region = %report.region, repository = %report.repository,
-                      action = ?report.repository_action, blobs = report.blobs_to_upload,
-                      bytes = report.bytes_to_upload, "planned");
-                observed::planned(observer, &plan, image);
-                plans.push(plan);
+                info!(region = %d.session.target.region, repository = %d.session.target.repository,
+                      action = ?plan.repository, blobs = plan.missing_blobs.len(),
+                      bytes = plan.bytes_to_upload(image), "planned");
+                observed::planned(observer, &d.session, &plan, image);
+                d.plan = Some(plan);
+                None
             }
             Err(e) => {
-                report.fail(&e);
-                failures.push((report.region.clone(), e));
+                d.fail(&e);
+                Some((d.region().to_string(), e))
             }
         }
-    }
+    }))
+    .await
+    .into_iter()
+    .flatten()
+    .collect();
     if failures.is_empty() {
-        return Ok(plans);
+        return Ok(());
     }
     let failed = combine(failures, "nothing was pushed or tagged in any region");
     // Bad configuration somewhere wins over operational failures elsewhere (exit 2), and the
     // error lists both, so that one run shows everything to fix.
-    let refusals: Vec<&str> = plans.iter().filter_map(|p| p.refusal.as_deref()).collect();
+    let refusals: Vec<&str> = destinations
+        .iter()
+        .filter_map(|d| d.plan.as_ref()?.refusal.as_deref())
+        .collect();
     if refusals.is_empty() {
         Err(failed)
     } else {
@@ -294,59 +304,17 @@ async fn plan_all(
     }
 }
 
-/// Phase 1 in every region; the failures, by region (each also recorded in its report).
-async fn upload_all(
-    config: &Config,
-    (image, observer): (&LocalImage, &dyn Observer),
-    plans: &mut [RegionPlan],
-    reports: &mut [RegionReport],
-    cancel: &CancellationToken,
-) -> Vec<(String, anyhow::Error)> {
-    let counters: Vec<Arc<AtomicU64>> = plans.iter().map(|_| Arc::default()).collect();
-    let uploads: Vec<UploadProgress> = reports
-        .iter()
-        .zip(&counters)
-        .map(|(report, sent)| UploadProgress {
-            region: report.region.clone(),
-            total: report.bytes_to_upload,
-            sent: sent.clone(),
-        })
-        .collect();
-    observer.upload_started(&uploads);
-    let results = tokio::select! {
-        results = upload::push_all(plans, config, image, &counters) => results,
-        () = cancel.cancelled() => plans
-            .iter()
-            .map(|plan| Err(anyhow!("{}: upload: cancelled", plan.session.describe())))
-            .collect(),
-    };
-    let mut failures = Vec::new();
-    for (result, report) in results.into_iter().zip(reports.iter_mut()) {
-        match result {
-            Ok(outcome) => {
-                report.blobs_uploaded = outcome.blobs_uploaded;
-                report.blobs_mounted = outcome.blobs_mounted;
-                report.bytes_uploaded = outcome.bytes_uploaded;
-                report.manifests_put = outcome.manifests_put;
-                if outcome.repository_created {
-                    report.repository_action = RepositoryAction::Create;
-                }
-            }
-            Err(e) => {
-                report.fail(&e);
-                failures.push((report.region.clone(), e));
-            }
-        }
-    }
-    failures
-}
-
 /// What a phase 1 failure means: no tag moved, and where the untagged manifest is stored.
-fn phase_1_consequence(image: &LocalImage, reports: &[RegionReport]) -> String {
-    let holding: Vec<&str> = reports
+fn phase_1_consequence(image: &LocalImage, destinations: &[Destination]) -> String {
+    let holding: Vec<&str> = destinations
         .iter()
-        .filter(|r| r.error_kind != Some(FailureKind::Operation))
-        .map(|r| r.region.as_str())
+        .filter(|d| {
+            d.outcome
+                .failure
+                .as_ref()
+                .is_none_or(|f| f.kind != FailureKind::Operation)
+        })
+        .map(Destination::region)
         .collect();
     let holding = if holding.is_empty() {
         "no region holds it".to_string()
@@ -363,56 +331,45 @@ fn phase_1_consequence(image: &LocalImage, reports: &[RegionReport]) -> String {
 
 /// Verifies every region whose phase 1 succeeded; the failures, by region.
 async fn verify_all(
-    config: &Config,
     image: &LocalImage,
-    plans: &[RegionPlan],
-    reports: &mut [RegionReport],
+    destinations: &mut [Destination],
+    concurrency: usize,
 ) -> Vec<(String, anyhow::Error)> {
-    let healthy: Vec<(&RegionPlan, &mut RegionReport)> = plans
-        .iter()
-        .zip(reports.iter_mut())
-        .filter(|(_, report)| report.error_kind.is_none())
-        .collect();
-    let results = join_all(
-        healthy
-            .iter()
-            .map(|(p, _)| verify::verify_region(&p.session, image, config.concurrency)),
-    )
-    .await;
-    let mut failures = Vec::new();
-    for (result, (_, report)) in results.into_iter().zip(healthy) {
-        if let Err(e) = result {
-            report.fail(&e);
-            failures.push((report.region.clone(), e));
-        }
-    }
-    failures
+    let checks = destinations
+        .iter_mut()
+        .filter(|d| !d.failed())
+        .map(|d| async move {
+            let error = verify::verify_region(&d.session, image, concurrency)
+                .await
+                .err()?;
+            d.fail(&error);
+            Some((d.region().to_string(), error))
+        });
+    join_all(checks).await.into_iter().flatten().collect()
 }
 
+/// Phase 2 in every region; each record gets the tags it moved, or its failure.
 async fn tag_all(
     image: &LocalImage,
-    plans: &[RegionPlan],
-    reports: &mut [RegionReport],
+    destinations: &mut [Destination],
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let outcomes = join_all(
-        plans
-            .iter()
-            .map(|p| tag::tag_region(&p.session, image, &p.tags, cancel)),
-    )
+    let results = join_all(destinations.iter_mut().map(|d| async move {
+        let tags = d.plan.as_ref().map_or(&[][..], |p| p.tags_to_put());
+        let outcome = tag::tag_region(&d.session, image, tags, cancel).await;
+        let moved = (!outcome.moved.is_empty())
+            .then(|| format!("{} ({})", d.region(), outcome.moved.join(", ")));
+        d.outcome.tags_moved = outcome.moved;
+        let failed = outcome.error.map(|e| {
+            d.fail(&e);
+            (d.region().to_string(), e)
+        });
+        (moved, failed)
+    }))
     .await;
-    let mut failures = Vec::new();
-    let mut moved = Vec::new();
-    for (outcome, report) in outcomes.into_iter().zip(reports.iter_mut()) {
-        if !outcome.moved.is_empty() {
-            moved.push(format!("{} ({})", report.region, outcome.moved.join(", ")));
-        }
-        report.tags_moved = outcome.moved;
-        if let Some(e) = outcome.error {
-            report.fail(&e);
-            failures.push((report.region.clone(), e));
-        }
-    }
+    let (moved, failures): (Vec<_>, Vec<_>) = results.into_iter().unzip();
+    let moved: Vec<String> = moved.into_iter().flatten().collect();
+    let failures: Vec<(String, anyhow::Error)> = failures.into_iter().flatten().collect();
     if failures.is_empty() {
         return Ok(());
     }
@@ -432,14 +389,6 @@ async fn tag_all(
         "a re-run completes the rest"
     };
     Err(combine(failures, &format!("{moved}; {repair}")))
-}
-
-/// Registry client settings from the configuration.
-fn client_options(config: &Config) -> crate::registry::ClientOptions {
-    crate::registry::ClientOptions {
-        stall_timeout: config.stall_timeout,
-        ..crate::registry::ClientOptions::default()
-    }
 }
 
 /// One error for several regions' failures (`(region, error)`), grouped by cause

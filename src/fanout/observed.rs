@@ -6,6 +6,7 @@ use std::future::Future;
 
 use super::plan::RegionPlan;
 use super::report::RegionReport;
+use super::session::RegionSession;
 use crate::image::LocalImage;
 use crate::observer::{FinishedDestination, Observer, Phase, PlannedDestination};
 
@@ -39,10 +40,15 @@ impl Drop for RunningPhase<'_> {
 }
 
 /// Tells the observer of a destination whose plan succeeded.
-pub fn planned(observer: &dyn Observer, plan: &RegionPlan, image: &LocalImage) {
+pub fn planned(
+    observer: &dyn Observer,
+    session: &RegionSession,
+    plan: &RegionPlan,
+    image: &LocalImage,
+) {
     observer.destination_planned(&PlannedDestination {
-        region: &plan.session.target.region,
-        repository: &plan.session.target.repository,
+        region: &session.target.region,
+        repository: &session.target.repository,
         blobs_to_upload: plan.missing_blobs.len(),
         bytes_to_upload: plan.bytes_to_upload(image),
     });

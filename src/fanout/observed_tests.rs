@@ -9,7 +9,6 @@ use tokio_util::sync::CancellationToken;
 use super::*;
 use crate::config::build::ImageInput;
 use crate::config::raw::RawInputs;
-use crate::fanout::{RegionSession, run_phases};
 use crate::observer::{Phase, UploadProgress};
 use crate::secret::Secret;
 
@@ -75,26 +74,11 @@ async fn a_dry_run_without_aws_access_shows_the_plan_phase_and_every_destination
         .build();
     let recording = Arc::new(Recording::default());
     let observer: crate::observer::SharedObserver = recording.clone();
-    let sessions: Vec<RegionSession> = config
-        .targets
-        .iter()
-        .map(|t| RegionSession::new(&config, t, &aws, observer.clone()))
-        .collect();
-    let mut reports: Vec<RegionReport> = sessions
-        .iter()
-        .map(|s| RegionReport::new(s, &image, &config.tags))
-        .collect();
-    let mut convergence = std::collections::BTreeMap::new();
-    run_phases(
-        &config,
-        (&image, &aws, observer.as_ref()),
-        sessions,
-        (&mut reports, &mut convergence),
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
-    finished(observer.as_ref(), &reports);
+    let outcome =
+        crate::fanout::push_with_aws(&config, &image, &aws, observer, &CancellationToken::new())
+            .await;
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    assert_eq!(outcome.report.status, crate::fanout::RunStatus::Planned);
     assert_eq!(
         recording.events(),
         [

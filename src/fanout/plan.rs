@@ -7,12 +7,12 @@ use futures::StreamExt;
 use futures::future::join_all;
 use serde::Serialize;
 
-use super::failures::{RegionFailure, grouped_message};
-use super::repository_plan::{RepositoryAction, plan_changes};
+use super::options::PlanOptions;
+use super::repository::RepositoryAction;
+use super::repository::plan::plan_changes;
 use super::session::RegionSession;
-use crate::config::{Config, TagRules};
+use crate::config::TagRules;
 use crate::ecr::RepositoryState;
-use crate::error::PlanRefused;
 use crate::image::{Digest, LocalImage};
 
 /// A tag's move.
@@ -66,7 +66,6 @@ impl std::fmt::Display for TagAction {
 
 /// One region's plan.
 pub struct RegionPlan {
-    pub session: RegionSession,
     pub repository: RepositoryAction,
     /// Indexes into `LocalImage::blobs` of blobs the region lacks.
     pub missing_blobs: Vec<usize>,
@@ -79,34 +78,67 @@ pub struct RegionPlan {
     pub refusal: Option<String>,
     /// Settings, policies and replication for the repository (planned in `repository_plan`,
     /// made by `repository`).
-    pub changes: super::repository_changes::RepositoryChanges,
+    pub changes: super::repository::RepositoryChanges,
 }
 
 impl RegionPlan {
+    /// Bytes of the blobs phase 1 sends there.
     pub fn bytes_to_upload(&self, image: &LocalImage) -> u64 {
-        self.missing_blobs
+        self.blobs_to_send()
             .iter()
             .map(|&i| image.blobs[i].size)
             .sum()
+    }
+
+    /// Whether ECR replication delivers the image there instead of this run
+    /// (`replication: skip-replicated`).
+    pub fn left_to_replication(&self) -> bool {
+        self.changes.is_replicated()
+    }
+
+    /// The blobs phase 1 sends there (indexes into `LocalImage::blobs`).
+    pub fn blobs_to_send(&self) -> &[usize] {
+        if self.left_to_replication() {
+            &[]
+        } else {
+            &self.missing_blobs
+        }
+    }
+
+    /// The manifests phase 1 puts there by digest, in push order.
+    pub fn manifests_to_put(&self) -> &[Digest] {
+        if self.left_to_replication() {
+            &[]
+        } else {
+            &self.missing_manifests
+        }
+    }
+
+    /// The tags phase 2 puts there.
+    pub fn tags_to_put(&self) -> &[TagPlan] {
+        if self.left_to_replication() {
+            &[]
+        } else {
+            &self.tags
+        }
     }
 }
 
 /// Plans one region. Errors are operational (network, AWS); refusals are recorded.
 pub async fn plan_region(
-    session: RegionSession,
-    config: &Config,
+    session: &mut RegionSession,
+    options: &PlanOptions<'_>,
     image: &LocalImage,
     credentials_problem: Option<&str>,
 ) -> anyhow::Result<RegionPlan> {
     let mut plan = RegionPlan {
-        session,
         repository: RepositoryAction::Unchecked,
         missing_blobs: (0..image.blobs.len()).collect(),
         missing_manifests: image
             .manifests_in_push_order()
             .map(|m| m.digest.clone())
             .collect(),
-        tags: config
+        tags: options
             .tags
             .iter()
             .map(|t| tag_plan(t, TagAction::Unknown))
@@ -123,47 +155,41 @@ pub async fn plan_region(
         return Ok(plan);
     }
     // Login and repository lookup are independent: one round trip to the region, not two.
-    let ecr = plan.session.ecr.clone();
-    let repository = plan.session.target.repository.clone();
+    let ecr = session.ecr.clone();
+    let repository = session.target.repository.clone();
     let (login, state) = tokio::join!(
-        plan.session.login(config),
+        session.log_in(options.endpoint_style),
         ecr.describe_repository(&repository)
     );
     login?;
     let state = state?;
     plan.repository = match state {
         RepositoryState::Exists(info) => RepositoryAction::exists(&info),
-        RepositoryState::Missing if config.repository_settings.create => RepositoryAction::Create,
+        RepositoryState::Missing if options.repository.create => RepositoryAction::Create,
         RepositoryState::Missing => {
             plan.refusal = Some(format!(
                 "region {}: repository {} does not exist (hint: set create-repository: true, \
                  or create it)",
-                plan.session.target.region, plan.session.target.repository
+                session.target.region, session.target.repository
             ));
             RepositoryAction::Missing
         }
     };
-    plan.changes = plan_changes(&plan.session, config, &plan.repository).await?;
+    plan.changes = plan_changes(session, options, &plan.repository).await?;
     let Some(rules) = plan.repository.tag_rules() else {
-        plan.tags = config
+        plan.tags = options
             .tags
             .iter()
             .map(|t| tag_plan(t, TagAction::Create))
             .collect();
         return Ok(plan);
     };
-    plan.session
-        .connect_registry(&super::client_options(config))?;
-    let state = read_region_state(&plan.session, config, image).await?;
+    session.connect_registry(&options.client)?;
+    let state = read_region_state(session, options, image).await?;
     plan.tags = state.tags;
     plan.missing_manifests = state.missing_manifests;
     plan.missing_blobs = state.missing_blobs;
-    plan.refusal = immutable_conflict(
-        &plan.tags,
-        &rules,
-        &plan.session.describe(),
-        &image.top.digest,
-    );
+    plan.refusal = immutable_conflict(&plan.tags, &rules, &session.describe(), &image.top.digest);
     Ok(plan)
 }
 
@@ -178,13 +204,13 @@ struct RegionState {
 /// trip to the region; blob HEADs `concurrency` × 2 at a time).
 async fn read_region_state(
     session: &RegionSession,
-    config: &Config,
+    options: &PlanOptions<'_>,
     image: &LocalImage,
 ) -> anyhow::Result<RegionState> {
     let client = session.registry()?;
     let where_ = session.describe();
     let where_ = where_.as_str();
-    let tags = join_all(config.tags.iter().map(|tag| async move {
+    let tags = join_all(options.tags.iter().map(|tag| async move {
         let current = client
             .get_manifest(tag)
             .await
@@ -217,7 +243,7 @@ async fn read_region_state(
             })?;
             anyhow::Ok((!exists).then_some(i))
         })
-        .buffered(config.concurrency * 2)
+        .buffered(options.concurrency * 2)
         .collect::<Vec<_>>();
     let (tags, manifests, blobs) = tokio::join!(tags, manifests, blobs);
     let tags = tags.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
@@ -278,25 +304,6 @@ impl TagPlan {
     /// A tag whose state was not read.
     pub fn unknown(tag: &str) -> Self {
         tag_plan(tag, TagAction::Unknown)
-    }
-}
-
-/// Refuses the run when any region refused; every region's reason is listed, grouped by cause.
-pub fn refusals(plans: &[RegionPlan]) -> Result<(), PlanRefused> {
-    let refused: Vec<RegionFailure> = plans
-        .iter()
-        .filter_map(|p| {
-            let reason = p.refusal.as_deref()?;
-            Some(RegionFailure::new(&p.session.target.region, reason))
-        })
-        .collect();
-    if refused.is_empty() {
-        Ok(())
-    } else {
-        Err(PlanRefused(grouped_message(
-            &refused,
-            "nothing was pushed or tagged in any region",
-        )))
     }
 }
 

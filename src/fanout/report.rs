@@ -7,8 +7,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::plan::{RegionPlan, TagPlan};
-use super::repository_plan::RepositoryAction;
+use super::plan::TagPlan;
+use super::repository::RepositoryAction;
 use super::session::RegionSession;
 use crate::error::FailureKind;
 use crate::image::{Digest, LocalImage};
@@ -156,7 +156,7 @@ pub struct RegionReport {
     pub repository_action: RepositoryAction,
     /// Repository settings and policies this run changes (or, in a dry run, would change), and
     /// ECR replication reaching this region.
-    pub repository_changes: super::repository_changes::RepositoryChanges,
+    pub repository_changes: super::repository::RepositoryChanges,
     /// `not-started`, `planned`, `pushed`, `unchanged`, `verified` or `failed`.
     pub status: RegionStatus,
     pub blobs_to_upload: usize,
@@ -182,15 +182,6 @@ pub struct RegionReport {
 }
 
 impl RegionReport {
-    /// A region before its plan.
-    pub fn new(session: &RegionSession, image: &LocalImage, tags: &[String]) -> Self {
-        Self {
-            blobs_to_upload: image.blobs.len(),
-            bytes_to_upload: image.blob_bytes(),
-            ..Self::for_session(session, image.top.digest.as_str(), tags)
-        }
-    }
-
     /// A region that has done nothing yet, its URI naming `digest`, all counts zero.
     pub fn for_session(session: &RegionSession, digest: &str, tags: &[String]) -> Self {
         Self {
@@ -215,33 +206,6 @@ impl RegionReport {
             error: None,
             error_kind: None,
         }
-    }
-
-    /// Takes in what the plan found.
-    pub fn apply_plan(&mut self, plan: &RegionPlan, image: &LocalImage) {
-        self.registry = plan.session.uri_host.clone();
-        self.image = plan.session.image_uri(image.top.digest.as_str());
-        self.repository_action = plan.repository.clone();
-        self.repository_changes = plan.changes.clone();
-        self.status = RegionStatus::Planned;
-        self.blobs_to_upload = plan.missing_blobs.len();
-        self.bytes_to_upload = plan.bytes_to_upload(image);
-        self.blobs_skipped = image.blobs.len() - plan.missing_blobs.len();
-        self.tags = plan.tags.clone();
-        self.unchecked = plan.unchecked.clone();
-    }
-
-    /// Records the plan's refusal of this region, if any (bad configuration: kind `input`).
-    pub fn refused(&mut self, refusal: Option<&String>) {
-        self.error = refusal.cloned();
-        self.error_kind = refusal.map(|_| FailureKind::Input);
-    }
-
-    /// Records a failure: the error and its kind.
-    pub fn fail(&mut self, error: &anyhow::Error) {
-        self.status = RegionStatus::Failed;
-        self.error = Some(format!("{error:#}"));
-        self.error_kind = Some(FailureKind::of(error));
     }
 }
 

@@ -65,11 +65,7 @@ impl RegionSession {
     }
 
     /// Logs in to ECR; the reported host replaces the placeholder unless `registry-id` is set.
-    pub async fn login(&mut self, config: &Config) -> anyhow::Result<()> {
-        self.log_in(config.endpoint_style).await
-    }
-
-    /// [`Self::login`] with host names in `endpoint_style`.
+    /// Host names are spelled in `endpoint_style`.
     pub async fn log_in(&mut self, endpoint_style: EndpointStyle) -> anyhow::Result<()> {
         let login = self.ecr.login().await?;
         if self.target.registry_id.is_none() && !login.proxy_host.is_empty() {

@@ -16,172 +16,200 @@ use futures::StreamExt;
 use futures::future::join_all;
 use tracing::info;
 
+use tokio_util::sync::CancellationToken;
+
+use super::destination::{Destination, UploadOutcome};
 use super::feed::feed_blob;
+use super::options::UploadOptions;
 use super::plan::RegionPlan;
-use super::repository_plan::RepositoryAction;
-use crate::config::Config;
-use crate::image::LocalImage;
-use crate::registry::MountOutcome;
+use super::repository::RepositoryAction;
+use super::session::RegionSession;
+use crate::image::{BlobFile, LocalImage};
+use crate::observer::{Observer, UploadProgress};
+use crate::registry::{BlobBody, MountOutcome};
 
 /// Blobs smaller than this go in the small lane.
 const SMALL_BLOB: u64 = 1024 * 1024;
 /// Small blobs in flight at once.
 const SMALL_LANE: usize = 8;
 
-/// What phase 1 did in one region.
-#[derive(Clone, Debug, Default)]
-pub struct UploadOutcome {
-    pub repository_created: bool,
-    pub blobs_uploaded: usize,
-    pub bytes_uploaded: u64,
-    /// Blobs linked from `mount-from` instead of uploaded.
-    pub blobs_mounted: usize,
-    pub manifests_put: usize,
+/// One destination's part of phase 1 while blobs are in flight: its record (read-only until
+/// the end), the bytes it sent so far, and how it stands.
+struct Sending<'a> {
+    destination: &'a mut Destination,
+    sent: Arc<AtomicU64>,
+    state: Mutex<anyhow::Result<UploadOutcome>>,
 }
 
-type RegionResult = Mutex<anyhow::Result<UploadOutcome>>;
+impl Sending<'_> {
+    fn plan(&self) -> Option<&RegionPlan> {
+        self.destination.plan.as_ref()
+    }
 
-/// Runs phase 1 in every region at once; one result per plan, in order. `counters` count the
-/// bytes each region sent, for progress.
+    fn session(&self) -> &RegionSession {
+        &self.destination.session
+    }
+
+    fn live(&self) -> bool {
+        self.state.lock().is_ok_and(|s| s.is_ok())
+    }
+}
+
+/// Runs phase 1 in every planned destination at once and records each one's outcome (or
+/// failure) in its record. The observer sees the bytes each destination sent, for progress.
+/// A cancellation stops the uploads; every destination then fails as cancelled.
+/// Returns the failures, by region.
 pub async fn push_all(
-    plans: &mut [RegionPlan],
-    config: &Config,
+    destinations: &mut [Destination],
+    options: &UploadOptions<'_>,
     image: &LocalImage,
-    counters: &[Arc<AtomicU64>],
-) -> Vec<anyhow::Result<UploadOutcome>> {
-    let prepared = join_all(plans.iter_mut().map(|plan| prepare_region(plan, config))).await;
-    let states: Vec<RegionResult> = prepared.into_iter().map(Mutex::new).collect();
+    (observer, cancel): (&dyn Observer, &CancellationToken),
+) -> Vec<(String, anyhow::Error)> {
+    let mut lanes: Vec<Sending<'_>> = destinations
+        .iter_mut()
+        .filter(|d| d.plan.is_some())
+        .map(|destination| Sending {
+            destination,
+            sent: Arc::default(),
+            state: Mutex::new(Ok(UploadOutcome::default())),
+        })
+        .collect();
+    let uploads: Vec<UploadProgress> = lanes
+        .iter()
+        .map(|lane| UploadProgress {
+            region: lane.session().target.region.clone(),
+            total: lane.plan().map_or(0, |p| p.bytes_to_upload(image)),
+            sent: lane.sent.clone(),
+        })
+        .collect();
+    observer.upload_started(&uploads);
+    let work = async {
+        join_all(lanes.iter_mut().map(|lane| async move {
+            let prepared = prepare_region(lane.destination, options).await;
+            if let Ok(state) = lane.state.get_mut() {
+                *state = prepared;
+            }
+        }))
+        .await;
+        send_everything(&lanes, options, image).await;
+    };
+    let cancelled = tokio::select! {
+        () = work => false,
+        () = cancel.cancelled() => true,
+    };
+    let mut failures = Vec::new();
+    for lane in lanes {
+        let state = if cancelled {
+            Err(anyhow!("{}: upload: cancelled", lane.session().describe()))
+        } else {
+            lane.state
+                .into_inner()
+                .unwrap_or_else(|_| Err(anyhow!("internal: a region's upload state was poisoned")))
+        };
+        match state {
+            Ok(outcome) => lane.destination.outcome.uploaded = outcome,
+            Err(e) => {
+                lane.destination.fail(&e);
+                failures.push((lane.destination.region().to_string(), e));
+            }
+        }
+    }
+    failures
+}
+
+/// The blobs, then the manifests, of every live lane.
+async fn send_everything(lanes: &[Sending<'_>], options: &UploadOptions<'_>, image: &LocalImage) {
     let started = Instant::now();
-    upload_blobs(plans, config, image, counters, &states).await;
-    for (plan, state) in plans.iter().zip(&states) {
-        if let Ok(Ok(outcome)) = state.lock().as_deref() {
-            info!(region = %plan.session.target.region, blobs = outcome.blobs_uploaded,
+    upload_blobs(lanes, options, image).await;
+    for lane in lanes {
+        if let Ok(Ok(outcome)) = lane.state.lock().as_deref() {
+            info!(region = %lane.session().target.region, blobs = outcome.blobs_uploaded,
                   bytes = outcome.bytes_uploaded,
                   skipped = image.blobs.len() - outcome.blobs_uploaded,
                   secs = format!("{:.2}", started.elapsed().as_secs_f64()), "uploaded blobs");
         }
     }
-    join_all(
-        plans
-            .iter()
-            .zip(&states)
-            .map(|(plan, state)| put_manifests(plan, image, state)),
-    )
-    .await;
-    states
-        .into_iter()
-        .map(|state| {
-            state
-                .into_inner()
-                .unwrap_or_else(|_| Err(anyhow!("internal: a region's upload state was poisoned")))
-        })
-        .collect()
+    join_all(lanes.iter().map(|lane| put_manifests(lane, image))).await;
 }
 
 /// Creates the repository when planned, connects, applies repository changes.
-async fn prepare_region(plan: &mut RegionPlan, config: &Config) -> anyhow::Result<UploadOutcome> {
-    let mut outcome = UploadOutcome::default();
+async fn prepare_region(
+    destination: &mut Destination,
+    options: &UploadOptions<'_>,
+) -> anyhow::Result<UploadOutcome> {
+    let session = &mut destination.session;
+    let plan = destination
+        .plan
+        .as_ref()
+        .context("internal: phase 1 in a region without a plan")?;
     if plan.repository == RepositoryAction::Create {
-        let info = plan
-            .session
+        let info = session
             .ecr
-            .create_repository(&plan.session.target.repository, &config.repository_settings)
+            .create_repository(&session.target.repository, options.repository)
             .await?;
-        info!(region = %plan.session.target.region, repository = %plan.session.target.repository,
+        info!(region = %session.target.region, repository = %session.target.repository,
               mutability = %info.tag_mutability, "created repository");
-        plan.repository = RepositoryAction::exists(&info);
-        outcome.repository_created = true;
-        plan.session
-            .connect_registry(&super::client_options(config))?;
+        session.connect_registry(&options.client)?;
     }
-    super::repository::apply_changes(&plan.session, &plan.changes, config).await?;
-    Ok(outcome)
+    super::repository::apply::apply_changes(session, &plan.changes, options).await?;
+    Ok(UploadOutcome::default())
 }
 
 /// Uploads every blob some region lacks, in the two lanes.
-async fn upload_blobs(
-    plans: &[RegionPlan],
-    config: &Config,
+async fn upload_blobs<'l, 'd>(
+    lanes: &'l [Sending<'d>],
+    options: &UploadOptions<'_>,
     image: &LocalImage,
-    counters: &[Arc<AtomicU64>],
-    states: &[RegionResult],
 ) {
-    let mut wanted: Vec<(usize, Vec<usize>)> = (0..image.blobs.len())
+    let mut wanted: Vec<(usize, Vec<&'l Sending<'d>>)> = (0..image.blobs.len())
         .map(|blob| {
-            let regions = (0..plans.len())
-                .filter(|&r| plans[r].missing_blobs.contains(&blob))
+            let needing = lanes
+                .iter()
+                .filter(|lane| {
+                    lane.plan()
+                        .is_some_and(|p| p.blobs_to_send().contains(&blob))
+                })
                 .collect::<Vec<_>>();
-            (blob, regions)
+            (blob, needing)
         })
-        .filter(|(_, regions)| !regions.is_empty())
+        .filter(|(_, needing)| !needing.is_empty())
         .collect();
     wanted.sort_by_key(|(blob, _)| std::cmp::Reverse(image.blobs[*blob].size));
     let (small, large): (Vec<_>, Vec<_>) = wanted
         .into_iter()
         .partition(|(blob, _)| image.blobs[*blob].size < SMALL_BLOB);
-    let mount_from = config.mount_from.as_deref();
-    let send = |(blob, regions): (usize, Vec<usize>)| {
-        upload_one_blob(plans, image, counters, states, mount_from, blob, regions)
+    let mount_from = options.mount_from;
+    let send = |(blob, needing): (usize, Vec<&'l Sending<'d>>)| {
+        upload_one_blob(&image.blobs[blob], mount_from, needing)
     };
     let small_lane = futures::stream::iter(small).for_each_concurrent(SMALL_LANE, send);
-    let large_lane = futures::stream::iter(large).for_each_concurrent(config.concurrency, send);
+    let large_lane = futures::stream::iter(large).for_each_concurrent(options.concurrency, send);
     tokio::join!(small_lane, large_lane);
 }
 
-/// Sends one blob to every region in `regions` that has not failed, reading it once.
-async fn upload_one_blob(
-    plans: &[RegionPlan],
-    image: &LocalImage,
-    counters: &[Arc<AtomicU64>],
-    states: &[RegionResult],
-    mount_from: Option<&str>,
-    blob_index: usize,
-    regions: Vec<usize>,
-) {
-    let blob = &image.blobs[blob_index];
-    let live: Vec<usize> = regions
-        .into_iter()
-        .filter(|&r| states[r].lock().is_ok_and(|s| s.is_ok()))
-        .collect();
-    let upload = |region: usize, body| async move {
-        let plan = &plans[region];
-        let sent = counters[region].clone();
-        let result = match (plan.session.registry(), mount_from) {
-            (Ok(client), Some(source)) => client
-                .mount_or_push_blob(blob, source, sent, body)
-                .await
-                .map_err(anyhow::Error::from),
-            (Ok(client), None) => client
-                .push_blob_streaming(blob, sent, body)
-                .await
-                .map(|()| MountOutcome::Uploaded)
-                .map_err(anyhow::Error::from),
-            (Err(e), _) => Err(e),
-        };
-        let result = result.with_context(|| {
-            format!(
-                "{}: upload blob {} ({} bytes)",
-                plan.session.describe(),
-                blob.digest,
-                blob.size
-            )
-        });
-        (region, result)
-    };
+/// Sends one blob to every lane in `needing` that has not failed, reading it once.
+async fn upload_one_blob(blob: &BlobFile, mount_from: Option<&str>, needing: Vec<&Sending<'_>>) {
+    let live: Vec<&Sending<'_>> = needing.into_iter().filter(|lane| lane.live()).collect();
     let results = match live.as_slice() {
         [] => return,
-        [only] => vec![upload(*only, None).await],
+        [only] => {
+            vec![send_blob(only.session(), only.sent.clone(), (blob, mount_from), None).await]
+        }
         _ => {
             let (reader, bodies) = feed_blob(blob, live.len());
-            let uploads = live
-                .iter()
-                .zip(bodies)
-                .map(|(&r, body)| upload(r, Some(body)));
+            let uploads = live.iter().zip(bodies).map(|(lane, body)| {
+                send_blob(
+                    lane.session(),
+                    lane.sent.clone(),
+                    (blob, mount_from),
+                    Some(body),
+                )
+            });
             tokio::join!(reader, join_all(uploads)).1
         }
     };
-    for (region, result) in results {
-        let Ok(mut state) = states[region].lock() else {
+    for (lane, result) in live.into_iter().zip(results) {
+        let Ok(mut state) = lane.state.lock() else {
             continue;
         };
         match (result, state.as_mut()) {
@@ -196,18 +224,49 @@ async fn upload_one_blob(
     }
 }
 
+/// Mounts or uploads `blob` to one region, `body` fed from the shared read (or read from
+/// disk itself when it is the only region that needs the blob).
+async fn send_blob(
+    session: &RegionSession,
+    sent: Arc<AtomicU64>,
+    (blob, mount_from): (&BlobFile, Option<&str>),
+    body: Option<BlobBody>,
+) -> anyhow::Result<MountOutcome> {
+    let result = match (session.registry(), mount_from) {
+        (Ok(client), Some(source)) => client
+            .mount_or_push_blob(blob, source, sent, body)
+            .await
+            .map_err(anyhow::Error::from),
+        (Ok(client), None) => client
+            .push_blob_streaming(blob, sent, body)
+            .await
+            .map(|()| MountOutcome::Uploaded)
+            .map_err(anyhow::Error::from),
+        (Err(e), _) => Err(e),
+    };
+    result.with_context(|| {
+        format!(
+            "{}: upload blob {} ({} bytes)",
+            session.describe(),
+            blob.digest,
+            blob.size
+        )
+    })
+}
+
 /// Puts the manifests a region lacks, children first, by digest.
-async fn put_manifests(plan: &RegionPlan, image: &LocalImage, state: &RegionResult) {
-    if !state.lock().is_ok_and(|s| s.is_ok()) {
+async fn put_manifests(lane: &Sending<'_>, image: &LocalImage) {
+    let (Some(plan), true) = (lane.plan(), lane.live()) else {
         return;
-    }
+    };
+    let session = lane.session();
     let mut put = 0;
     let mut result = Ok(());
     for manifest in image.manifests_in_push_order() {
-        if !plan.missing_manifests.contains(&manifest.digest) {
+        if !plan.manifests_to_put().contains(&manifest.digest) {
             continue;
         }
-        let stored = match plan.session.registry() {
+        let stored = match session.registry() {
             Ok(client) => client
                 .put_manifest(manifest.digest.as_str(), manifest)
                 .await
@@ -215,7 +274,7 @@ async fn put_manifests(plan: &RegionPlan, image: &LocalImage, state: &RegionResu
             Err(e) => Err(e),
         };
         if let Err(e) = stored {
-            let where_ = plan.session.describe();
+            let where_ = session.describe();
             result = Err(e.context(format!(
                 "{where_}: put manifest {} by digest",
                 manifest.digest
@@ -224,11 +283,13 @@ async fn put_manifests(plan: &RegionPlan, image: &LocalImage, state: &RegionResu
         }
         put += 1;
     }
-    let Ok(mut state) = state.lock() else { return };
+    let Ok(mut state) = lane.state.lock() else {
+        return;
+    };
     match (result, state.as_mut()) {
         (Ok(()), Ok(outcome)) => {
             outcome.manifests_put = put;
-            info!(region = %plan.session.target.region, manifests = put,
+            info!(region = %session.target.region, manifests = put,
                   digest = %image.top.digest, "manifests stored by digest (untagged)");
         }
         (Err(e), Ok(_)) => *state = Err(e),

@@ -61,9 +61,37 @@ pub async fn run_with_timeout(cmd: Command, timeout: Duration) -> RunOutput {
         Ok(Err(e)) => panic!("could not run {description}: {e}"),
         Err(_) => panic!("{description} did not finish within {timeout:?}"),
     };
-    RunOutput {
+    let output = RunOutput {
         status: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    keep_report(&output);
+    output
+}
+
+/// With `ECR_FANOUT_TEST_REPORTS=DIR`, every JSON report a run printed is kept as
+/// `DIR/<test>.<n>.json`, so that two builds' reports over the whole suite can be compared
+/// (`scripts/compare-reports`).
+fn keep_report(output: &RunOutput) {
+    static RUNS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let Some(dir) = std::env::var_os("ECR_FANOUT_TEST_REPORTS") else {
+        return;
+    };
+    if serde_json::from_str::<serde_json::Value>(&output.stdout).is_err() {
+        return;
     }
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("unnamed")
+        .replace("::", ".");
+    let n = {
+        let mut runs = RUNS.lock().unwrap_or_else(|e| e.into_inner());
+        runs.push(test.clone());
+        runs.iter().filter(|t| **t == test).count()
+    };
+    let path = std::path::Path::new(&dir).join(format!("{test}.{n:04}.json"));
+    std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(&path, &output.stdout))
+        .unwrap_or_else(|e| panic!("keep the report in {}: {e}", path.display()));
 }

@@ -9,11 +9,12 @@ use anyhow::anyhow;
 use futures::future::join_all;
 use tracing::info;
 
+use super::destination::Failure;
 use super::image_uri::UriNaming;
 use super::observed;
 use super::plan::{TagAction, TagPlan};
 use super::report::{ImageSummary, RegionReport, RegionStatus, Report, ReportCommand, RunStatus};
-use super::repository_plan::RepositoryAction;
+use super::repository::RepositoryAction;
 use super::served_image::{ServedImage, read_served_image};
 use super::session::RegionSession;
 use super::verify::check_blobs;
@@ -43,86 +44,76 @@ pub async fn verify_existing(config: &VerifyConfig, observer: SharedObserver) ->
     let client_options = ClientOptions::default();
     let aws = ecr::load_aws_config(client_options.stall_timeout).await;
     let naming = UriNaming::new(config.uri_format, config.tags());
-    let mut sessions: Vec<RegionSession> = config
-        .targets
-        .iter()
-        .map(|t| {
-            RegionSession::for_target(
-                t,
-                (config.endpoint_style, naming.clone()),
-                &aws,
-                observer.clone(),
-            )
-        })
-        .collect();
     let asked = match &config.reference {
         VerifyReference::Digest(d) => d.clone(),
         VerifyReference::Tags(_) => unknown_digest(),
     };
-    let mut reports: Vec<RegionReport> = sessions
+    let mut checks: Vec<Checked> = config
+        .targets
         .iter()
-        .map(|s| RegionReport::for_session(s, asked.as_str(), config.tags()))
+        .map(|t| Checked {
+            session: RegionSession::for_target(
+                t,
+                (config.endpoint_style, naming.clone()),
+                &aws,
+                observer.clone(),
+            ),
+            found: None,
+            failure: None,
+            seconds: 0.0,
+        })
         .collect();
     if let Some(problem) = ecr::credentials_problem(&aws, observer.as_ref()).await {
         let error = anyhow!("{problem}");
         return outcome(
             (config, observer.as_ref()),
-            &asked,
-            None,
-            reports,
+            (&asked, &asked),
+            &checks,
             Some(error),
         );
     }
     let started = Instant::now();
-    let results = join_all(
-        sessions
-            .iter_mut()
-            .map(|s| verify_region(s, config, &client_options)),
-    )
-    .await;
-    let mut findings = Vec::with_capacity(results.len());
-    let mut failures = Vec::new();
-    for ((result, report), session) in results.into_iter().zip(&mut reports).zip(&sessions) {
-        report.registry = session.uri_host.clone();
-        report.seconds = started.elapsed().as_secs_f64();
+    let client_options = &client_options;
+    let failures = join_all(checks.iter_mut().map(|check| async move {
+        let result = verify_region(&mut check.session, config, client_options).await;
+        check.seconds = started.elapsed().as_secs_f64();
         match result {
-            Ok(found) => findings.push(Some(found)),
+            Ok(found) => {
+                check.found = Some(found);
+                None
+            }
             Err(e) => {
-                report.fail(&e);
-                failures.push((report.region.clone(), e));
-                findings.push(None);
+                check.failure = Some(Failure::of(&e));
+                Some((check.session.target.region.clone(), e))
             }
         }
-    }
+    }))
+    .await;
+    let mut failures: Vec<(String, anyhow::Error)> = failures.into_iter().flatten().collect();
+    let reference = checks.iter().find_map(|c| Some((c, c.found.as_ref()?)));
     let expected = match &config.reference {
         VerifyReference::Digest(d) => Some(d.clone()),
-        VerifyReference::Tags(_) => findings
-            .iter()
-            .flatten()
-            .next()
-            .map(|f| f.served.top.digest.clone()),
+        VerifyReference::Tags(_) => reference.map(|(_, f)| f.served.top.digest.clone()),
     };
-    let reference_region = findings
-        .iter()
-        .zip(&sessions)
-        .find(|(f, _)| f.is_some())
-        .map(|(_, s)| s.target.region.clone())
+    let reference_region = reference
+        .map(|(c, _)| c.session.target.region.clone())
         .unwrap_or_default();
-    for ((found, report), session) in findings.iter().zip(&mut reports).zip(&sessions) {
-        let (Some(found), Some(expected)) = (found, &expected) else {
-            continue;
-        };
-        record_findings(report, session, found, expected, config.tags());
-        if found.served.top.digest != *expected {
-            let error: anyhow::Error = VerificationFailed(format!(
-                "{}: verify: serves {} under {}; region {reference_region} serves {expected}",
-                session.describe(),
-                found.served.top.digest,
-                tag_list(config.tags())
-            ))
-            .into();
-            report.fail(&error);
-            failures.push((report.region.clone(), error));
+    if let Some(expected) = &expected {
+        for check in &mut checks {
+            let Some(found) = &check.found else {
+                continue;
+            };
+            if found.served.top.digest != *expected {
+                let error: anyhow::Error = VerificationFailed(format!(
+                    "{}: verify: serves {} under {}; region {reference_region} serves {expected}",
+                    check.session.describe(),
+                    found.served.top.digest,
+                    tag_list(config.tags())
+                ))
+                .into();
+                check.failure = Some(Failure::of(&error));
+                failures.push((check.session.target.region.clone(), error));
+            }
         }
     }
     let error = (!failures.is_empty()).then(|| {
@@ -131,14 +122,42 @@ pub async fn verify_existing(config: &VerifyConfig, observer: SharedObserver) ->
             "the image could not be shown to be the same and whole in every region",
         )
     });
-    let summary_source = findings.iter().flatten().next();
     outcome(
         (config, observer.as_ref()),
-        expected.as_ref().unwrap_or(&asked),
-        summary_source,
-        reports,
+        (&asked, expected.as_ref().unwrap_or(&asked)),
+        &checks,
         error,
     )
+}
+
+/// One region's record in `verify`: its session, what it serves, how it ended.
+struct Checked {
+    session: RegionSession,
+    found: Option<RegionFindings>,
+    failure: Option<Failure>,
+    seconds: f64,
+}
+
+impl Checked {
+    /// The region's report: the URI of the digest it serves (of `asked` when it serves none),
+    /// its tags against `expected`.
+    fn report(&self, config: &VerifyConfig, (asked, expected): (&Digest, &Digest)) -> RegionReport {
+        let tags = config.tags();
+        let mut report = RegionReport::for_session(&self.session, asked.as_str(), tags);
+        report.seconds = self.seconds;
+        if let Some(found) = &self.found {
+            report.image = self.session.image_uri(found.served.top.digest.as_str());
+            report.repository_action = found.repository.clone();
+            report.status = RegionStatus::Verified;
+            report.tags = found_tags(found, expected, tags);
+        }
+        if let Some(failure) = &self.failure {
+            report.status = RegionStatus::Failed;
+            report.error = Some(failure.message.clone());
+            report.error_kind = Some(failure.kind);
+        }
+        report
+    }
 }
 
 /// One region: login, repository, tags, manifest tree, blobs.
@@ -248,18 +267,9 @@ async fn resolve_tags(
     Ok((first, resolved))
 }
 
-fn record_findings(
-    report: &mut RegionReport,
-    session: &RegionSession,
-    found: &RegionFindings,
-    expected: &Digest,
-    tags: &[String],
-) {
-    report.image = session.image_uri(found.served.top.digest.as_str());
-    report.repository_action = found.repository.clone();
-    report.status = RegionStatus::Verified;
-    report.tags = tags
-        .iter()
+/// Each tag's state in a region that was verified: at `expected`, elsewhere, or not read.
+fn found_tags(found: &RegionFindings, expected: &Digest, tags: &[String]) -> Vec<TagPlan> {
+    tags.iter()
         .map(|tag| {
             let current = found
                 .tags
@@ -277,16 +287,18 @@ fn record_findings(
                 action,
             }
         })
-        .collect();
+        .collect()
 }
 
+/// The report from every region's record; the image summary from the first region that
+/// served the image.
 fn outcome(
     (config, observer): (&VerifyConfig, &dyn Observer),
-    digest: &Digest,
-    source: Option<&RegionFindings>,
-    reports: Vec<RegionReport>,
+    (asked, digest): (&Digest, &Digest),
+    checks: &[Checked],
     error: Option<anyhow::Error>,
 ) -> PushOutcome {
+    let source = checks.iter().find_map(|c| c.found.as_ref());
     let summary = ImageSummary {
         digest: digest.clone(),
         media_type: source
@@ -297,7 +309,11 @@ fn outcome(
             .unwrap_or_default(),
         bytes: source.map_or(0, |f| f.served.blob_bytes()),
     };
-    let mut report = Report::describing(summary, config.tags(), false, reports);
+    let regions = checks
+        .iter()
+        .map(|c| c.report(config, (asked, digest)))
+        .collect();
+    let mut report = Report::describing(summary, config.tags(), false, regions);
     report.command = ReportCommand::Verify;
     if let Some(e) = &error {
         report.status = RunStatus::Failed;

@@ -1,50 +1,53 @@
-//! ECR replication in the plan. After every region was planned, the registry's replication
-//! rules (read in the primary region) mark the targets they reach. With `replication:
-//! skip-replicated` such a region gets no blob, manifest or tag from this run (the waits are in
-//! `replication_wait`); with `ignore` (the default) the plan only says so and every region is
-//! pushed.
+//! ECR replication, in one place. In the plan (here): after every region was planned, the
+//! registry's replication rules (read in the primary region) mark the targets they reach.
+//! With `replication: skip-replicated` such a region gets no blob, manifest or tag from this
+//! run; with `ignore` (the default) the plan only says so and every region is pushed. The
+//! waits for what replication delivers are in `wait`, around one polling loop.
+
+pub mod wait;
 
 use anyhow::bail;
 use tracing::{info, warn};
 
-use super::plan::{RegionPlan, TagAction};
-use super::report::RegionReport;
-use super::repository_changes::{ReplicationAction, ReplicationPlan};
-use super::session::RegionSession;
-use crate::config::Config;
 use crate::config::Target;
 use crate::config::management::ReplicationMode;
 use crate::ecr::{EcrRegion, ReplicationRules, ReplicationTarget};
+use crate::fanout::destination::Destination;
+use crate::fanout::plan::{RegionPlan, TagAction};
+use crate::fanout::repository::{ReplicationAction, ReplicationPlan};
 
 /// The primary region's replication rules, looked up while the regions are planned (one
 /// `DescribeRegistry`, concurrent with the plan rather than after it). `None` when nothing
 /// needs them: a single region, or no AWS access.
 pub fn lookup_rules(
-    sessions: &[RegionSession],
+    destinations: &[Destination],
     no_aws_access: bool,
 ) -> impl Future<Output = Option<anyhow::Result<ReplicationRules>>> + use<> {
-    let primary = (sessions.len() > 1 && !no_aws_access)
-        .then(|| sessions.first())
+    let primary = (destinations.len() > 1 && !no_aws_access)
+        .then(|| destinations.first())
         .flatten()
-        .map(|s| (s.ecr.clone(), s.target.clone()));
+        .map(|d| (d.session.ecr.clone(), d.session.target.clone()));
     async move {
         let (ecr, target) = primary?;
         Some(read_rules(&ecr, &target).await)
     }
 }
 
-/// Marks every planned region the replication rules (from [`lookup_rules`]) reach.
+/// Marks every planned region the replication rules (from [`lookup_rules`]) reach. With
+/// `skip-replicated`, such a region's plan is left to replication: phase 1 and 2 send it
+/// nothing ([`RegionPlan::left_to_replication`]).
 pub fn mark_replicated(
-    config: &Config,
-    plans: &mut [RegionPlan],
-    reports: &mut [RegionReport],
+    mode: ReplicationMode,
+    destinations: &mut [Destination],
     rules: Option<anyhow::Result<ReplicationRules>>,
 ) -> anyhow::Result<()> {
-    let mode = config.management.replication;
-    let Some((primary, others)) = plans.split_first_mut() else {
+    let Some((primary, others)) = destinations.split_first_mut() else {
         return Ok(());
     };
     let Some(rules) = rules else {
+        return Ok(());
+    };
+    let Some(primary_plan) = primary.plan.as_mut() else {
         return Ok(());
     };
     if others.is_empty() || primary.session.login.is_none() {
@@ -54,9 +57,9 @@ pub fn mark_replicated(
         Ok(rules) => rules,
         Err(e) if mode == ReplicationMode::Ignore => {
             warn!("{e:#}; the plan does not show replication");
-            if let Some(report) = reports.first_mut() {
-                report.unchecked.push(format!("ECR replication ({e:#})"));
-            }
+            primary_plan
+                .unchecked
+                .push(format!("ECR replication ({e:#})"));
             return Ok(());
         }
         Err(e) => {
@@ -65,29 +68,22 @@ pub fn mark_replicated(
             ));
         }
     };
-    let source = Source::of(primary);
-    for (plan, report) in others.iter_mut().zip(reports.iter_mut().skip(1)) {
-        let target = ReplicationTarget {
-            region: plan.session.target.region.clone(),
-            registry_id: (plan.session.target.registry_id.clone())
-                .unwrap_or_else(|| rules.registry_id.clone()),
+    let source = Source::of(&primary.session.target, primary_plan);
+    for destination in others.iter_mut() {
+        let target = &destination.session.target;
+        let Some(plan) = destination.plan.as_mut() else {
+            continue;
         };
-        if plan.session.target.repository != source.repository
-            || !rules.reaches(&source.repository, &target)
-        {
+        let reached = ReplicationTarget {
+            region: target.region.clone(),
+            registry_id: (target.registry_id.clone()).unwrap_or_else(|| rules.registry_id.clone()),
+        };
+        if target.repository != source.repository || !rules.reaches(&source.repository, &reached) {
             continue;
         }
-        let replication = decide(mode, &source, Destination::of(plan, target.registry_id));
-        if replication.action == ReplicationAction::Replicated {
-            plan.missing_blobs.clear();
-            plan.missing_manifests.clear();
-            plan.tags.clear();
-            report.blobs_to_upload = 0;
-            report.bytes_to_upload = 0;
-        }
-        info!(region = %target.region, from = %source.region, action = replication.action.as_str(),
+        let replication = decide(mode, &source, Replica::of(plan, reached.registry_id));
+        info!(region = %reached.region, from = %source.region, action = replication.action.as_str(),
               "ECR replication reaches this region: {}", replication.reason);
-        report.repository_changes.replication = Some(replication.clone());
         plan.changes.replication = Some(replication);
     }
     Ok(())
@@ -118,10 +114,10 @@ struct Source {
 }
 
 impl Source {
-    fn of(primary: &RegionPlan) -> Self {
+    fn of(target: &Target, primary: &RegionPlan) -> Self {
         Self {
-            region: primary.session.target.region.clone(),
-            repository: primary.session.target.repository.clone(),
+            region: target.region.clone(),
+            repository: target.repository.clone(),
             pushes_image: !primary.missing_manifests.is_empty(),
             moves_tags: primary
                 .tags
@@ -132,14 +128,14 @@ impl Source {
 }
 
 /// What a region replication reaches still lacks.
-struct Destination {
+struct Replica {
     registry_id: String,
     lacks_image: bool,
     /// Tags that do not point at the image there yet.
     pending_tags: Vec<String>,
 }
 
-impl Destination {
+impl Replica {
     fn of(plan: &RegionPlan, registry_id: String) -> Self {
         Self {
             registry_id,
@@ -154,12 +150,12 @@ impl Destination {
 
 /// Replication only copies what is pushed to the source during this run; anything else the
 /// region lacks is pushed directly.
-fn decide(mode: ReplicationMode, source: &Source, destination: Destination) -> ReplicationPlan {
-    let Destination {
+fn decide(mode: ReplicationMode, source: &Source, replica: Replica) -> ReplicationPlan {
+    let Replica {
         registry_id,
         lacks_image,
         pending_tags,
-    } = destination;
+    } = replica;
     let push = |reason: String| ReplicationPlan {
         from: source.region.clone(),
         action: ReplicationAction::Push,
@@ -213,8 +209,8 @@ mod tests {
         }
     }
 
-    fn destination(lacks_image: bool, pending_tags: &[&str]) -> Destination {
-        Destination {
+    fn replica(lacks_image: bool, pending_tags: &[&str]) -> Replica {
+        Replica {
             registry_id: "123456789012".into(),
             lacks_image,
             pending_tags: pending_tags.iter().map(|t| t.to_string()).collect(),
@@ -226,7 +222,7 @@ mod tests {
         let plan = decide(
             ReplicationMode::Ignore,
             &source(true, true),
-            destination(true, &["v1"]),
+            replica(true, &["v1"]),
         );
         assert_eq!(plan.action, ReplicationAction::Push);
         assert!(
@@ -241,7 +237,7 @@ mod tests {
         let plan = decide(
             ReplicationMode::SkipReplicated,
             &source(true, true),
-            destination(true, &["v1", "latest"]),
+            replica(true, &["v1", "latest"]),
         );
         assert_eq!(plan.action, ReplicationAction::Replicated);
         assert!(plan.awaits_image);
@@ -249,7 +245,7 @@ mod tests {
         let nothing_missing = decide(
             ReplicationMode::SkipReplicated,
             &source(false, false),
-            destination(false, &[]),
+            replica(false, &[]),
         );
         assert_eq!(nothing_missing.action, ReplicationAction::Replicated);
         assert!(!nothing_missing.awaits_image && nothing_missing.awaited_tags.is_empty());
@@ -260,7 +256,7 @@ mod tests {
         let image_already_in_source = decide(
             ReplicationMode::SkipReplicated,
             &source(false, true),
-            destination(true, &["v1"]),
+            replica(true, &["v1"]),
         );
         assert_eq!(image_already_in_source.action, ReplicationAction::Push);
         assert!(
@@ -273,7 +269,7 @@ mod tests {
         let tags_already_in_source = decide(
             ReplicationMode::SkipReplicated,
             &source(true, false),
-            destination(true, &["v1"]),
+            replica(true, &["v1"]),
         );
         assert_eq!(tags_already_in_source.action, ReplicationAction::Push);
         assert!(

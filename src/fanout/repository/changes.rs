@@ -295,5 +295,5 @@ fn describe_current_encryption(current: &CurrentSettings) -> String {
 }
 
 #[cfg(test)]
-#[path = "repository_changes_tests.rs"]
+#[path = "changes_tests.rs"]
 mod tests;

@@ -6,12 +6,13 @@
 use serde::Serialize;
 use tracing::warn;
 
-use super::repository_changes::{
+use super::changes::{
     RepositoryChanges, SettingAction, compare_policy, compare_settings, new_policy,
 };
-use super::session::RegionSession;
-use crate::config::{Config, TagRules};
+use crate::config::TagRules;
 use crate::ecr::RepositoryInfo;
+use crate::fanout::options::PlanOptions;
+use crate::fanout::session::RegionSession;
 
 /// What happens to a region's repository.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -58,10 +59,10 @@ impl RepositoryAction {
 /// Reads what the inputs manage on this region's repository and compares it with them.
 pub async fn plan_changes(
     session: &RegionSession,
-    config: &Config,
+    options: &PlanOptions<'_>,
     action: &RepositoryAction,
 ) -> anyhow::Result<RepositoryChanges> {
-    let management = &config.management;
+    let management = options.management;
     let repository = &session.target.repository;
     let mut changes = RepositoryChanges::default();
     match action {
@@ -75,8 +76,7 @@ pub async fn plan_changes(
                     .ecr
                     .repository_settings(repository, management.explicit.tags)
                     .await?;
-                changes.settings =
-                    compare_settings(&current, &config.repository_settings, management);
+                changes.settings = compare_settings(&current, options.repository, management);
                 changes.arn = Some(current.arn);
             }
             if let Some(wanted) = &management.lifecycle_policy {
