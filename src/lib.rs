@@ -17,13 +17,14 @@ pub mod output;
 pub mod registry;
 pub mod secret;
 
+use config::ci_environment::CiEnvironment;
 use config::cli::{Cli, Command};
 
-/// Runs the parsed command line.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the parsed command line in `ci`, the CI environment read at start-up.
+pub async fn run(cli: Cli, ci: &CiEnvironment) -> anyhow::Result<()> {
     match cli.command {
-        Command::Push(args) => commands::push::run(&args.into_raw()).await,
-        Command::Action => commands::action::run().await,
-        Command::Verify(args) => commands::verify::run(&args.into_raw()).await,
+        Command::Push(args) => commands::push::run(&args.into_raw(), ci).await,
+        Command::Action => commands::action::run(ci).await,
+        Command::Verify(args) => commands::verify::run(&args.into_raw(), ci).await,
     }
 }

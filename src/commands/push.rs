@@ -10,11 +10,12 @@ use tracing::{info, warn};
 use super::lambda;
 use super::obtain_image::obtain_image;
 use crate::config;
+use crate::config::ci_environment::CiEnvironment;
 use crate::fanout;
 use crate::output;
 
-/// Runs `push` from raw inputs.
-pub async fn run(raw: &config::raw::RawInputs) -> anyhow::Result<()> {
+/// Runs `push` from raw inputs in `ci`, the CI environment read at start-up.
+pub async fn run(raw: &config::raw::RawInputs, ci: &CiEnvironment) -> anyhow::Result<()> {
     // From the first moment: a signal during the build stops the builder and exits 1.
     let cancel = CancellationToken::new();
     let _signals = cancel_on_signal(cancel.clone());
@@ -44,7 +45,7 @@ pub async fn run(raw: &config::raw::RawInputs) -> anyhow::Result<()> {
             output::ecs::render_into_report(&task_definitions, &config, &mut outcome.report);
         outcome.error = rendered.err();
     }
-    output::emit(&outcome.report, &config.outputs)?;
+    output::emit(&outcome.report, &config.outputs, ci)?;
     match outcome.error {
         Some(error) => Err(error),
         None => Ok(()),
