@@ -8,6 +8,7 @@ use clap::Parser;
 use ecr_fanout::config::ci_environment::CiEnvironment;
 use ecr_fanout::config::cli::Cli;
 use ecr_fanout::error::exit_code_for;
+use ecr_fanout::output::workflow::WorkflowCommands;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -23,7 +24,7 @@ fn main() -> ExitCode {
     match runtime.block_on(ecr_fanout::run(cli, &ci)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            ecr_fanout::output::workflow::annotate_error(&error);
+            WorkflowCommands::for_environment(&ci).annotate_error(&error);
             eprintln!("{}", ecr_fanout::output::render_error(&error));
             exit_code_for(&error)
         }

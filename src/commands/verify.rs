@@ -20,7 +20,9 @@ pub async fn run(raw: &RawInputs, ci: &CiEnvironment) -> anyhow::Result<()> {
             crate::config::tag_references::ignored_warning(&config.ignored_tag_references)
         );
     }
-    let observer = Arc::new(output::observer::ScreenObserver::new());
+    let observer = Arc::new(output::observer::ScreenObserver::new(
+        output::workflow::WorkflowCommands::for_environment(ci),
+    ));
     let outcome = fanout::verify_existing(&config, observer).await;
     output::emit(&outcome.report, &config.outputs, ci)?;
     match outcome.error {

@@ -26,7 +26,7 @@ pub use values::output_values;
 
 /// Writes the report everywhere it was asked for; the runner's files are those `ci` names.
 pub fn emit(report: &Report, options: &OutputOptions, ci: &CiEnvironment) -> anyhow::Result<()> {
-    workflow::annotate_region_failures(report);
+    workflow::WorkflowCommands::for_environment(ci).annotate_region_failures(report);
     let values = output_values(report);
     if let Some(path) = ci.github_output() {
         github::append_outputs(&path, &values)?;
