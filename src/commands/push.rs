@@ -44,7 +44,7 @@ pub async fn run(raw: &config::raw::RawInputs, ci: &CiEnvironment) -> anyhow::Re
     let mut outcome = fanout::push(&config, &image, observer, &cancel).await;
     if outcome.error.is_none() {
         let rendered =
-            output::ecs::render_into_report(&task_definitions, &config, &mut outcome.report);
+            output::ecs::render_into_report(&task_definitions, &config, &mut outcome.report, ci);
         outcome.error = rendered.err();
     }
     output::emit(&outcome.report, &config.outputs, ci)?;
