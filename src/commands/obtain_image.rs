@@ -34,7 +34,7 @@ pub async fn obtain_image(config: &Config, ci: &CiEnvironment) -> anyhow::Result
                     options.file.display(),
                     options.builder.as_str()
                 ));
-                build::build_image(options).await?
+                build::build_image(options, ci).await?
             };
             let image = open_built(built)
                 .await
