@@ -20,8 +20,11 @@ pub mod secret;
 use config::ci_environment::CiEnvironment;
 use config::cli::{Cli, Command};
 
-/// Runs the parsed command line in `ci`, the CI environment read at start-up.
+/// Runs the parsed command line in `ci`, the CI environment read at start-up. The commands get
+/// `ci` passed down; the missing-credentials hint is fixed from it here, as the engine does
+/// not hand it on to `ecr`.
 pub async fn run(cli: Cli, ci: &CiEnvironment) -> anyhow::Result<()> {
+    ecr::set_credentials_hint_environment(ci);
     match cli.command {
         Command::Push(args) => commands::push::run(&args.into_raw(), ci).await,
         Command::Action => commands::action::run(ci).await,
