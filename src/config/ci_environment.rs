@@ -164,16 +164,32 @@ mod tests {
         assert_eq!(ci.non_blank("STORAGE_DRIVER").as_deref(), Some(" vfs "));
     }
 
+    /// `flag` is on for each value of `on` given to `name`, off for each of `off` and unset.
+    fn assert_switch(name: &str, flag: fn(&CiEnvironment) -> bool, on: &[&str], off: &[&str]) {
+        for value in on {
+            assert!(flag(&env(&[(name, value)])), "{name}={value:?}");
+        }
+        for value in off {
+            assert!(!flag(&env(&[(name, value)])), "{name}={value:?}");
+        }
+        assert!(!flag(&env(&[])), "{name} unset");
+    }
+
     #[test]
     fn github_actions_only_when_exactly_true() {
-        assert!(env(&[("GITHUB_ACTIONS", "true")]).github_actions());
-        for value in ["", "1", "TRUE", " true"] {
-            assert!(
-                !env(&[("GITHUB_ACTIONS", value)]).github_actions(),
-                "{value:?}"
-            );
-        }
-        assert!(!env(&[]).github_actions());
+        let off = ["", "1", "TRUE", " true"];
+        assert_switch(
+            "GITHUB_ACTIONS",
+            CiEnvironment::github_actions,
+            &["true"],
+            &off,
+        );
+    }
+
+    #[test]
+    fn buildkit_is_off_only_for_zero() {
+        let flag = CiEnvironment::docker_buildkit_disabled;
+        assert_switch("DOCKER_BUILDKIT", flag, &["0", " 0\n"], &["", "1", "false"]);
     }
 
     #[test]
@@ -187,19 +203,6 @@ mod tests {
         assert_eq!(ci.github_step_summary(), None);
         assert_eq!(ci.runner_temp(), Some(PathBuf::from(" ")));
         assert_eq!(env(&[]).runner_temp(), None);
-    }
-
-    #[test]
-    fn buildkit_is_off_only_for_zero() {
-        assert!(env(&[("DOCKER_BUILDKIT", "0")]).docker_buildkit_disabled());
-        assert!(env(&[("DOCKER_BUILDKIT", " 0\n")]).docker_buildkit_disabled());
-        for value in ["", "1", "false"] {
-            assert!(
-                !env(&[("DOCKER_BUILDKIT", value)]).docker_buildkit_disabled(),
-                "{value:?}"
-            );
-        }
-        assert!(!env(&[]).docker_buildkit_disabled());
     }
 
     #[test]
