@@ -17,13 +17,17 @@ pub mod output;
 pub mod registry;
 pub mod secret;
 
+use config::ci_environment::CiEnvironment;
 use config::cli::{Cli, Command};
 
-/// Runs the parsed command line.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the parsed command line in `ci`, the CI environment read at start-up. The commands get
+/// `ci` passed down; the missing-credentials hint is fixed from it here, as the engine does
+/// not hand it on to `ecr`.
+pub async fn run(cli: Cli, ci: &CiEnvironment) -> anyhow::Result<()> {
+    ecr::set_credentials_hint_environment(ci);
     match cli.command {
-        Command::Push(args) => commands::push::run(&args.into_raw()).await,
-        Command::Action => commands::action::run().await,
-        Command::Verify(args) => commands::verify::run(&args.into_raw()).await,
+        Command::Push(args) => commands::push::run(&args.into_raw(), ci).await,
+        Command::Action => commands::action::run(ci).await,
+        Command::Verify(args) => commands::verify::run(&args.into_raw(), ci).await,
     }
 }

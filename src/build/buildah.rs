@@ -3,7 +3,8 @@
 //! `manifest push --all NAME oci:DIR`. NAME is unique to the run and removed afterwards.
 //!
 //! The storage driver and isolation come from the variables buildah itself reads,
-//! `STORAGE_DRIVER` and `BUILDAH_ISOLATION`, passed as explicit flags so that podman gets them
+//! `STORAGE_DRIVER` and `BUILDAH_ISOLATION` (as the CI environment read at start-up has them),
+//! passed as explicit flags so that podman gets them
 //! too (unprivileged containers: `STORAGE_DRIVER=vfs BUILDAH_ISOLATION=chroot`). Storage
 //! locations follow `CONTAINERS_STORAGE_CONF` as usual. `SOURCE_DATE_EPOCH` becomes
 //! `--timestamp`, which pins the image's dates and so its digest. podman builds run without
@@ -16,6 +17,7 @@ use super::BuiltImage;
 use super::metadata::OciMetadata;
 use super::stream::{ToolCommand, run_streaming};
 use crate::config::build::BuildOptions;
+use crate::config::ci_environment::CiEnvironment;
 use crate::image::ImageSource;
 
 const LAYOUT_DIR: &str = "layout";
@@ -36,7 +38,7 @@ impl ContainersTool {
     }
 }
 
-/// Storage driver and isolation for every call, from the environment.
+/// Storage driver and isolation for every call, from the CI environment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContainersSettings {
     pub storage_driver: Option<String>,
@@ -44,12 +46,11 @@ pub struct ContainersSettings {
 }
 
 impl ContainersSettings {
-    /// `STORAGE_DRIVER` and `BUILDAH_ISOLATION`, when set and not blank.
-    pub fn from_env() -> Self {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    /// `STORAGE_DRIVER` and `BUILDAH_ISOLATION` of `ci`, when set and not blank.
+    pub fn from_ci(ci: &CiEnvironment) -> Self {
         Self {
-            storage_driver: var("STORAGE_DRIVER"),
-            isolation: var("BUILDAH_ISOLATION"),
+            storage_driver: ci.non_blank("STORAGE_DRIVER"),
+            isolation: ci.non_blank("BUILDAH_ISOLATION"),
         }
     }
 }
@@ -62,19 +63,20 @@ pub struct ContainersPlan {
     pub cleanup: ToolCommand,
 }
 
-/// Builds with buildah or podman and exports the result into `work` as an OCI layout.
+/// Builds with buildah or podman (with `settings`) and exports the result into `work` as an
+/// OCI layout.
 pub async fn build(
     tool: ContainersTool,
+    settings: &ContainersSettings,
     options: &BuildOptions,
     metadata: &OciMetadata,
     work: tempfile::TempDir,
 ) -> anyhow::Result<BuiltImage> {
-    let settings = ContainersSettings::from_env();
     let name = unique_name();
     let layout = work.path().join(LAYOUT_DIR);
     let plan = plan(
         tool,
-        &settings,
+        settings,
         options,
         metadata,
         &name,

@@ -92,3 +92,14 @@ fn names_are_unique_per_run() {
     assert!(first.starts_with("localhost/ecr-fanout-build:"));
     assert_ne!(first, unique_name());
 }
+
+#[test]
+fn settings_come_from_the_ci_environment_blank_ones_unset() {
+    let ci = CiEnvironment::from_vars([("STORAGE_DRIVER", "vfs"), ("BUILDAH_ISOLATION", "chroot")]);
+    assert_eq!(ContainersSettings::from_ci(&ci), vfs_chroot());
+    let blank = CiEnvironment::from_vars([("STORAGE_DRIVER", " "), ("BUILDAH_ISOLATION", "")]);
+    assert_eq!(
+        ContainersSettings::from_ci(&blank),
+        ContainersSettings::default()
+    );
+}

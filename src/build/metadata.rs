@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::stream::{ToolCommand, run_captured};
+use crate::config::ci_environment::CiEnvironment;
 use crate::error::InputError;
 
 pub const REVISION: &str = "org.opencontainers.image.revision";
@@ -41,10 +42,13 @@ impl OciMetadata {
     }
 }
 
-/// Reads this process's environment and, when it names no revision or source, the git
-/// checkout `context` is in.
-pub async fn standard_metadata(context: &Path) -> Result<OciMetadata, InputError> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+/// The metadata from `ci`'s variables (blank ones unset) and, when they name no revision or
+/// source, the git checkout `context` is in.
+pub async fn standard_metadata(
+    context: &Path,
+    ci: &CiEnvironment,
+) -> Result<OciMetadata, InputError> {
+    let var = |name: &str| ci.non_blank(name);
     let needs_git = metadata_from(&var, None, 0)
         .map(|m| m.entries.len() < 3)
         .unwrap_or(false);

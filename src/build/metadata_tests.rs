@@ -151,3 +151,16 @@ fn a_label_with_a_standard_key_wins() {
         .with_label_overrides(&[(REVISION.to_owned(), "v1.2.3-sha".to_owned())]);
     assert_eq!(entry(&found, REVISION), Some("v1.2.3-sha"));
 }
+
+#[test]
+fn blank_ci_variables_count_as_unset() {
+    let ci = crate::config::ci_environment::CiEnvironment::from_vars([
+        ("GITHUB_SHA", "  "),
+        ("CI_COMMIT_SHA", "gitlab-sha"),
+        ("SOURCE_DATE_EPOCH", " "),
+    ]);
+    let found = metadata_from(&|name| ci.non_blank(name), None, 1_700_000_000).unwrap();
+    assert_eq!(entry(&found, REVISION), Some("gitlab-sha"));
+    assert_eq!(found.source_date_epoch, None);
+    assert_eq!(entry(&found, CREATED), Some("2023-11-14T22:13:20Z"));
+}

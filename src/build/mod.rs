@@ -20,6 +20,7 @@ use tempfile::TempDir;
 use tracing::info;
 
 use crate::config::build::BuildOptions;
+use crate::config::ci_environment::CiEnvironment;
 use crate::image::{ImageSource, LocalImage, open_image};
 use metadata::OciMetadata;
 use stream::ToolCommand;
@@ -56,11 +57,16 @@ impl BuiltImage {
     }
 }
 
-/// Chooses the builder, builds `options` and returns where the result is.
-pub async fn build_image(options: &BuildOptions) -> anyhow::Result<BuiltImage> {
-    let buildkit_disabled = std::env::var("DOCKER_BUILDKIT").is_ok_and(|v| v.trim() == "0");
-    let (builder, why) =
-        detect::choose_builder(options.builder, &detect::SystemProbe, buildkit_disabled).await?;
+/// Chooses the builder, builds `options` and returns where the result is. `ci`, the CI
+/// environment read at start-up, gives `DOCKER_BUILDKIT`, the metadata's variables and
+/// buildah's settings.
+pub async fn build_image(options: &BuildOptions, ci: &CiEnvironment) -> anyhow::Result<BuiltImage> {
+    let (builder, why) = detect::choose_builder(
+        options.builder,
+        &detect::SystemProbe,
+        ci.docker_buildkit_disabled(),
+    )
+    .await?;
     info!(
         "building {} with {} ({why})",
         options.file.display(),
@@ -73,18 +79,21 @@ pub async fn build_image(options: &BuildOptions) -> anyhow::Result<BuiltImage> {
             builder.name()
         );
     }
-    let metadata = metadata::standard_metadata(&options.context)
+    let metadata = metadata::standard_metadata(&options.context, ci)
         .await?
         .with_label_overrides(&options.labels);
+    let containers = buildah::ContainersSettings::from_ci(ci);
     let work = work_dir()?;
     match &builder {
         detect::Builder::Buildx(info) => buildx::build(info, options, &metadata, work).await,
         detect::Builder::DockerClassic => docker_classic::build(options, &metadata, work).await,
         detect::Builder::Buildah => {
-            buildah::build(buildah::ContainersTool::Buildah, options, &metadata, work).await
+            let tool = buildah::ContainersTool::Buildah;
+            buildah::build(tool, &containers, options, &metadata, work).await
         }
         detect::Builder::Podman => {
-            buildah::build(buildah::ContainersTool::Podman, options, &metadata, work).await
+            let tool = buildah::ContainersTool::Podman;
+            buildah::build(tool, &containers, options, &metadata, work).await
         }
     }
 }

@@ -8,16 +8,18 @@ use anyhow::Context as _;
 use crate::build::{self, BuiltImage};
 use crate::config::Config;
 use crate::config::build::ImageInput;
+use crate::config::ci_environment::CiEnvironment;
 use crate::error::InputError;
 use crate::image::{ImageSource, LocalImage, open_image};
-use crate::output;
+use crate::output::workflow::WorkflowCommands;
 
-/// Reads, exports or builds the configured image.
-pub async fn obtain_image(config: &Config) -> anyhow::Result<LocalImage> {
+/// Reads, exports or builds the configured image in `ci`, the CI environment read at start-up.
+pub async fn obtain_image(config: &Config, ci: &CiEnvironment) -> anyhow::Result<LocalImage> {
+    let workflow = WorkflowCommands::for_environment(ci);
     match &config.image {
         ImageInput::Prebuilt(ImageSource::DockerDaemon { reference }) => {
             let exported = {
-                let _group = output::workflow::group(&format!("Export docker-daemon:{reference}"));
+                let _group = workflow.group(&format!("Export docker-daemon:{reference}"));
                 build::export_from_daemon(reference).await?
             };
             open_built(exported)
@@ -27,12 +29,12 @@ pub async fn obtain_image(config: &Config) -> anyhow::Result<LocalImage> {
         ImageInput::Prebuilt(source) => open_prebuilt(source.clone()).await,
         ImageInput::Build(options) => {
             let built = {
-                let _group = output::workflow::group(&format!(
+                let _group = workflow.group(&format!(
                     "Build {} ({})",
                     options.file.display(),
                     options.builder.as_str()
                 ));
-                build::build_image(options).await?
+                build::build_image(options, ci).await?
             };
             let image = open_built(built)
                 .await

@@ -10,11 +10,12 @@ use tracing::{info, warn};
 use super::lambda;
 use super::obtain_image::obtain_image;
 use crate::config;
+use crate::config::ci_environment::CiEnvironment;
 use crate::fanout;
 use crate::output;
 
-/// Runs `push` from raw inputs.
-pub async fn run(raw: &config::raw::RawInputs) -> anyhow::Result<()> {
+/// Runs `push` from raw inputs in `ci`, the CI environment read at start-up.
+pub async fn run(raw: &config::raw::RawInputs, ci: &CiEnvironment) -> anyhow::Result<()> {
     // From the first moment: a signal during the build stops the builder and exits 1.
     let cancel = CancellationToken::new();
     let _signals = cancel_on_signal(cancel.clone());
@@ -27,7 +28,7 @@ pub async fn run(raw: &config::raw::RawInputs) -> anyhow::Result<()> {
     }
     let task_definitions = output::ecs::load_for(&config)?;
     let obtained = tokio::select! {
-        image = obtain_image(&config) => image?,
+        image = obtain_image(&config, ci) => image?,
         () = cancel.cancelled() => bail!(
             "cancelled while obtaining the image (the builder was stopped); nothing was pushed \
              or tagged in any region"
@@ -37,14 +38,16 @@ pub async fn run(raw: &config::raw::RawInputs) -> anyhow::Result<()> {
     info!(digest = %image.top.digest, media_type = %image.top.media_type,
           platforms = ?image.platforms, blobs = image.blobs.len(), bytes = image.blob_bytes(),
           source = %config.image, "image ready");
-    let observer = Arc::new(output::observer::ScreenObserver::new());
+    let observer = Arc::new(output::observer::ScreenObserver::new(
+        output::workflow::WorkflowCommands::for_environment(ci),
+    ));
     let mut outcome = fanout::push(&config, &image, observer, &cancel).await;
     if outcome.error.is_none() {
         let rendered =
-            output::ecs::render_into_report(&task_definitions, &config, &mut outcome.report);
+            output::ecs::render_into_report(&task_definitions, &config, &mut outcome.report, ci);
         outcome.error = rendered.err();
     }
-    output::emit(&outcome.report, &config.outputs)?;
+    output::emit(&outcome.report, &config.outputs, ci)?;
     match outcome.error {
         Some(error) => Err(error),
         None => Ok(()),

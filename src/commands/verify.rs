@@ -5,13 +5,14 @@
 
 use std::sync::Arc;
 
+use crate::config::ci_environment::CiEnvironment;
 use crate::config::raw::RawInputs;
 use crate::config::verify::resolve_verify;
 use crate::fanout;
 use crate::output;
 
-/// Runs `verify` from raw inputs.
-pub async fn run(raw: &RawInputs) -> anyhow::Result<()> {
+/// Runs `verify` from raw inputs in `ci`, the CI environment read at start-up.
+pub async fn run(raw: &RawInputs, ci: &CiEnvironment) -> anyhow::Result<()> {
     let config = resolve_verify(raw)?;
     if !config.ignored_tag_references.is_empty() {
         tracing::warn!(
@@ -19,9 +20,11 @@ pub async fn run(raw: &RawInputs) -> anyhow::Result<()> {
             crate::config::tag_references::ignored_warning(&config.ignored_tag_references)
         );
     }
-    let observer = Arc::new(output::observer::ScreenObserver::new());
+    let observer = Arc::new(output::observer::ScreenObserver::new(
+        output::workflow::WorkflowCommands::for_environment(ci),
+    ));
     let outcome = fanout::verify_existing(&config, observer).await;
-    output::emit(&outcome.report, &config.outputs)?;
+    output::emit(&outcome.report, &config.outputs, ci)?;
     match outcome.error {
         Some(error) => Err(error),
         None => Ok(()),

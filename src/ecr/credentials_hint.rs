@@ -2,10 +2,28 @@
 //! GitHub Actions the runner sets `ACTIONS_ID_TOKEN_REQUEST_URL` only when the job has
 //! `permissions: id-token: write`, so its absence tells a missing permission apart from a
 //! missing aws-actions/configure-aws-credentials step.
+//!
+//! The hint is fixed once at start-up from the CI environment ([`set_environment`]).
 
-/// The hint for this process's environment.
+use std::sync::OnceLock;
+
+use crate::config::ci_environment::CiEnvironment;
+
+/// The hint for the CI environment read at start-up. Process-wide, set once, rather than a
+/// parameter: the engine (`fanout`) builds the ECR clients and asks for credentials without
+/// handing an environment on, and every SDK error those clients describe may need the hint.
+static HINT: OnceLock<String> = OnceLock::new();
+
+/// Fixes the hint for `ci` (empty values unset); called once at start-up, before any ECR
+/// call. A later call changes nothing.
+pub fn set_environment(ci: &CiEnvironment) {
+    let _ = HINT.set(hint_for(&|name| ci.non_empty(name)));
+}
+
+/// The hint fixed at start-up; without one (the library used without `crate::run`), the
+/// hint for no CI at all.
 pub fn missing_credentials_hint() -> String {
-    hint_for(&|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    HINT.get().cloned().unwrap_or_else(|| hint_for(&|_| None))
 }
 
 /// The hint for an environment given as a lookup (tests pass their own).
@@ -70,6 +88,16 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("cannot request"), "{text}");
+    }
+
+    #[test]
+    fn the_ci_environment_feeds_the_hint_empty_values_unset() {
+        let ci = CiEnvironment::from_vars([
+            ("GITHUB_ACTIONS", "true"),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", ""),
+        ]);
+        let text = hint_for(&|name| ci.non_empty(name));
+        assert!(text.contains("cannot request an OIDC token"), "{text}");
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::observer::{Observer, SharedObserver};
 use crate::secret::Secret;
 
 pub use auth::RegistryLogin;
+pub use credentials_hint::set_environment as set_credentials_hint_environment;
 pub use hosts::{registry_host, registry_host_for_account};
 pub use replication::{
     DestinationStatus, ReplicationRules, ReplicationTarget, summarize_replication,

@@ -17,6 +17,7 @@ use anyhow::Context;
 use serde_json::Value;
 
 use crate::config::Config;
+use crate::config::ci_environment::CiEnvironment;
 use crate::config::handoff::EcsRendering;
 use crate::error::InputError;
 use crate::fanout::{Report, RunStatus};
@@ -41,17 +42,19 @@ pub fn load_for(config: &Config) -> Result<Vec<TaskDefinitionSource>, InputError
 }
 
 /// After a successful push (not a dry run): writes every region's rendered file into
-/// [`output_dir`] and records the paths in the report. A failure marks the report failed.
+/// [`output_dir`] (for `ci`'s `RUNNER_TEMP`) and records the paths in the report. A failure
+/// marks the report failed.
 pub fn render_into_report(
     sources: &[TaskDefinitionSource],
     config: &Config,
     report: &mut Report,
+    ci: &CiEnvironment,
 ) -> anyhow::Result<()> {
     let Some(ecs) = config.handoff.ecs.as_ref().filter(|_| !config.dry_run) else {
         return Ok(());
     };
-    let written =
-        output_dir().and_then(|dir| write_rendered(sources, &ecs.container_names, report, &dir));
+    let written = output_dir(ci.runner_temp())
+        .and_then(|dir| write_rendered(sources, &ecs.container_names, report, &dir));
     match written {
         Ok(paths) => {
             report.task_definitions = paths;
@@ -164,12 +167,12 @@ pub fn render(document: &Value, wanted: &[String], image_uri: &str) -> anyhow::R
     Ok(text)
 }
 
-/// Where rendered files go: `$RUNNER_TEMP/ecr-fanout` on a GitHub runner (like the render
-/// action), otherwise `ecr-fanout-task-definitions` in the working directory (so that a GitLab
-/// job can keep it as an artifact). Absolute.
-pub fn output_dir() -> anyhow::Result<PathBuf> {
-    let dir = match std::env::var_os("RUNNER_TEMP").filter(|v| !v.is_empty()) {
-        Some(temp) => PathBuf::from(temp).join("ecr-fanout"),
+/// Where rendered files go: `$RUNNER_TEMP/ecr-fanout` on a GitHub runner (`runner_temp`, like
+/// the render action), otherwise `ecr-fanout-task-definitions` in the working directory (so
+/// that a GitLab job can keep it as an artifact). Absolute.
+pub fn output_dir(runner_temp: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let dir = match runner_temp {
+        Some(temp) => temp.join("ecr-fanout"),
         None => PathBuf::from("ecr-fanout-task-definitions"),
     };
     std::path::absolute(&dir).with_context(|| format!("resolve {}", dir.display()))

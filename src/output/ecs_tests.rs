@@ -168,3 +168,16 @@ fn files_that_are_not_task_definitions_are_input_errors() {
         .to_string();
     assert!(err.contains("cannot read"), "{err}");
 }
+
+#[test]
+fn files_go_under_the_runner_temp_directory_or_the_working_directory() {
+    let runner = output_dir(Some(PathBuf::from("/runner/temp"))).unwrap();
+    assert_eq!(runner, PathBuf::from("/runner/temp/ecr-fanout"));
+    let local = output_dir(None).unwrap();
+    assert!(local.is_absolute(), "{}", local.display());
+    assert!(
+        local.ends_with("ecr-fanout-task-definitions"),
+        "{}",
+        local.display()
+    );
+}

@@ -1,6 +1,6 @@
 //! Everything the run hands on: the report on stdout (JSON with `--json`, text otherwise),
-//! GitHub outputs and step summary when the runner's files are set, and the dotenv file. The
-//! only module that writes to stdout.
+//! GitHub outputs and step summary when the runner's files are set (in the CI environment read
+//! at start-up), and the dotenv file. The only module that writes to stdout.
 
 mod dotenv;
 pub mod ecs;
@@ -14,26 +14,25 @@ mod repository_changes;
 mod values;
 pub mod workflow;
 
-use std::io::Write as _;
-use std::path::PathBuf;
-
 use anyhow::Context;
+use std::io::Write as _;
 
 use crate::config::OutputOptions;
+use crate::config::ci_environment::CiEnvironment;
 use crate::fanout::Report;
 
 pub use dotenv::variable_name;
 pub use values::output_values;
 
-/// Writes the report everywhere it was asked for.
-pub fn emit(report: &Report, options: &OutputOptions) -> anyhow::Result<()> {
-    workflow::annotate_region_failures(report);
+/// Writes the report everywhere it was asked for; the runner's files are those `ci` names.
+pub fn emit(report: &Report, options: &OutputOptions, ci: &CiEnvironment) -> anyhow::Result<()> {
+    workflow::WorkflowCommands::for_environment(ci).annotate_region_failures(report);
     let values = output_values(report);
-    if let Some(path) = env_path("GITHUB_OUTPUT") {
+    if let Some(path) = ci.github_output() {
         github::append_outputs(&path, &values)?;
     }
     if options.summary
-        && let Some(path) = env_path("GITHUB_STEP_SUMMARY")
+        && let Some(path) = ci.github_step_summary()
     {
         github::append_summary(&path, report)?;
     }
@@ -52,12 +51,6 @@ pub fn emit(report: &Report, options: &OutputOptions) -> anyhow::Result<()> {
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
         .context("write the report to stdout")
-}
-
-fn env_path(name: &str) -> Option<PathBuf> {
-    std::env::var_os(name)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
 }
 
 /// `error: <first line>`, the error's further lines indented (one per further cause when

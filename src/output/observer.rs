@@ -6,13 +6,14 @@
 use std::sync::{Mutex, PoisonError};
 
 use super::progress::{self, UploadBars};
-use super::workflow::{self, Group};
+use super::workflow::{Group, WorkflowCommands};
 use crate::observer::{FinishedDestination, Observer, Phase, PlannedDestination, UploadProgress};
 use crate::secret::Secret;
 
 /// Progress on stderr, GitHub groups and masks.
-#[derive(Default)]
 pub struct ScreenObserver {
+    /// Whether groups and masks are written (a GitHub Actions step).
+    workflow: WorkflowCommands,
     /// The open `::group::`, if any (GitHub does not nest them: one at a time).
     group: Mutex<Option<Group>>,
     /// Phase 1's bars or lines, while it runs.
@@ -20,8 +21,13 @@ pub struct ScreenObserver {
 }
 
 impl ScreenObserver {
-    pub fn new() -> Self {
-        Self::default()
+    /// An observer that writes workflow commands as `workflow` says.
+    pub fn new(workflow: WorkflowCommands) -> Self {
+        Self {
+            workflow,
+            group: Mutex::new(None),
+            upload: Mutex::new(None),
+        }
     }
 }
 
@@ -42,7 +48,7 @@ impl Observer for ScreenObserver {
             let mut group = self.group.lock().unwrap_or_else(PoisonError::into_inner);
             // The previous group ends before the next one starts.
             group.take();
-            *group = Some(workflow::group(title));
+            *group = Some(self.workflow.group(title));
         }
     }
 
@@ -84,6 +90,6 @@ impl Observer for ScreenObserver {
     fn destination_finished(&self, _: &FinishedDestination<'_>) {}
 
     fn secret_received(&self, secret: &Secret) {
-        workflow::mask(secret);
+        self.workflow.mask(secret);
     }
 }
