@@ -2,7 +2,7 @@
 //! regions, verify them everywhere, then move tags and emit outputs for the deploy step.
 //!
 //! The pipeline reads top to bottom: `config` → `build` → `image` → `registry` / `ecr` →
-//! `fanout` → `output`. Dependencies point one way; `main.rs` only parses, runs and maps exit
+//! `fanout` → `output`; `report` is the result model the engine writes and `output` renders. Dependencies point one way; `main.rs` only parses, runs and maps exit
 //! codes.
 
 pub mod build;
@@ -15,6 +15,7 @@ pub mod image;
 pub mod observer;
 pub mod output;
 pub mod registry;
+pub mod report;
 pub mod secret;
 
 use config::ci_environment::CiEnvironment;

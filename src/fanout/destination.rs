@@ -3,10 +3,10 @@
 //! report is built from its record once, at the end ([`Destination::report`]).
 
 use super::plan::RegionPlan;
-use super::report::{RegionReport, RegionStatus};
 use super::session::RegionSession;
 use crate::error::FailureKind;
 use crate::image::LocalImage;
+use crate::report::{RegionReport, RegionStatus};
 
 /// A destination of the run and everything known about it so far.
 pub struct Destination {
@@ -70,7 +70,7 @@ impl Destination {
 
     /// The region's report: what the plan found, what phase 1 and 2 did, how it ended.
     pub fn report(&self, image: &LocalImage, tags: &[String]) -> RegionReport {
-        let mut report = RegionReport::for_session(&self.session, image.top.digest.as_str(), tags);
+        let mut report = self.session.blank_report(image.top.digest.as_str(), tags);
         match &self.plan {
             None => {
                 report.blobs_to_upload = image.blobs.len();

@@ -13,7 +13,6 @@ mod observed;
 mod options;
 mod plan;
 mod replication;
-mod report;
 mod repository;
 mod served_image;
 mod session;
@@ -41,14 +40,16 @@ use destination::Destination;
 use observed::in_phase;
 use options::{PhaseOptions, PlanOptions};
 
-pub use convergence::{Convergence, ConvergenceState};
-pub use image_uri::UriNaming;
-pub use plan::{RegionPlan, TagAction, TagPlan};
-pub use report::{ImageSummary, RegionReport, RegionStatus, Report, ReportCommand, RunStatus};
-pub use repository::{
+pub use crate::report::{
+    ImageSummary, RegionReport, RegionStatus, Report, ReportCommand, RunStatus, TagAction, TagPlan,
+};
+pub use crate::report::{
     PolicyAction, PolicyChange, ReplicationAction, ReplicationPlan, RepositoryAction,
     RepositoryChanges, Setting, SettingAction, SettingChange,
 };
+pub use convergence::{Convergence, ConvergenceState};
+pub use image_uri::UriNaming;
+pub use plan::RegionPlan;
 pub use session::RegionSession;
 pub use verify_existing::verify_existing;
 

@@ -5,10 +5,10 @@
 use std::future::Future;
 
 use super::plan::RegionPlan;
-use super::report::RegionReport;
 use super::session::RegionSession;
 use crate::image::LocalImage;
 use crate::observer::{FinishedDestination, Observer, Phase, PlannedDestination};
+use crate::report::RegionReport;
 
 /// Runs `work` as `phase`.
 pub async fn in_phase<T>(

@@ -5,64 +5,15 @@
 
 use futures::StreamExt;
 use futures::future::join_all;
-use serde::Serialize;
 
 use super::options::PlanOptions;
-use super::repository::RepositoryAction;
-use super::repository::plan::plan_changes;
+use super::repository::plan::{plan_changes, tag_rules_of};
 use super::session::RegionSession;
 use crate::config::TagRules;
 use crate::ecr::RepositoryState;
 use crate::image::{Digest, LocalImage};
-
-/// A tag's move.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct TagPlan {
-    pub tag: String,
-    /// The digest the tag points at now, if it exists.
-    pub current: Option<Digest>,
-    /// What `push` does to the tag, or what `verify` found.
-    pub action: TagAction,
-}
-
-/// What happens to a tag (`push`), or how it was found (`verify`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TagAction {
-    /// The tag does not exist in the region, or the repository does not exist yet: it is put.
-    Create,
-    /// The tag points at another digest: it is moved to this image.
-    Move,
-    /// The tag already points at this image: phase 2 skips it.
-    Unchanged,
-    /// The tag was not read: a dry run without AWS access, or a region whose plan did not
-    /// finish.
-    Unknown,
-    /// `verify`: the tag points at the expected digest.
-    Verified,
-    /// `verify`: the tag points at another digest (the region fails).
-    Differs,
-}
-
-impl TagAction {
-    /// The word in the JSON report and the text output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Create => "create",
-            Self::Move => "move",
-            Self::Unchanged => "unchanged",
-            Self::Unknown => "unknown",
-            Self::Verified => "verified",
-            Self::Differs => "differs",
-        }
-    }
-}
-
-impl std::fmt::Display for TagAction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::report::RepositoryAction;
+use crate::report::{TagAction, TagPlan};
 
 /// One region's plan.
 pub struct RegionPlan {
@@ -78,7 +29,7 @@ pub struct RegionPlan {
     pub refusal: Option<String>,
     /// Settings, policies and replication for the repository (planned in `repository_plan`,
     /// made by `repository`).
-    pub changes: super::repository::RepositoryChanges,
+    pub changes: crate::report::RepositoryChanges,
 }
 
 impl RegionPlan {
@@ -164,7 +115,7 @@ pub async fn plan_region(
     login?;
     let state = state?;
     plan.repository = match state {
-        RepositoryState::Exists(info) => RepositoryAction::exists(&info),
+        RepositoryState::Exists(info) => super::repository::plan::existing(&info),
         RepositoryState::Missing if options.repository.create => RepositoryAction::Create,
         RepositoryState::Missing => {
             plan.refusal = Some(format!(
@@ -176,7 +127,7 @@ pub async fn plan_region(
         }
     };
     plan.changes = plan_changes(session, options, &plan.repository).await?;
-    let Some(rules) = plan.repository.tag_rules() else {
+    let Some(rules) = tag_rules_of(&plan.repository) else {
         plan.tags = options
             .tags
             .iter()
@@ -297,35 +248,5 @@ fn tag_plan(tag: &str, action: TagAction) -> TagPlan {
         tag: tag.to_string(),
         current: None,
         action,
-    }
-}
-
-impl TagPlan {
-    /// A tag whose state was not read.
-    pub fn unknown(tag: &str) -> Self {
-        tag_plan(tag, TagAction::Unknown)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tag_actions_serialise_to_their_words() {
-        for (action, text) in [
-            (TagAction::Create, "create"),
-            (TagAction::Move, "move"),
-            (TagAction::Unchanged, "unchanged"),
-            (TagAction::Unknown, "unknown"),
-            (TagAction::Verified, "verified"),
-            (TagAction::Differs, "differs"),
-        ] {
-            assert_eq!(
-                serde_json::to_string(&action).unwrap(),
-                format!("\"{text}\"")
-            );
-            assert_eq!(action.to_string(), text);
-        }
     }
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::ecr::{EcrRegion, RegistryLogin, registry_host, registry_host_for_account};
 use crate::observer::SharedObserver;
 use crate::registry::{ClientOptions, Credentials, RefreshCredentials, RegistryClient};
+use crate::report::RegionReport;
 
 /// A region's connection state.
 pub struct RegionSession {
@@ -120,6 +121,16 @@ impl RegionSession {
         format!(
             "region {}, repository {}",
             self.target.region, self.target.repository
+        )
+    }
+
+    /// The region's report before anything happened: its URI naming `digest`, every tag
+    /// unread, all counts zero.
+    pub fn blank_report(&self, digest: &str, tags: &[String]) -> RegionReport {
+        RegionReport::blank(
+            (&self.target.region, &self.target.repository),
+            (self.uri_host.clone(), self.image_uri(digest)),
+            tags,
         )
     }
 

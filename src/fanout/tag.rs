@@ -8,10 +8,10 @@ use futures::future::join_all;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use super::plan::TagPlan;
 use super::session::RegionSession;
 use crate::image::LocalImage;
 use crate::registry::{RegistryError, RegistryErrorKind};
+use crate::report::TagPlan;
 
 /// Which tags a region moved, and the error that stopped it, if any.
 #[derive(Debug, Default)]

@@ -22,11 +22,11 @@ use super::destination::{Destination, UploadOutcome};
 use super::feed::feed_blob;
 use super::options::UploadOptions;
 use super::plan::RegionPlan;
-use super::repository::RepositoryAction;
 use super::session::RegionSession;
 use crate::image::{BlobFile, LocalImage};
 use crate::observer::{Observer, UploadProgress};
 use crate::registry::{BlobBody, MountOutcome};
+use crate::report::RepositoryAction;
 
 /// Blobs smaller than this go in the small lane.
 const SMALL_BLOB: u64 = 1024 * 1024;

@@ -12,9 +12,6 @@ use tracing::info;
 use super::destination::Failure;
 use super::image_uri::UriNaming;
 use super::observed;
-use super::plan::{TagAction, TagPlan};
-use super::report::{ImageSummary, RegionReport, RegionStatus, Report, ReportCommand, RunStatus};
-use super::repository::RepositoryAction;
 use super::served_image::{ServedImage, read_served_image};
 use super::session::RegionSession;
 use super::verify::check_blobs;
@@ -25,6 +22,10 @@ use crate::error::VerificationFailed;
 use crate::image::Digest;
 use crate::observer::{Observer, SharedObserver};
 use crate::registry::ClientOptions;
+use crate::report::{
+    ImageSummary, RegionReport, RegionStatus, Report, ReportCommand, RepositoryAction, RunStatus,
+    TagAction, TagPlan,
+};
 
 /// Shown as the digest when no region resolved the tags (every region failed).
 const UNKNOWN_DIGEST: &str =
@@ -143,7 +144,7 @@ impl Checked {
     /// its tags against `expected`.
     fn report(&self, config: &VerifyConfig, (asked, expected): (&Digest, &Digest)) -> RegionReport {
         let tags = config.tags();
-        let mut report = RegionReport::for_session(&self.session, asked.as_str(), tags);
+        let mut report = self.session.blank_report(asked.as_str(), tags);
         report.seconds = self.seconds;
         if let Some(found) = &self.found {
             report.image = self.session.image_uri(found.served.top.digest.as_str());
@@ -173,7 +174,7 @@ async fn verify_region(
         .describe_repository(&session.target.repository)
         .await?
     {
-        RepositoryState::Exists(info) => RepositoryAction::exists(&info),
+        RepositoryState::Exists(info) => super::repository::plan::existing(&info),
         RepositoryState::Missing => {
             return Err(VerificationFailed(format!(
                 "{where_}: verify: the repository does not exist"

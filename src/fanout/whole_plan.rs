@@ -6,12 +6,13 @@
 use super::destination::Destination;
 use super::failures::{RegionFailure, grouped_message};
 use super::options::PhaseOptions;
-use super::plan::{RegionPlan, TagAction};
+use super::plan::RegionPlan;
 use super::replication::mark_replicated;
-use super::repository::{Setting, SettingAction};
 use crate::config::TagRules;
 use crate::ecr::ReplicationRules;
 use crate::error::PlanRefused;
+use crate::report::TagAction;
+use crate::report::{Setting, SettingAction};
 
 /// After every region's plan: checks that need the whole plan, and replication.
 pub fn after_plan(

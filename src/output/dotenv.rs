@@ -9,7 +9,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use crate::fanout::Report;
+use crate::report::Report;
 
 /// GitLab's limit on a dotenv report's size, in bytes.
 pub const MAX_BYTES: usize = 5_120;

@@ -1,8 +1,8 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::fanout::{RegionReport, RegionStatus, ReportCommand, RepositoryAction, RunStatus};
 use crate::image::Digest;
+use crate::report::{RegionReport, RegionStatus, ReportCommand, RepositoryAction, RunStatus};
 
 const DIGEST: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 

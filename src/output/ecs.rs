@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::config::ci_environment::CiEnvironment;
 use crate::config::handoff::EcsRendering;
 use crate::error::InputError;
-use crate::fanout::{Report, RunStatus};
+use crate::report::{Report, RunStatus};
 
 const INPUT: &str = "ecs-task-definition";
 

@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use std::collections::BTreeMap;
 
-use crate::fanout::{Convergence, ConvergenceState, Report, RunStatus};
+use crate::report::{Convergence, ConvergenceState, Report, RunStatus};
 
 /// Appends `name<<DELIMITER` blocks to the outputs file.
 pub fn append_outputs(path: &Path, values: &[(String, String)]) -> anyhow::Result<()> {

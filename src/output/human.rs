@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::fanout::{RegionReport, Report, RepositoryAction};
+use crate::report::{RegionReport, Report, RepositoryAction};
 
 /// The text for stdout.
 pub fn render(report: &Report) -> String {

@@ -19,7 +19,7 @@ use std::io::Write as _;
 
 use crate::config::OutputOptions;
 use crate::config::ci_environment::CiEnvironment;
-use crate::fanout::Report;
+use crate::report::Report;
 
 pub use dotenv::variable_name;
 pub use values::output_values;

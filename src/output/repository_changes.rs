@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::fanout::{PolicyAction, PolicyChange, RepositoryChanges, SettingAction};
+use crate::report::{PolicyAction, PolicyChange, RepositoryChanges, SettingAction};
 
 /// The plan's lines (two-space indent, like the rest of a region's plan); none when the
 /// repository needs no change.
@@ -83,12 +83,12 @@ pub fn summary(changes: &RepositoryChanges) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fanout::{ReplicationPlan, SettingChange};
+    use crate::report::{ReplicationPlan, SettingChange};
 
     fn sample() -> RepositoryChanges {
         RepositoryChanges {
             settings: vec![SettingChange {
-                setting: crate::fanout::Setting::ScanOnPush,
+                setting: crate::report::Setting::ScanOnPush,
                 current: "false".into(),
                 wanted: "true".into(),
                 action: SettingAction::Update,
@@ -103,7 +103,7 @@ mod tests {
             }),
             replication: Some(ReplicationPlan {
                 from: "us-east-1".into(),
-                action: crate::fanout::ReplicationAction::Push,
+                action: crate::report::ReplicationAction::Push,
                 reason: "pushed anyway (replication: ignore)".into(),
                 registry_id: "123456789012".into(),
                 awaited_tags: vec![],

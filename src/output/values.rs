@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::fanout::Report;
+use crate::report::Report;
 
 /// `(name, value)` pairs in the documented order; JSON values are compact, one line.
 pub fn output_values(report: &Report) -> Vec<(String, String)> {

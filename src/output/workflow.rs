@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::config::action_env::ActionInputError;
 use crate::config::ci_environment::CiEnvironment;
 use crate::error::InputError;
-use crate::fanout::{RegionStatus, Report};
+use crate::report::{RegionStatus, Report};
 use crate::secret::Secret;
 
 /// Whether workflow commands are written: decided once from the CI environment and handed to

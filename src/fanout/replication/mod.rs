@@ -13,8 +13,9 @@ use crate::config::Target;
 use crate::config::management::ReplicationMode;
 use crate::ecr::{EcrRegion, ReplicationRules, ReplicationTarget};
 use crate::fanout::destination::Destination;
-use crate::fanout::plan::{RegionPlan, TagAction};
-use crate::fanout::repository::{ReplicationAction, ReplicationPlan};
+use crate::fanout::plan::RegionPlan;
+use crate::report::TagAction;
+use crate::report::{ReplicationAction, ReplicationPlan};
 
 /// The primary region's replication rules, looked up while the regions are planned (one
 /// `DescribeRegistry`, concurrent with the plan rather than after it). `None` when nothing

@@ -14,9 +14,9 @@ use tracing::info;
 use crate::ecr::{DestinationStatus, ReplicationTarget, summarize_replication};
 use crate::fanout::destination::Destination;
 use crate::fanout::failures::{RegionFailure, grouped_message};
-use crate::fanout::repository::{ReplicationAction, ReplicationPlan};
 use crate::fanout::session::RegionSession;
 use crate::image::LocalImage;
+use crate::report::{ReplicationAction, ReplicationPlan};
 
 /// How long replicated copies (and, after phase 2, replicated tags) are waited for.
 pub const REPLICATION_WAIT: ReplicationWait = ReplicationWait {

@@ -3,9 +3,9 @@
 
 use tracing::info;
 
-use super::changes::{PolicyAction, RepositoryChanges, Setting, SettingAction};
 use crate::fanout::options::UploadOptions;
 use crate::fanout::session::RegionSession;
+use crate::report::{PolicyAction, RepositoryChanges, Setting, SettingAction};
 
 /// Phase 1: makes the planned setting and policy changes. Returns how many writes it made.
 pub async fn apply_changes(

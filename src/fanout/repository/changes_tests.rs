@@ -3,6 +3,7 @@ use serde_json::json;
 use super::*;
 use crate::config::management::ExplicitSettings;
 use crate::config::{TagMutability, TagRules, policy_input};
+use crate::report::RepositoryChanges;
 
 fn existing() -> CurrentSettings {
     CurrentSettings {
@@ -225,18 +226,4 @@ fn exclusion_filters_drift_like_a_mode_and_compare_as_a_set() {
             action: SettingAction::Update,
         }]
     );
-}
-
-#[test]
-fn replication_actions_serialise_to_their_words() {
-    for (action, text) in [
-        (ReplicationAction::Replicated, "replicated"),
-        (ReplicationAction::Push, "push"),
-    ] {
-        assert_eq!(
-            serde_json::to_string(&action).unwrap(),
-            format!("\"{text}\"")
-        );
-        assert_eq!(action.to_string(), text);
-    }
 }

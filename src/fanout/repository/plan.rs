@@ -3,56 +3,34 @@
 //! repository policies compare with the inputs ([`plan_changes`]). `repository` makes the
 //! changes later; `plan` asks for this plan while it plans the region.
 
-use serde::Serialize;
 use tracing::warn;
 
-use super::changes::{
-    RepositoryChanges, SettingAction, compare_policy, compare_settings, new_policy,
-};
+use super::changes::{compare_policy, compare_settings, new_policy};
 use crate::config::TagRules;
 use crate::ecr::RepositoryInfo;
 use crate::fanout::options::PlanOptions;
 use crate::fanout::session::RegionSession;
+use crate::report::{RepositoryAction, RepositoryChanges, SettingAction};
 
-/// What happens to a region's repository.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RepositoryAction {
-    /// It exists; tag mutability and exclusion filters as ECR reports them.
-    Exists {
-        tag_mutability: String,
-        #[serde(skip_serializing_if = "Vec::is_empty")]
-        exclusion_filters: Vec<String>,
-    },
-    /// It is missing and `create-repository` is true.
-    Create,
-    /// It is missing and may not be created: the run is refused.
-    Missing,
-    /// Not checked (dry run without AWS access).
-    Unchecked,
+/// An existing repository as ECR describes it.
+pub fn existing(info: &RepositoryInfo) -> RepositoryAction {
+    RepositoryAction::Exists {
+        tag_mutability: info.tag_mutability.clone(),
+        exclusion_filters: info.exclusion_filters.clone(),
+    }
 }
 
-impl RepositoryAction {
-    /// An existing repository as ECR describes it.
-    pub fn exists(info: &RepositoryInfo) -> Self {
-        Self::Exists {
-            tag_mutability: info.tag_mutability.clone(),
-            exclusion_filters: info.exclusion_filters.clone(),
-        }
-    }
-
-    /// The tag rules of an existing repository.
-    pub fn tag_rules(&self) -> Option<TagRules> {
-        match self {
-            Self::Exists {
-                tag_mutability,
-                exclusion_filters,
-            } => Some(TagRules::from_ecr(
-                tag_mutability,
-                exclusion_filters.clone(),
-            )),
-            _ => None,
-        }
+/// The tag rules of an existing repository.
+pub fn tag_rules_of(action: &RepositoryAction) -> Option<TagRules> {
+    match action {
+        RepositoryAction::Exists {
+            tag_mutability,
+            exclusion_filters,
+        } => Some(TagRules::from_ecr(
+            tag_mutability,
+            exclusion_filters.clone(),
+        )),
+        _ => None,
     }
 }
 

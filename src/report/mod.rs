@@ -1,15 +1,24 @@
-//! The run's result as data: one `Report` with a `RegionReport` per target, their states as
-//! enums that serialise to the JSON report's words. The output module renders it (JSON, GitHub
-//! outputs, dotenv, summary); nothing here prints.
+//! The result model, a leaf: one `Report` with a `RegionReport` per destination, each tag's
+//! plan, the repository changes and the convergence verdicts, their states as enums that
+//! serialise to the JSON report's words. The engine writes it; every renderer (JSON, text,
+//! GitHub outputs and summary, dotenv, ECS) reads it; nothing here prints or calls out.
+
+mod convergence;
+mod repository;
+mod tags;
+
+pub use convergence::{Convergence, ConvergenceState};
+pub use repository::{
+    PolicyAction, PolicyChange, ReplicationAction, ReplicationPlan, RepositoryAction,
+    RepositoryChanges, Setting, SettingAction, SettingChange,
+};
+pub use tags::{TagAction, TagPlan};
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
 
-use super::plan::TagPlan;
-use super::repository::RepositoryAction;
-use super::session::RegionSession;
 use crate::error::FailureKind;
 use crate::image::{Digest, LocalImage};
 
@@ -41,7 +50,7 @@ pub struct Report {
     pub task_definitions: BTreeMap<String, String>,
     /// Tag → how it ended across regions, read after every tag put (empty when the run did
     /// not get that far: dry run, `verify`, or a failure before or during tagging).
-    pub convergence: BTreeMap<String, super::Convergence>,
+    pub convergence: BTreeMap<String, Convergence>,
     pub regions: Vec<RegionReport>,
     /// The first line of the error when the run failed.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -57,7 +66,7 @@ pub struct Report {
 pub enum ReportCommand {
     /// Set by `push` (the default of [`Report::describing`]).
     Push,
-    /// Set by `verify` ([`super::verify_existing`]).
+    /// Set by `verify`.
     Verify,
 }
 
@@ -156,7 +165,7 @@ pub struct RegionReport {
     pub repository_action: RepositoryAction,
     /// Repository settings and policies this run changes (or, in a dry run, would change), and
     /// ECR replication reaching this region.
-    pub repository_changes: super::repository::RepositoryChanges,
+    pub repository_changes: RepositoryChanges,
     /// `not-started`, `planned`, `pushed`, `unchanged`, `verified` or `failed`.
     pub status: RegionStatus,
     pub blobs_to_upload: usize,
@@ -182,13 +191,19 @@ pub struct RegionReport {
 }
 
 impl RegionReport {
-    /// A region that has done nothing yet, its URI naming `digest`, all counts zero.
-    pub fn for_session(session: &RegionSession, digest: &str, tags: &[String]) -> Self {
+    /// A region that has done nothing yet: its names, registry host and image URI, every tag
+    /// unread, all counts zero.
+    pub fn blank(
+        destination: (&str, &str),
+        (registry, image): (String, String),
+        tags: &[String],
+    ) -> Self {
+        let (region, repository) = destination;
         Self {
-            region: session.target.region.clone(),
-            repository: session.target.repository.clone(),
-            registry: session.uri_host.clone(),
-            image: session.image_uri(digest),
+            region: region.to_string(),
+            repository: repository.to_string(),
+            registry,
+            image,
             repository_action: RepositoryAction::Unchecked,
             repository_changes: Default::default(),
             status: RegionStatus::NotStarted,
