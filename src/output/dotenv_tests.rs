@@ -2,34 +2,22 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::image::Digest;
-use crate::report::{RegionReport, RegionStatus, ReportCommand, RepositoryAction, RunStatus};
+use crate::report::{RegionReport, RegionStatus, ReportCommand, RunStatus};
 
 const DIGEST: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 fn region(name: &str, repository: &str) -> RegionReport {
     let registry = format!("123456789012.dkr.ecr.{name}.amazonaws.com");
-    RegionReport {
-        region: name.to_string(),
-        repository: repository.to_string(),
-        image: format!("{registry}/{repository}@{DIGEST}"),
-        registry,
-        repository_action: RepositoryAction::Unchecked,
-        repository_changes: Default::default(),
-        status: RegionStatus::Pushed,
-        blobs_to_upload: 0,
-        bytes_to_upload: 0,
-        blobs_uploaded: 0,
-        blobs_mounted: 0,
-        blobs_skipped: 0,
-        bytes_uploaded: 0,
-        manifests_put: 0,
-        tags: Vec::new(),
-        tags_moved: Vec::new(),
-        seconds: 0.0,
-        unchecked: Vec::new(),
-        error: None,
-        error_kind: None,
-    }
+    let mut report = RegionReport::blank(
+        (name, repository),
+        (
+            registry.clone(),
+            format!("{registry}/{repository}@{DIGEST}"),
+        ),
+        &[],
+    );
+    report.status = RegionStatus::Pushed;
+    report
 }
 
 fn report(regions: Vec<RegionReport>, task_definitions: bool) -> Report {

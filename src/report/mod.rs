@@ -299,54 +299,46 @@ impl Report {
     }
 }
 
+/// Asserts that each state serialises (JSON) and displays as its word.
+#[cfg(test)]
+pub(crate) fn assert_words<T: Serialize + fmt::Display>(pairs: &[(T, &str)]) {
+    for (state, word) in pairs {
+        let json = serde_json::to_string(state).unwrap_or_default();
+        assert_eq!(json, format!("\"{word}\""));
+        assert_eq!(state.to_string(), *word);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn report_commands_serialise_to_their_words() {
-        for (command, text) in [
+        assert_words(&[
             (ReportCommand::Push, "push"),
             (ReportCommand::Verify, "verify"),
-        ] {
-            assert_eq!(
-                serde_json::to_string(&command).unwrap(),
-                format!("\"{text}\"")
-            );
-            assert_eq!(command.to_string(), text);
-        }
+        ]);
     }
 
     #[test]
     fn run_statuses_serialise_to_their_words() {
-        for (status, text) in [
+        assert_words(&[
             (RunStatus::Succeeded, "succeeded"),
             (RunStatus::Planned, "planned"),
             (RunStatus::Failed, "failed"),
-        ] {
-            assert_eq!(
-                serde_json::to_string(&status).unwrap(),
-                format!("\"{text}\"")
-            );
-            assert_eq!(status.to_string(), text);
-        }
+        ]);
     }
 
     #[test]
     fn region_statuses_serialise_to_their_words() {
-        for (status, text) in [
+        assert_words(&[
             (RegionStatus::NotStarted, "not-started"),
             (RegionStatus::Planned, "planned"),
             (RegionStatus::Pushed, "pushed"),
             (RegionStatus::Unchanged, "unchanged"),
             (RegionStatus::Verified, "verified"),
             (RegionStatus::Failed, "failed"),
-        ] {
-            assert_eq!(
-                serde_json::to_string(&status).unwrap(),
-                format!("\"{text}\"")
-            );
-            assert_eq!(status.to_string(), text);
-        }
+        ]);
     }
 }

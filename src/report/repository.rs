@@ -177,18 +177,13 @@ impl RepositoryChanges {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::assert_words;
 
     #[test]
     fn replication_actions_serialise_to_their_words() {
-        for (action, text) in [
+        assert_words(&[
             (ReplicationAction::Replicated, "replicated"),
             (ReplicationAction::Push, "push"),
-        ] {
-            assert_eq!(
-                serde_json::to_string(&action).unwrap(),
-                format!("\"{text}\"")
-            );
-            assert_eq!(action.to_string(), text);
-        }
+        ]);
     }
 }

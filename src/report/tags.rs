@@ -68,22 +68,17 @@ impl TagPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::assert_words;
 
     #[test]
     fn tag_actions_serialise_to_their_words() {
-        for (action, text) in [
+        assert_words(&[
             (TagAction::Create, "create"),
             (TagAction::Move, "move"),
             (TagAction::Unchanged, "unchanged"),
             (TagAction::Unknown, "unknown"),
             (TagAction::Verified, "verified"),
             (TagAction::Differs, "differs"),
-        ] {
-            assert_eq!(
-                serde_json::to_string(&action).unwrap(),
-                format!("\"{text}\"")
-            );
-            assert_eq!(action.to_string(), text);
-        }
+        ]);
     }
 }
