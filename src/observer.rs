@@ -31,7 +31,8 @@ pub enum Phase {
 /// every byte sent to (the observer reads it; nothing waits on it).
 #[derive(Clone, Debug)]
 pub struct UploadProgress {
-    pub region: String,
+    /// The destination's id (its region, unless the region holds several destinations).
+    pub id: String,
     pub total: u64,
     pub sent: Arc<AtomicU64>,
 }
@@ -39,7 +40,8 @@ pub struct UploadProgress {
 /// A destination whose plan succeeded.
 #[derive(Clone, Copy, Debug)]
 pub struct PlannedDestination<'a> {
-    pub region: &'a str,
+    /// The destination's id (its region, unless the region holds several destinations).
+    pub id: &'a str,
     pub repository: &'a str,
     pub blobs_to_upload: usize,
     pub bytes_to_upload: u64,
@@ -48,7 +50,8 @@ pub struct PlannedDestination<'a> {
 /// A destination at the end of the run, as its report records it.
 #[derive(Clone, Copy, Debug)]
 pub struct FinishedDestination<'a> {
-    pub region: &'a str,
+    /// The destination's id (its region, unless the region holds several destinations).
+    pub id: &'a str,
     pub repository: &'a str,
     /// The report's status, as the JSON report writes it (`pushed`, `unchanged`, `planned`,
     /// `failed`, `verified` or `not-started`).

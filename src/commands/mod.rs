@@ -5,3 +5,15 @@ mod lambda;
 mod obtain_image;
 pub mod push;
 pub mod verify;
+
+use crate::config::ci_environment::CiEnvironment;
+
+/// The STS session name of assumed roles in this run: the CI run's id, else host and pid.
+fn role_session_name(ci: &CiEnvironment) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string());
+    ci.role_session_name(&host, std::process::id())
+}

@@ -19,7 +19,8 @@ pub async fn run(raw: &config::raw::RawInputs, ci: &CiEnvironment) -> anyhow::Re
     // From the first moment: a signal during the build stops the builder and exits 1.
     let cancel = CancellationToken::new();
     let _signals = cancel_on_signal(cancel.clone());
-    let config = config::resolve(raw)?;
+    let mut config = config::resolve(raw)?;
+    config::name_role_sessions(&mut config.targets, &super::role_session_name(ci));
     if !config.ignored_tag_references.is_empty() {
         warn!(
             "{}",

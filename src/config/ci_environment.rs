@@ -31,6 +31,10 @@ pub const NAMES: &[&str] = &[
     // Other CI systems, for the missing-credentials hint.
     "GITLAB_CI",
     "JENKINS_URL",
+    // The run's id, for the session name of assumed roles.
+    "GITHUB_RUN_ID",
+    "CI_PIPELINE_ID",
+    "BUILD_TAG",
     // Builders.
     "DOCKER_BUILDKIT",
     "STORAGE_DRIVER",
@@ -103,6 +107,28 @@ impl CiEnvironment {
             .is_some_and(|v| v.trim() == "0")
     }
 
+    /// The session name for assumed roles: `ecr-fanout-` and the CI run's id
+    /// (`GITHUB_RUN_ID`, `CI_PIPELINE_ID` or `BUILD_TAG`), else `host`-`pid`; cut to STS's 64
+    /// characters of `[A-Za-z0-9+=,.@-]`.
+    pub fn role_session_name(&self, host: &str, pid: u32) -> String {
+        let run = ["GITHUB_RUN_ID", "CI_PIPELINE_ID", "BUILD_TAG"]
+            .iter()
+            .find_map(|name| self.non_blank(name))
+            .unwrap_or_else(|| format!("{host}-{pid}"));
+        let cleaned: String = format!("ecr-fanout-{}", run.trim())
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "+=,.@-".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .take(64)
+            .collect();
+        cleaned
+    }
+
     /// A non-empty value of `name` as a path, whatever its bytes.
     fn path(&self, name: &str) -> Option<PathBuf> {
         self.raw(name).filter(|v| !v.is_empty()).map(PathBuf::from)
@@ -134,6 +160,25 @@ fn same_name(name: &OsStr, known: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_role_session_name_is_the_ci_run_else_host_and_pid() {
+        let github = env(&[("GITHUB_RUN_ID", "1234567"), ("BUILD_TAG", "jenkins-x-9")]);
+        assert_eq!(github.role_session_name("h", 7), "ecr-fanout-1234567");
+        let jenkins = env(&[("BUILD_TAG", "jenkins-folder/job name-9")]);
+        assert_eq!(
+            jenkins.role_session_name("h", 7),
+            "ecr-fanout-jenkins-folder-job-name-9"
+        );
+        let laptop = env(&[("CI_PIPELINE_ID", " ")]);
+        assert_eq!(
+            laptop.role_session_name("box.local", 42),
+            "ecr-fanout-box.local-42"
+        );
+        let tag = "x".repeat(100);
+        let long = env(&[("BUILD_TAG", tag.as_str())]);
+        assert_eq!(long.role_session_name("h", 1).len(), 64);
+    }
 
     fn env(vars: &[(&str, &str)]) -> CiEnvironment {
         CiEnvironment::from_vars(vars.iter().copied())

@@ -10,6 +10,7 @@ use clap::Args;
 use super::Target;
 use super::names::check_region;
 use super::raw::{RawInputs, split_list};
+use super::targets::select_destinations;
 use crate::error::InputError;
 
 /// The `push` flags of this module, flattened into `PushArgs`.
@@ -82,11 +83,11 @@ pub struct HandoffOptions {
     pub ecs: Option<EcsRendering>,
 }
 
-/// Which task definition file each region gets, and which containers get the image.
+/// Which task definition file each destination gets, and which containers get the image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EcsRendering {
-    /// `(region, source file)` in target order. With `REGION=PATH` pairs, regions left out get
-    /// no task definition.
+    /// `(destination id, source file)` in destination order. With `ID=PATH` or `REGION=PATH`
+    /// pairs, destinations left out get no task definition.
     pub sources: Vec<(String, PathBuf)>,
     /// Container names whose `image` is set, unique, as given.
     pub container_names: Vec<String>,
@@ -118,11 +119,11 @@ fn resolve_ecs(raw: &RawInputs, targets: &[Target]) -> Result<Option<EcsRenderin
             "is required with ecs-task-definition: name the container(s) whose image to set",
         ));
     }
-    let sources = match region_pairs(text)? {
+    let sources = match destination_pairs(text, targets)? {
         Some(pairs) => pairs_for_targets(pairs, targets)?,
         None => targets
             .iter()
-            .map(|t| (t.region.clone(), PathBuf::from(text.trim())))
+            .map(|t| (t.id.clone(), PathBuf::from(text.trim())))
             .collect(),
     };
     Ok(Some(EcsRendering {
@@ -131,59 +132,59 @@ fn resolve_ecs(raw: &RawInputs, targets: &[Target]) -> Result<Option<EcsRenderin
     }))
 }
 
-/// `REGION=PATH` pairs when items have that shape; `None` means one path for every region.
-fn region_pairs(text: &str) -> Result<Option<Vec<(String, String)>>, InputError> {
+/// `ID=PATH` or `REGION=PATH` pairs when items have that shape (the key an id or a region of
+/// the run); `None` means one path for every destination.
+fn destination_pairs(
+    text: &str,
+    targets: &[Target],
+) -> Result<Option<Vec<(String, String)>>, InputError> {
     let items = split_list(text);
+    let names_destination = |key: &str| {
+        check_region(key).is_ok() || targets.iter().any(|t| t.id == key || t.region == key)
+    };
     let pairs: Vec<(String, String)> = items
         .iter()
         .filter_map(|item| item.split_once('='))
-        .filter(|(region, _)| check_region(region.trim()).is_ok())
-        .map(|(region, path)| (region.trim().to_string(), path.trim().to_string()))
+        .filter(|(key, _)| names_destination(key.trim()))
+        .map(|(key, path)| (key.trim().to_string(), path.trim().to_string()))
         .collect();
     match pairs.len() {
         0 => Ok(None),
         n if n == items.len() => Ok(Some(pairs)),
         _ => Err(InputError::new(
             "ecs-task-definition",
-            "mixes REGION=PATH pairs and plain paths; give one path, or a pair for each region",
+            "mixes ID=PATH pairs and plain paths; give one path, or a pair for each destination \
+             (by id or region)",
         )),
     }
 }
 
+/// Destination id → file, in destination order; a region's pair applies to each of its
+/// destinations.
 fn pairs_for_targets(
     pairs: Vec<(String, String)>,
     targets: &[Target],
 ) -> Result<Vec<(String, PathBuf)>, InputError> {
     const NAME: &str = "ecs-task-definition";
-    let mut by_region: Vec<(String, PathBuf)> = Vec::new();
-    for (region, path) in pairs {
-        if !targets.iter().any(|t| t.region == region) {
-            let known: Vec<&str> = targets.iter().map(|t| t.region.as_str()).collect();
-            return Err(InputError::new(
-                NAME,
-                format!(
-                    "region '{region}' is not a target; the targets are {}",
-                    known.join(", ")
-                ),
-            ));
-        }
+    let mut by_id: Vec<(String, PathBuf)> = Vec::new();
+    for (key, path) in pairs {
         if path.is_empty() {
-            return Err(InputError::new(
-                NAME,
-                format!("region '{region}' has no file path"),
-            ));
+            return Err(InputError::new(NAME, format!("'{key}' has no file path")));
         }
-        if by_region.iter().any(|(r, _)| *r == region) {
-            return Err(InputError::new(
-                NAME,
-                format!("region '{region}' is listed twice"),
-            ));
+        for index in select_destinations(NAME, &key, targets)? {
+            let id = &targets[index].id;
+            if by_id.iter().any(|(i, _)| i == id) {
+                return Err(InputError::new(
+                    NAME,
+                    format!("destination '{id}' is given twice"),
+                ));
+            }
+            by_id.push((id.clone(), PathBuf::from(&path)));
         }
-        by_region.push((region, PathBuf::from(path)));
     }
-    let mut ordered = Vec::with_capacity(by_region.len());
+    let mut ordered = Vec::with_capacity(by_id.len());
     for target in targets {
-        if let Some(found) = by_region.iter().find(|(r, _)| *r == target.region) {
+        if let Some(found) = by_id.iter().find(|(i, _)| *i == target.id) {
             ordered.push(found.clone());
         }
     }

@@ -4,10 +4,10 @@ fn targets(regions: &[&str]) -> Vec<Target> {
     regions
         .iter()
         .map(|region| Target {
+            id: (*region).to_string(),
             region: (*region).to_string(),
             repository: "web".into(),
-            registry_id: None,
-            endpoint_override: None,
+            ..Target::default()
         })
         .collect()
 }
@@ -103,21 +103,22 @@ fn bad_task_definition_inputs_name_the_input() {
                 ("ecs-task-definition", "ap-south-1=a.json"),
                 ("ecs-container-name", "app"),
             ],
-            "region 'ap-south-1' is not a target; the targets are us-east-1, eu-west-1",
+            "'ap-south-1' is neither a destination id nor a region of the run; the destinations \
+             are us-east-1, eu-west-1",
         ),
         (
             &[
                 ("ecs-task-definition", "us-east-1=a.json,us-east-1=b.json"),
                 ("ecs-container-name", "app"),
             ],
-            "region 'us-east-1' is listed twice",
+            "destination 'us-east-1' is given twice",
         ),
         (
             &[
                 ("ecs-task-definition", "us-east-1=a.json,b.json"),
                 ("ecs-container-name", "app"),
             ],
-            "mixes REGION=PATH pairs and plain paths",
+            "mixes ID=PATH pairs and plain paths",
         ),
     ];
     for (pairs, expected) in cases {

@@ -56,15 +56,87 @@ pub struct Config {
     pub handoff: handoff::HandoffOptions,
 }
 
-/// One region's destination.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One destination: a repository in one account's registry in one region.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Target {
+    /// Names the destination in every output: the region when it appears once in the run,
+    /// else the `targets` entry's `id`.
+    pub id: String,
     pub region: String,
     pub repository: String,
-    /// The account owning the registry; `None` means the caller's.
+    /// The account owning the registry; `None` means the caller's (or the role's account).
     pub registry_id: Option<String>,
     /// `registry-endpoints` override: base URL such as `http://127.0.0.1:5000`.
     pub endpoint_override: Option<String>,
+    /// `role-arn`: this destination's ECR calls and login use the role's credentials.
+    pub role: Option<AssumedRole>,
+    /// `kms-key` for a repository created here, instead of the run's.
+    pub kms_key: Option<String>,
+    /// `lifecycle-policy` here, instead of the run's.
+    pub lifecycle_policy: Option<policy_input::PolicyDocument>,
+    /// `repository-policy` here, instead of the run's.
+    pub repository_policy: Option<policy_input::PolicyDocument>,
+}
+
+/// An IAM role a destination's calls assume (STS AssumeRole on top of the default chain).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumedRole {
+    pub arn: String,
+    /// The account in the ARN: the destination's registry unless `registry-id` says otherwise.
+    pub account: String,
+    pub external_id: Option<crate::secret::Secret>,
+    /// The STS session name (`ecr-fanout-<run id>`, see [`name_role_sessions`]).
+    pub session_name: String,
+}
+
+/// Sets every role's session name (the run's id comes from the CI environment, which the
+/// commands read; until then it is `ecr-fanout`).
+pub fn name_role_sessions(targets: &mut [Target], session_name: &str) {
+    for role in targets.iter_mut().filter_map(|t| t.role.as_mut()) {
+        role.session_name = session_name.to_string();
+    }
+}
+
+impl Target {
+    /// `region R, repository REPO` when the id is the region; else `destination ID (region R,
+    /// account A, repository REPO)`. For error lines and logs.
+    pub fn describe(&self) -> String {
+        if self.id == self.region {
+            format!("region {}, repository {}", self.region, self.repository)
+        } else {
+            let account = self
+                .registry_id
+                .as_deref()
+                .unwrap_or("the caller's account");
+            format!(
+                "destination {} (region {}, account {account}, repository {})",
+                self.id, self.region, self.repository
+            )
+        }
+    }
+
+    /// `region R`, or `destination ID (region R, account A)` when the id is not the region.
+    pub fn place(&self) -> String {
+        if self.id == self.region {
+            format!("region {}", self.region)
+        } else {
+            let account = self
+                .registry_id
+                .as_deref()
+                .unwrap_or("the caller's account");
+            format!(
+                "destination {} (region {}, account {account})",
+                self.id, self.region
+            )
+        }
+    }
+
+    /// Whether both name the same repository (same account, region and name).
+    pub fn same_repository(&self, other: &Target) -> bool {
+        self.region == other.region
+            && self.repository == other.repository
+            && self.registry_id == other.registry_id
+    }
 }
 
 /// Settings for repositories that `create-repository` creates.

@@ -1,12 +1,10 @@
 //! `RawInputs` → `Config`: every rule that can be checked without the network. The first
 //! problem found is returned as an `InputError` naming the input.
 
-use std::collections::BTreeSet;
-
-use super::names::{check_region, check_registry_id, check_repository};
+use super::names::check_repository;
 use super::raw::{RawInputs, split_pairs};
 use super::tag_references::{ResolvedTags, resolve_tag_entries};
-use super::targets::{TargetEntry, parse_targets};
+pub(super) use super::targets::resolve_targets;
 use super::{Config, Encryption, EndpointStyle, OutputOptions, RepositorySettings, Target};
 use crate::error::InputError;
 
@@ -20,12 +18,25 @@ pub fn resolve(raw: &RawInputs) -> Result<Config, InputError> {
     let tags = resolve_tags(raw, &targets)?;
     let handoff = super::handoff::resolve_handoff(raw, &targets)?;
     let image = super::build::resolve_image_input(raw)?;
+    let repository_settings = resolve_repository_settings(raw)?;
+    if let (Some(target), Encryption::Aes256) = (
+        targets.iter().find(|t| t.kms_key.is_some()),
+        &repository_settings.encryption,
+    ) {
+        return Err(InputError::new(
+            "targets",
+            format!(
+                "destination {}: kms-key is only valid with encryption-type KMS or KMS_DSSE",
+                target.id
+            ),
+        ));
+    }
     Ok(Config {
         image,
         targets,
         tags: tags.tags,
         ignored_tag_references: tags.ignored,
-        repository_settings: resolve_repository_settings(raw)?,
+        repository_settings,
         management: super::management::resolve_management(raw)?,
         dry_run: raw.bool("dry-run", false)?,
         verify: raw.bool("verify", true)?,
@@ -40,146 +51,6 @@ pub fn resolve(raw: &RawInputs) -> Result<Config, InputError> {
         },
         handoff,
     })
-}
-
-pub(super) fn resolve_targets(raw: &RawInputs) -> Result<Vec<Target>, InputError> {
-    let default_repository = raw.get("repository").map(|r| r.trim().to_string());
-    let default_registry = raw.get("registry-id").map(|r| r.trim().to_string());
-    let entries = match raw.get("targets") {
-        Some(text) => {
-            if raw.get("regions").is_some() {
-                return Err(InputError::new(
-                    "targets",
-                    "cannot be combined with `regions`; list every region in `targets`",
-                ));
-            }
-            parse_targets(text)?
-        }
-        None => {
-            let regions = raw.list("regions");
-            if regions.is_empty() {
-                return Err(InputError::new(
-                    "regions",
-                    "is required (comma-separated AWS regions, e.g. us-east-1,eu-west-1) \
-                     unless `targets` is given",
-                ));
-            }
-            regions
-                .into_iter()
-                .map(|region| TargetEntry {
-                    region,
-                    repository: None,
-                    registry_id: None,
-                })
-                .collect()
-        }
-    };
-    let mut seen = BTreeSet::new();
-    let mut targets = Vec::with_capacity(entries.len());
-    for entry in entries {
-        let input = if raw.get("targets").is_some() {
-            "targets"
-        } else {
-            "regions"
-        };
-        check_region(&entry.region).map_err(|m| InputError::new(input, m))?;
-        if !seen.insert(entry.region.clone()) {
-            return Err(InputError::new(
-                input,
-                format!(
-                    "region '{}' is listed twice; list each region once",
-                    entry.region
-                ),
-            ));
-        }
-        let repository = match (entry.repository, &default_repository) {
-            (Some(own), _) => check_repository(&own)
-                .map(|()| own)
-                .map_err(|m| InputError::new("targets", m))?,
-            (None, Some(default)) => check_repository(default)
-                .map(|()| default.clone())
-                .map_err(|m| InputError::new("repository", m))?,
-            (None, None) => {
-                return Err(InputError::new(
-                    "repository",
-                    format!(
-                        "is required (no repository given for region {})",
-                        entry.region
-                    ),
-                ));
-            }
-        };
-        let registry_id = match (entry.registry_id, &default_registry) {
-            (Some(own), _) => {
-                check_registry_id(&own).map_err(|m| InputError::new("targets", m))?;
-                Some(own)
-            }
-            (None, Some(default)) => {
-                check_registry_id(default).map_err(|m| InputError::new("registry-id", m))?;
-                Some(default.clone())
-            }
-            (None, None) => None,
-        };
-        targets.push(Target {
-            region: entry.region,
-            repository,
-            registry_id,
-            endpoint_override: None,
-        });
-    }
-    apply_endpoint_overrides(raw, &mut targets)?;
-    Ok(targets)
-}
-
-fn apply_endpoint_overrides(raw: &RawInputs, targets: &mut [Target]) -> Result<(), InputError> {
-    const NAME: &str = "registry-endpoints";
-    let Some(text) = raw.get(NAME) else {
-        return Ok(());
-    };
-    for (region, url) in split_pairs(NAME, text)? {
-        let Some(target) = targets.iter_mut().find(|t| t.region == region) else {
-            let known: Vec<&str> = targets.iter().map(|t| t.region.as_str()).collect();
-            return Err(InputError::new(
-                NAME,
-                format!(
-                    "region '{region}' is not a target; the targets are {}",
-                    known.join(", ")
-                ),
-            ));
-        };
-        if target.endpoint_override.is_some() {
-            return Err(InputError::new(
-                NAME,
-                format!("region '{region}' is listed twice"),
-            ));
-        }
-        target.endpoint_override = Some(check_endpoint_url(&url)?);
-    }
-    Ok(())
-}
-
-/// `http://host[:port]` or `https://host[:port]`, no path; returned without a trailing slash.
-fn check_endpoint_url(url: &str) -> Result<String, InputError> {
-    let invalid = || {
-        InputError::new(
-            "registry-endpoints",
-            format!("'{url}' is not a registry URL; expected http(s)://HOST[:PORT] without a path"),
-        )
-    };
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(invalid)?;
-    let host = rest.strip_suffix('/').unwrap_or(rest);
-    let host_ok = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
-    if host_ok {
-        Ok(url.trim_end_matches('/').to_string())
-    } else {
-        Err(invalid())
-    }
 }
 
 /// `tags`: bare tags and image references (see [`super::tag_references`]).

@@ -94,7 +94,8 @@ fn duplicate_regions_are_rejected() {
     let err = error_of(&with(&[("regions", "us-east-1,eu-west-1,us-east-1")]));
     assert_eq!(
         err,
-        "invalid input `regions`: region 'us-east-1' is listed twice; list each region once"
+        "invalid input `regions`: region 'us-east-1' is listed twice; list each region once (for \
+         several destinations in one region use `targets` with an `id` for each)"
     );
 }
 
@@ -116,7 +117,8 @@ fn endpoint_overrides_must_name_targets() {
     )]));
     assert_eq!(
         err,
-        "invalid input `registry-endpoints`: region 'ap-south-1' is not a target; the targets are us-east-1, eu-west-1"
+        "invalid input `registry-endpoints`: 'ap-south-1' is neither a destination id nor a \
+         region of the run; the destinations are us-east-1, eu-west-1"
     );
     let err = error_of(&with(&[("registry-endpoints", "eu-west-1=ftp://x")]));
     assert!(err.contains("expected http(s)://HOST[:PORT]"), "{err}");

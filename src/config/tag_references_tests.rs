@@ -2,10 +2,12 @@ use super::*;
 
 fn target(region: &str, registry_id: Option<&str>, endpoint: Option<&str>) -> Target {
     Target {
+        id: region.to_string(),
         region: region.to_string(),
         repository: "team-a/web".to_string(),
         registry_id: registry_id.map(str::to_string),
         endpoint_override: endpoint.map(str::to_string),
+        ..Target::default()
     }
 }
 

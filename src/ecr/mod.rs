@@ -5,6 +5,7 @@
 //!
 //! [`Secret`]: crate::secret::Secret
 
+mod assume_role;
 mod auth;
 mod credentials_hint;
 mod hosts;
@@ -76,6 +77,41 @@ impl EcrRegion {
     ) -> Self {
         let config = aws_sdk_ecr::config::Builder::from(shared)
             .region(Region::new(region.to_string()))
+            .build();
+        Self {
+            client: aws_sdk_ecr::Client::from_conf(config),
+            region: region.to_string(),
+            registry_id,
+            observer,
+        }
+    }
+
+    /// A client for `region` whose calls use `role`'s assumed credentials (STS AssumeRole on
+    /// top of `shared`'s credential chain) when given; [`Self::new`] otherwise. The external
+    /// id is announced to `observer` as a secret at once, the credentials whenever the SDK
+    /// obtains them.
+    pub async fn for_destination(
+        shared: &SdkConfig,
+        (region, registry_id): (&str, Option<String>),
+        role: Option<&crate::config::AssumedRole>,
+        observer: SharedObserver,
+    ) -> Self {
+        let Some(role) = role else {
+            return Self::new(shared, region, registry_id, observer);
+        };
+        if let Some(external_id) = &role.external_id {
+            announce_credential(observer.as_ref(), external_id.expose());
+        }
+        let request = assume_role::RoleRequest {
+            arn: &role.arn,
+            external_id: role.external_id.as_ref().map(|s| s.expose()),
+            session_name: &role.session_name,
+        };
+        let provider =
+            assume_role::assumed_role_provider(shared, region, &request, observer.clone()).await;
+        let config = aws_sdk_ecr::config::Builder::from(shared)
+            .region(Region::new(region.to_string()))
+            .credentials_provider(provider)
             .build();
         Self {
             client: aws_sdk_ecr::Client::from_conf(config),

@@ -37,7 +37,7 @@ pub async fn read_all(
                     )
                 })?
                 .map(|m| m.digest);
-            anyhow::Ok((tag.as_str(), session.target.region.as_str(), served))
+            anyhow::Ok((tag.as_str(), session.target.id.as_str(), served))
         })
     });
     let mut served: BTreeMap<String, BTreeMap<String, Option<Digest>>> = BTreeMap::new();

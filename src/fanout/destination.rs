@@ -63,9 +63,9 @@ impl Destination {
         self.outcome.failure.is_some()
     }
 
-    /// The region's name, for lists of failures.
-    pub fn region(&self) -> &str {
-        &self.session.target.region
+    /// The destination's id, for lists of failures.
+    pub fn id(&self) -> &str {
+        &self.session.target.id
     }
 
     /// The region's report: what the plan found, what phase 1 and 2 did, how it ended.

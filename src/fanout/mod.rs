@@ -81,10 +81,14 @@ pub async fn push_with_aws(
     observer: SharedObserver,
     cancel: &CancellationToken,
 ) -> PushOutcome {
-    let mut destinations: Vec<Destination> = config
+    let sessions = config
         .targets
         .iter()
-        .map(|t| Destination::new(RegionSession::new(config, t, aws, observer.clone())))
+        .map(|t| RegionSession::new(config, t, aws, observer.clone()));
+    let mut destinations: Vec<Destination> = join_all(sessions)
+        .await
+        .into_iter()
+        .map(Destination::new)
         .collect();
     let options = PhaseOptions::of(config);
     let result = run_phases(
@@ -280,7 +284,7 @@ async fn plan_all(
             }
             Err(e) => {
                 d.fail(&e);
-                Some((d.region().to_string(), e))
+                Some((d.id().to_string(), e))
             }
         }
     }))
@@ -315,7 +319,7 @@ fn phase_1_consequence(image: &LocalImage, destinations: &[Destination]) -> Stri
                 .as_ref()
                 .is_none_or(|f| f.kind != FailureKind::Operation)
         })
-        .map(Destination::region)
+        .map(Destination::id)
         .collect();
     let holding = if holding.is_empty() {
         "no region holds it".to_string()
@@ -344,7 +348,7 @@ async fn verify_all(
                 .await
                 .err()?;
             d.fail(&error);
-            Some((d.region().to_string(), error))
+            Some((d.id().to_string(), error))
         });
     join_all(checks).await.into_iter().flatten().collect()
 }
@@ -359,11 +363,11 @@ async fn tag_all(
         let tags = d.plan.as_ref().map_or(&[][..], |p| p.tags_to_put());
         let outcome = tag::tag_region(&d.session, image, tags, cancel).await;
         let moved = (!outcome.moved.is_empty())
-            .then(|| format!("{} ({})", d.region(), outcome.moved.join(", ")));
+            .then(|| format!("{} ({})", d.id(), outcome.moved.join(", ")));
         d.outcome.tags_moved = outcome.moved;
         let failed = outcome.error.map(|e| {
             d.fail(&e);
-            (d.region().to_string(), e)
+            (d.id().to_string(), e)
         });
         (moved, failed)
     }))

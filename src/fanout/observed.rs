@@ -47,7 +47,7 @@ pub fn planned(
     image: &LocalImage,
 ) {
     observer.destination_planned(&PlannedDestination {
-        region: &session.target.region,
+        id: &session.target.id,
         repository: &session.target.repository,
         blobs_to_upload: plan.missing_blobs.len(),
         bytes_to_upload: plan.bytes_to_upload(image),
@@ -58,7 +58,7 @@ pub fn planned(
 pub fn finished(observer: &dyn Observer, reports: &[RegionReport]) {
     for report in reports {
         observer.destination_finished(&FinishedDestination {
-            region: &report.region,
+            id: &report.id,
             repository: &report.repository,
             status: report.status.as_str(),
             error: report.error.as_deref(),

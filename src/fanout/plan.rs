@@ -119,9 +119,10 @@ pub async fn plan_region(
         RepositoryState::Missing if options.repository.create => RepositoryAction::Create,
         RepositoryState::Missing => {
             plan.refusal = Some(format!(
-                "region {}: repository {} does not exist (hint: set create-repository: true, \
-                 or create it)",
-                session.target.region, session.target.repository
+                "{}: repository {} does not exist (hint: set create-repository: true, or \
+                 create it)",
+                session.target.place(),
+                session.target.repository
             ));
             RepositoryAction::Missing
         }

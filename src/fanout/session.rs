@@ -33,18 +33,18 @@ pub const UNKNOWN_ACCOUNT: &str = "ACCOUNT";
 impl RegionSession {
     /// A session before login: URIs from `registry-id` when given. `observer` is told of the
     /// secrets of every login.
-    pub fn new(
+    pub async fn new(
         config: &Config,
         target: &Target,
         aws: &SdkConfig,
         observer: SharedObserver,
     ) -> Self {
         let naming = UriNaming::new(config.handoff.uri_format, &config.tags);
-        Self::for_target(target, (config.endpoint_style, naming), aws, observer)
+        Self::for_target(target, (config.endpoint_style, naming), aws, observer).await
     }
 
     /// A session before login, for callers without a push `Config` (`verify`).
-    pub fn for_target(
+    pub async fn for_target(
         target: &Target,
         (endpoint_style, naming): (EndpointStyle, UriNaming),
         aws: &SdkConfig,
@@ -54,7 +54,13 @@ impl RegionSession {
         let uri_host = registry_host_for_account(account, &target.region, endpoint_style);
         let mut session = Self {
             target: target.clone(),
-            ecr: EcrRegion::new(aws, &target.region, target.registry_id.clone(), observer),
+            ecr: EcrRegion::for_destination(
+                aws,
+                (&target.region, target.registry_id.clone()),
+                target.role.as_ref(),
+                observer,
+            )
+            .await,
             login: None,
             base_url: String::new(),
             uri_host,
@@ -116,22 +122,33 @@ impl RegionSession {
             .with_context(|| format!("internal: {} has no registry connection", self.describe()))
     }
 
-    /// `region us-east-1, repository team/web`, for error lines.
+    /// `region us-east-1, repository team/web` (with the destination's id and account when the
+    /// region holds several), for error lines.
     pub fn describe(&self) -> String {
-        format!(
-            "region {}, repository {}",
-            self.target.region, self.target.repository
-        )
+        self.target.describe()
+    }
+
+    /// The account of the destination's registry: `registry-id` (or the role's), else the one
+    /// its login reported; `None` before a login.
+    pub fn account(&self) -> Option<String> {
+        self.target.registry_id.clone().or_else(|| {
+            let account = self.uri_host.split('.').next()?;
+            (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| account.to_string())
+        })
     }
 
     /// The region's report before anything happened: its URI naming `digest`, every tag
     /// unread, all counts zero.
     pub fn blank_report(&self, digest: &str, tags: &[String]) -> RegionReport {
-        RegionReport::blank(
-            (&self.target.region, &self.target.repository),
+        let target = &self.target;
+        let mut report = RegionReport::blank(
+            (&target.id, &target.region, &target.repository),
             (self.uri_host.clone(), self.image_uri(digest)),
             tags,
-        )
+        );
+        report.registry_id = self.account();
+        report
     }
 
     /// `HOST/REPOSITORY@DIGEST`.

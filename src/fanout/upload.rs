@@ -22,6 +22,7 @@ use super::destination::{Destination, UploadOutcome};
 use super::feed::feed_blob;
 use super::options::UploadOptions;
 use super::plan::RegionPlan;
+use super::repository::Wanted;
 use super::session::RegionSession;
 use crate::image::{BlobFile, LocalImage};
 use crate::observer::{Observer, UploadProgress};
@@ -77,7 +78,7 @@ pub async fn push_all(
     let uploads: Vec<UploadProgress> = lanes
         .iter()
         .map(|lane| UploadProgress {
-            region: lane.session().target.region.clone(),
+            id: lane.session().target.id.clone(),
             total: lane.plan().map_or(0, |p| p.bytes_to_upload(image)),
             sent: lane.sent.clone(),
         })
@@ -110,7 +111,7 @@ pub async fn push_all(
             Ok(outcome) => lane.destination.outcome.uploaded = outcome,
             Err(e) => {
                 lane.destination.fail(&e);
-                failures.push((lane.destination.region().to_string(), e));
+                failures.push((lane.destination.id().to_string(), e));
             }
         }
     }
@@ -145,7 +146,10 @@ async fn prepare_region(
     if plan.repository == RepositoryAction::Create {
         let info = session
             .ecr
-            .create_repository(&session.target.repository, options.repository)
+            .create_repository(
+                &session.target.repository,
+                &Wanted::at(&session.target, options.repository, options.management).settings,
+            )
             .await?;
         info!(region = %session.target.region, repository = %session.target.repository,
               mutability = %info.tag_mutability, "created repository");

@@ -49,16 +49,19 @@ pub async fn verify_existing(config: &VerifyConfig, observer: SharedObserver) ->
         VerifyReference::Digest(d) => d.clone(),
         VerifyReference::Tags(_) => unknown_digest(),
     };
-    let mut checks: Vec<Checked> = config
-        .targets
-        .iter()
-        .map(|t| Checked {
-            session: RegionSession::for_target(
-                t,
-                (config.endpoint_style, naming.clone()),
-                &aws,
-                observer.clone(),
-            ),
+    let sessions = config.targets.iter().map(|t| {
+        RegionSession::for_target(
+            t,
+            (config.endpoint_style, naming.clone()),
+            &aws,
+            observer.clone(),
+        )
+    });
+    let mut checks: Vec<Checked> = join_all(sessions)
+        .await
+        .into_iter()
+        .map(|session| Checked {
+            session,
             found: None,
             failure: None,
             seconds: 0.0,
@@ -85,7 +88,7 @@ pub async fn verify_existing(config: &VerifyConfig, observer: SharedObserver) ->
             }
             Err(e) => {
                 check.failure = Some(Failure::of(&e));
-                Some((check.session.target.region.clone(), e))
+                Some((check.session.target.id.clone(), e))
             }
         }
     }))
@@ -113,7 +116,7 @@ pub async fn verify_existing(config: &VerifyConfig, observer: SharedObserver) ->
                 ))
                 .into();
                 check.failure = Some(Failure::of(&error));
-                failures.push((check.session.target.region.clone(), error));
+                failures.push((check.session.target.id.clone(), error));
             }
         }
     }

@@ -28,7 +28,10 @@ pub fn after_plan(
             continue;
         };
         refuse_tag_moves_into_immutable(plan, &where_, &options.plan.repository.tag_rules);
-        if !logged_in && manages {
+        let manages_here = manages
+            || destination.session.target.lifecycle_policy.is_some()
+            || destination.session.target.repository_policy.is_some();
+        if !logged_in && manages_here {
             plan.unchecked
                 .push("repository settings and policies (no AWS access)".to_string());
         }
@@ -73,7 +76,7 @@ pub fn refusals(destinations: &[Destination]) -> Result<(), PlanRefused> {
         .iter()
         .filter_map(|d| {
             let reason = d.plan.as_ref()?.refusal.as_deref()?;
-            Some(RegionFailure::new(d.region(), reason))
+            Some(RegionFailure::new(d.id(), reason))
         })
         .collect();
     if refused.is_empty() {

@@ -106,7 +106,7 @@ fn variables(
         .first()
         .map(|r| r.repository.clone())
         .unwrap_or_default();
-    let regions: Vec<&str> = report.regions.iter().map(|r| r.region.as_str()).collect();
+    let regions = report.unique_regions();
     let mut values = vec![
         ("digest".to_string(), report.digest.to_string()),
         ("image".to_string(), report.image.clone()),
@@ -123,16 +123,13 @@ fn variables(
     for region in &report.regions {
         match images {
             PerRegionForm::Full => {
-                values.push((format!("image-{}", region.region), region.image.clone()));
+                values.push((format!("image-{}", region.id), region.image.clone()));
             }
             PerRegionForm::Compact => {
-                values.push((
-                    format!("registry-{}", region.region),
-                    region.registry.clone(),
-                ));
+                values.push((format!("registry-{}", region.id), region.registry.clone()));
                 if region.repository != primary_repository {
                     values.push((
-                        format!("repository-{}", region.region),
+                        format!("repository-{}", region.id),
                         region.repository.clone(),
                     ));
                 }
@@ -144,8 +141,8 @@ fn variables(
             report
                 .regions
                 .iter()
-                .filter_map(|r| Some((r, report.task_definitions.get(&r.region)?)))
-                .map(|(r, path)| (format!("task-definition-{}", r.region), path.clone())),
+                .filter_map(|r| Some((r, report.task_definitions.get(&r.id)?)))
+                .map(|(r, path)| (format!("task-definition-{}", r.id), path.clone())),
         ),
         PerRegionForm::Compact => {
             let dir = report

@@ -2,14 +2,14 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::image::Digest;
-use crate::report::{RegionReport, RegionStatus, ReportCommand, RunStatus};
+use crate::report::{DestinationSummary, RegionReport, RegionStatus, ReportCommand, RunStatus};
 
 const DIGEST: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 fn region(name: &str, repository: &str) -> RegionReport {
     let registry = format!("123456789012.dkr.ecr.{name}.amazonaws.com");
     let mut report = RegionReport::blank(
-        (name, repository),
+        (name, name, repository),
         (
             registry.clone(),
             format!("{registry}/{repository}@{DIGEST}"),
@@ -57,6 +57,7 @@ fn report(regions: Vec<RegionReport>, task_definitions: bool) -> Report {
         image_bytes: 42,
         task_definitions,
         convergence: BTreeMap::new(),
+        destinations: regions.iter().map(DestinationSummary::of).collect(),
         regions,
         error: None,
         error_kind: None,

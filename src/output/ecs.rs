@@ -1,5 +1,6 @@
-//! ECS task definitions rendered per region (`ecs-task-definition`, `ecs-container-name`): in
-//! a copy of the source file, the named containers' `image` becomes that region's image URI.
+//! ECS task definitions rendered per destination (`ecs-task-definition`, `ecs-container-name`):
+//! in a copy of the source file, the named containers' `image` becomes that destination's image
+//! URI.
 //! Every other field, known to ECS or not, is kept with its value and its place (serde_json's
 //! `preserve_order`), so the copy differs from the source in `image` values only (and in
 //! whitespace: it is written pretty-printed).
@@ -24,10 +25,11 @@ use crate::report::{Report, RunStatus};
 
 const INPUT: &str = "ecs-task-definition";
 
-/// One region's source task definition, read and checked.
+/// One destination's source task definition, read and checked.
 #[derive(Clone, Debug)]
 pub struct TaskDefinitionSource {
-    pub region: String,
+    /// The destination's id.
+    pub id: String,
     pub path: PathBuf,
     pub document: Value,
 }
@@ -41,7 +43,7 @@ pub fn load_for(config: &Config) -> Result<Vec<TaskDefinitionSource>, InputError
     }
 }
 
-/// After a successful push (not a dry run): writes every region's rendered file into
+/// After a successful push (not a dry run): writes every destination's rendered file into
 /// [`output_dir`] (for `ci`'s `RUNNER_TEMP`) and records the paths in the report. A failure
 /// marks the report failed.
 pub fn render_into_report(
@@ -72,15 +74,15 @@ pub fn render_into_report(
 /// or a container name that is not in it is an input error (exit 2).
 pub fn load_task_definitions(ecs: &EcsRendering) -> Result<Vec<TaskDefinitionSource>, InputError> {
     let mut loaded: Vec<TaskDefinitionSource> = Vec::with_capacity(ecs.sources.len());
-    for (region, path) in &ecs.sources {
+    for (id, path) in &ecs.sources {
         let document = match loaded.iter().find(|s| s.path == *path) {
             Some(same_file) => same_file.document.clone(),
             None => read_task_definition(path)?,
         };
         check_containers(&document, &ecs.container_names)
-            .map_err(|m| InputError::new("ecs-container-name", format!("{m} ({region})")))?;
+            .map_err(|m| InputError::new("ecs-container-name", format!("{m} ({id})")))?;
         loaded.push(TaskDefinitionSource {
-            region: region.clone(),
+            id: id.clone(),
             path: path.clone(),
             document,
         });
@@ -178,8 +180,8 @@ pub fn output_dir(runner_temp: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     std::path::absolute(&dir).with_context(|| format!("resolve {}", dir.display()))
 }
 
-/// Renders each region's file with the report's URI for that region into `dir` as
-/// `<source stem>-<region>.json`; returns region → path.
+/// Renders each destination's file with the report's URI for it into `dir` as
+/// `<source stem>-<id>.json`; returns id → path.
 pub fn write_rendered(
     sources: &[TaskDefinitionSource],
     containers: &[String],
@@ -192,22 +194,22 @@ pub fn write_rendered(
     for source in sources {
         let uri = report
             .images
-            .get(&source.region)
-            .with_context(|| format!("internal: no image URI for region {}", source.region))?;
+            .get(&source.id)
+            .with_context(|| format!("internal: no image URI for destination {}", source.id))?;
         let stem = source
             .path
             .file_stem()
             .map_or("task-definition".into(), |s| s.to_string_lossy());
-        let path = dir.join(format!("{stem}-{}.json", source.region));
+        let path = dir.join(format!("{stem}-{}.json", source.id));
         let text = render(&source.document, containers, uri)?;
         std::fs::write(&path, text).with_context(|| {
             format!(
-                "region {}: write task definition {}",
-                source.region,
+                "destination {}: write task definition {}",
+                source.id,
                 path.display()
             )
         })?;
-        written.insert(source.region.clone(), path.display().to_string());
+        written.insert(source.id.clone(), path.display().to_string());
     }
     Ok(written)
 }

@@ -55,7 +55,12 @@ pub fn append_summary(path: &Path, report: &Report) -> anyhow::Result<()> {
         let _ = writeln!(
             text,
             "| {} | {} | `{}` | {} | {:.1} s | {} |",
-            r.region, r.repository, r.image, r.bytes_uploaded, r.seconds, r.status
+            r.label(),
+            r.repository,
+            r.image,
+            r.bytes_uploaded,
+            r.seconds,
+            r.status
         );
     }
     convergence_alerts(&mut text, &report.convergence);

@@ -26,7 +26,7 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(
                 text,
                 "{}\t{}\t{}\t{} uploaded in {:.1} s",
-                region.region,
+                region.label(),
                 region.image,
                 region.status,
                 human_bytes(region.bytes_uploaded),
@@ -67,7 +67,7 @@ fn render_plan(text: &mut String, region: &RegionReport) {
     let _ = writeln!(
         text,
         "\n{} ({}): repository {} [{repository}]\n  upload: {} of {} blobs, {}\n  tags: {}\n  image: {}",
-        region.region,
+        region.label(),
         region.registry,
         region.repository,
         region.blobs_to_upload,

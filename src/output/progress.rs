@@ -105,7 +105,7 @@ impl ProgressLines {
             };
             lines.push(format!(
                 "uploading to {}: {} of {} ({}%), {}/s",
-                region.region,
+                region.id,
                 human_bytes(sent),
                 human_bytes(region.total),
                 sent * 100 / region.total,
@@ -134,7 +134,7 @@ fn draw_bars(regions: &[UploadProgress], stopped: &mpsc::Receiver<()>) {
         .map(|r| {
             let bar = bars.add(ProgressBar::new(r.total));
             bar.set_style(style.clone());
-            bar.set_prefix(r.region.clone());
+            bar.set_prefix(r.id.clone());
             (bar, r)
         })
         .collect();
@@ -214,7 +214,7 @@ mod tests {
     fn region(name: &str, total: u64) -> (UploadProgress, Arc<AtomicU64>) {
         let sent = Arc::new(AtomicU64::new(0));
         let progress = UploadProgress {
-            region: name.to_string(),
+            id: name.to_string(),
             total,
             sent: sent.clone(),
         };

@@ -7,14 +7,14 @@ use crate::report::Report;
 
 /// `(name, value)` pairs in the documented order; JSON values are compact, one line.
 pub fn output_values(report: &Report) -> Vec<(String, String)> {
-    let regions: Vec<&str> = report.regions.iter().map(|r| r.region.as_str()).collect();
+    let regions = report.unique_regions();
     let mut values = vec![
         ("digest".to_string(), report.digest.to_string()),
         ("image".to_string(), report.image.clone()),
         ("images".to_string(), json!(report.images).to_string()),
     ];
     for region in &report.regions {
-        values.push((format!("image-{}", region.region), region.image.clone()));
+        values.push((format!("image-{}", region.id), region.image.clone()));
     }
     values.extend([
         ("tags".to_string(), json!(report.tags).to_string()),
@@ -31,13 +31,17 @@ pub fn output_values(report: &Report) -> Vec<(String, String)> {
         ),
     ]);
     for region in &report.regions {
-        if let Some(path) = report.task_definitions.get(&region.region) {
-            values.push((format!("task-definition-{}", region.region), path.clone()));
+        if let Some(path) = report.task_definitions.get(&region.id) {
+            values.push((format!("task-definition-{}", region.id), path.clone()));
         }
     }
     values.push((
         "bytes-uploaded".to_string(),
         report.bytes_uploaded.to_string(),
+    ));
+    values.push((
+        "destinations".to_string(),
+        json!(report.destinations).to_string(),
     ));
     values
 }

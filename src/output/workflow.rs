@@ -67,7 +67,8 @@ impl WorkflowCommands {
                 };
                 let title = format!(
                     "ecr-fanout: {} {outcome} (repository {})",
-                    region.region, region.repository
+                    region.label(),
+                    region.repository
                 );
                 let error = super::redaction::redact_line(error);
                 write_command(&command("error", &[("title", &title)], &error));

@@ -36,21 +36,23 @@ pub struct Report {
     pub tags: Vec<String>,
     /// The primary region's image URI (digest-pinned unless `image-uri-format` says otherwise).
     pub image: String,
-    /// Region → image URI.
+    /// Destination id → image URI.
     pub images: BTreeMap<String, String>,
     /// The primary region's registry host.
     pub registry: String,
-    /// Region → registry host.
+    /// Destination id → registry host.
     pub registries: BTreeMap<String, String>,
     /// Total bytes sent to all regions.
     pub bytes_uploaded: u64,
     /// Bytes of config and layer blobs in the image.
     pub image_bytes: u64,
-    /// Region → path of the rendered ECS task definition (empty unless asked for).
+    /// Destination id → path of the rendered ECS task definition (empty unless asked for).
     pub task_definitions: BTreeMap<String, String>,
     /// Tag → how it ended across regions, read after every tag put (empty when the run did
     /// not get that far: dry run, `verify`, or a failure before or during tagging).
     pub convergence: BTreeMap<String, Convergence>,
+    /// Every destination: id, region, account, repository, registry, image and status.
+    pub destinations: Vec<DestinationSummary>,
     pub regions: Vec<RegionReport>,
     /// The first line of the error when the run failed.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -155,10 +157,16 @@ impl fmt::Display for RegionStatus {
     }
 }
 
-/// One region's part of the run.
+/// One destination's part of the run (the JSON report's `regions` array has one per
+/// destination).
 #[derive(Clone, Debug, Serialize)]
 pub struct RegionReport {
+    /// Names the destination in outputs: the region unless the region holds several.
+    pub id: String,
     pub region: String,
+    /// The account whose registry holds the repository, when known (`null` in a dry run
+    /// without AWS access and no `registry-id`).
+    pub registry_id: Option<String>,
     pub repository: String,
     pub registry: String,
     pub image: String,
@@ -194,13 +202,15 @@ impl RegionReport {
     /// A region that has done nothing yet: its names, registry host and image URI, every tag
     /// unread, all counts zero.
     pub fn blank(
-        destination: (&str, &str),
+        destination: (&str, &str, &str),
         (registry, image): (String, String),
         tags: &[String],
     ) -> Self {
-        let (region, repository) = destination;
+        let (id, region, repository) = destination;
         Self {
+            id: id.to_string(),
             region: region.to_string(),
+            registry_id: None,
             repository: repository.to_string(),
             registry,
             image,
@@ -221,6 +231,30 @@ impl RegionReport {
             error: None,
             error_kind: None,
         }
+    }
+}
+
+impl RegionReport {
+    /// The destination's name for people: its region, or `ID (REGION)` when the id differs.
+    pub fn label(&self) -> String {
+        if self.id == self.region {
+            self.region.clone()
+        } else {
+            format!("{} ({})", self.id, self.region)
+        }
+    }
+}
+
+impl Report {
+    /// The run's regions, each once, in destination order.
+    pub fn unique_regions(&self) -> Vec<&str> {
+        let mut regions: Vec<&str> = Vec::new();
+        for region in &self.regions {
+            if !regions.contains(&region.region.as_str()) {
+                regions.push(&region.region);
+            }
+        }
+        regions
     }
 }
 
@@ -265,12 +299,13 @@ impl Report {
     ) -> Self {
         let images = regions
             .iter()
-            .map(|r| (r.region.clone(), r.image.clone()))
+            .map(|r| (r.id.clone(), r.image.clone()))
             .collect();
         let registries = regions
             .iter()
-            .map(|r| (r.region.clone(), r.registry.clone()))
+            .map(|r| (r.id.clone(), r.registry.clone()))
             .collect();
+        let destinations = regions.iter().map(DestinationSummary::of).collect();
         let primary = regions.first();
         Self {
             command: ReportCommand::Push,
@@ -292,9 +327,36 @@ impl Report {
             image_bytes: image.bytes,
             task_definitions: BTreeMap::new(),
             convergence: BTreeMap::new(),
+            destinations,
             regions,
             error: None,
             error_kind: None,
+        }
+    }
+}
+
+/// One destination in the `destinations` output: where it is and how it ended.
+#[derive(Clone, Debug, Serialize)]
+pub struct DestinationSummary {
+    pub id: String,
+    pub region: String,
+    pub registry_id: Option<String>,
+    pub repository: String,
+    pub registry: String,
+    pub image: String,
+    pub status: RegionStatus,
+}
+
+impl DestinationSummary {
+    pub fn of(region: &RegionReport) -> Self {
+        Self {
+            id: region.id.clone(),
+            region: region.region.clone(),
+            registry_id: region.registry_id.clone(),
+            repository: region.repository.clone(),
+            registry: region.registry.clone(),
+            image: region.image.clone(),
+            status: region.status,
         }
     }
 }

@@ -65,6 +65,7 @@ async fn action_pushes_with_runner_style_inputs_and_writes_every_output() {
         names,
         [
             "bytes-uploaded",
+            "destinations",
             "digest",
             "image",
             "image-eu-west-1",
@@ -88,6 +89,16 @@ async fn action_pushes_with_runner_style_inputs_and_writes_every_output() {
     assert_eq!(json_of(&outputs["platforms"]), json!(["linux/amd64"]));
     assert_eq!(outputs["registry"], hosts["us-east-1"]);
     assert_eq!(json_of(&outputs["registries"]), json!(hosts));
+    let destinations = json_of(&outputs["destinations"]);
+    for (i, region) in TWO_REGIONS.iter().enumerate() {
+        assert_eq!(
+            destinations[i],
+            json!({"id": region, "region": region, "registry_id": ACCOUNT,
+                   "repository": "team/web", "registry": hosts[*region],
+                   "image": images[*region], "status": "pushed"}),
+            "{region}"
+        );
+    }
     assert_eq!(json_of(&outputs["task-definitions"]), json!({}));
     assert_eq!(
         outputs["bytes-uploaded"],
@@ -256,7 +267,8 @@ fn report_value_for(name: &str, report: &Value, regions: &[&str]) -> String {
         }
     }
     let field = match name {
-        "digest" | "image" | "images" | "tags" | "platforms" | "registry" | "registries" => name,
+        "digest" | "image" | "images" | "tags" | "platforms" | "registry" | "registries"
+        | "destinations" => name,
         "task-definitions" => "task_definitions",
         "bytes-uploaded" => "bytes_uploaded",
         "regions" => {

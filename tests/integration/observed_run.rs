@@ -40,13 +40,13 @@ impl Observer for Recording {
         self.push(format!("finish {phase:?}"));
     }
     fn destination_planned(&self, d: &PlannedDestination<'_>) {
-        self.push(format!("planned {}", d.region));
+        self.push(format!("planned {}", d.id));
     }
     fn upload_started(&self, uploads: &[UploadProgress]) {
         self.push(format!("upload {}", uploads.len()));
     }
     fn destination_finished(&self, d: &FinishedDestination<'_>) {
-        self.push(format!("finished {} {}", d.region, d.status));
+        self.push(format!("finished {} {}", d.id, d.status));
     }
     fn secret_received(&self, _: &Secret) {
         self.push("secret".to_string());

@@ -37,7 +37,7 @@ pub async fn await_replicated_copies(
         .filter_map(|d| Some((d, replication_of(d)?)))
         .filter(|(_, r)| r.awaits_image)
         .map(|(d, r)| ReplicationTarget {
-            region: d.region().to_string(),
+            region: d.session.target.region.clone(),
             registry_id: r.registry_id.clone(),
         })
         .collect();
@@ -57,9 +57,9 @@ pub async fn await_replicated_copies(
         |pending| pending.to_string(),
         |pending, timeout| {
             anyhow!(
-                "region {}, repository {repository}: ECR replication of {digest} did not \
-                 complete within {timeout:?} ({pending})",
-                primary.region()
+                "{}: ECR replication of {digest} did not complete within {timeout:?} \
+                 ({pending})",
+                primary.session.describe()
             )
         },
     );
@@ -69,7 +69,7 @@ pub async fn await_replicated_copies(
     };
     if let Err(e) = waited {
         for destination in destinations.iter_mut() {
-            if awaiting.iter().any(|t| t.region == destination.region()) {
+            if replication_of(destination).is_some_and(|r| r.awaits_image) {
                 destination.fail(&e);
             }
         }
@@ -97,7 +97,7 @@ pub async fn await_replicated_tags(
                 }
                 Err(e) => {
                     destination.fail(&e);
-                    Some(RegionFailure::new(destination.region(), format!("{e:#}")))
+                    Some(RegionFailure::new(destination.id(), format!("{e:#}")))
                 }
             }
         })

@@ -3,6 +3,7 @@
 
 use tracing::info;
 
+use super::Wanted;
 use crate::fanout::options::UploadOptions;
 use crate::fanout::session::RegionSession;
 use crate::report::{PolicyAction, RepositoryChanges, Setting, SettingAction};
@@ -15,7 +16,7 @@ pub async fn apply_changes(
 ) -> anyhow::Result<usize> {
     let ecr = &session.ecr;
     let repository = &session.target.repository;
-    let wanted = options.repository;
+    let wanted = Wanted::at(&session.target, options.repository, options.management);
     let mut writes = 0;
     for change in &changes.settings {
         if change.action != SettingAction::Update {
@@ -23,16 +24,17 @@ pub async fn apply_changes(
         }
         match change.setting {
             Setting::TagMutability => {
-                ecr.put_tag_mutability(repository, &wanted.tag_rules)
+                ecr.put_tag_mutability(repository, &wanted.settings.tag_rules)
                     .await?
             }
             Setting::ScanOnPush => {
-                ecr.put_scan_on_push(repository, wanted.scan_on_push)
+                ecr.put_scan_on_push(repository, wanted.settings.scan_on_push)
                     .await?
             }
             Setting::Tags => {
                 let arn = changes.arn.as_deref().unwrap_or_default();
-                ecr.tag_repository(repository, arn, &wanted.tags).await?;
+                ecr.tag_repository(repository, arn, &wanted.settings.tags)
+                    .await?;
             }
             Setting::Encryption => continue,
         }
@@ -41,16 +43,14 @@ pub async fn apply_changes(
               to = %change.wanted, "repository setting updated");
         writes += 1;
     }
-    let management = options.management;
-    if let (Some(change), Some(policy)) = (&changes.lifecycle_policy, &management.lifecycle_policy)
+    if let (Some(change), Some(policy)) = (&changes.lifecycle_policy, wanted.lifecycle_policy)
         && change.action != PolicyAction::Unchanged
     {
         ecr.put_lifecycle_policy(repository, &policy.text).await?;
         info!(region = %session.target.region, repository = %repository, "lifecycle policy set");
         writes += 1;
     }
-    if let (Some(change), Some(policy)) =
-        (&changes.repository_policy, &management.repository_policy)
+    if let (Some(change), Some(policy)) = (&changes.repository_policy, wanted.repository_policy)
         && change.action != PolicyAction::Unchanged
     {
         ecr.set_repository_policy(repository, &policy.text).await?;

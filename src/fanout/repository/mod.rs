@@ -8,3 +8,48 @@ pub mod apply;
 pub mod changes;
 pub mod plan;
 mod policy_diff;
+
+use std::borrow::Cow;
+
+use crate::config::management::RepositoryManagement;
+use crate::config::policy_input::PolicyDocument;
+use crate::config::{Encryption, RepositorySettings, Target};
+
+/// What a destination's repository should look like: the run's settings and policies, with
+/// the destination's own `kms-key` and policies where its `targets` entry gives them.
+pub struct Wanted<'a> {
+    pub settings: Cow<'a, RepositorySettings>,
+    pub lifecycle_policy: Option<&'a PolicyDocument>,
+    pub repository_policy: Option<&'a PolicyDocument>,
+}
+
+impl<'a> Wanted<'a> {
+    pub fn at(
+        target: &'a Target,
+        settings: &'a RepositorySettings,
+        management: &'a RepositoryManagement,
+    ) -> Self {
+        let settings = match (&target.kms_key, &settings.encryption) {
+            (Some(key), Encryption::Kms { .. }) => Cow::Owned(RepositorySettings {
+                encryption: Encryption::Kms {
+                    key: Some(key.clone()),
+                },
+                ..settings.clone()
+            }),
+            (Some(key), Encryption::KmsDsse { .. }) => Cow::Owned(RepositorySettings {
+                encryption: Encryption::KmsDsse {
+                    key: Some(key.clone()),
+                },
+                ..settings.clone()
+            }),
+            _ => Cow::Borrowed(settings),
+        };
+        Self {
+            settings,
+            lifecycle_policy: (target.lifecycle_policy.as_ref())
+                .or(management.lifecycle_policy.as_ref()),
+            repository_policy: (target.repository_policy.as_ref())
+                .or(management.repository_policy.as_ref()),
+        }
+    }
+}

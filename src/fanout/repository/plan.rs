@@ -5,6 +5,7 @@
 
 use tracing::warn;
 
+use super::Wanted;
 use super::changes::{compare_policy, compare_settings, new_policy};
 use crate::config::TagRules;
 use crate::ecr::RepositoryInfo;
@@ -41,12 +42,13 @@ pub async fn plan_changes(
     action: &RepositoryAction,
 ) -> anyhow::Result<RepositoryChanges> {
     let management = options.management;
+    let wanted = Wanted::at(&session.target, options.repository, management);
     let repository = &session.target.repository;
     let mut changes = RepositoryChanges::default();
     match action {
         RepositoryAction::Create => {
-            changes.lifecycle_policy = management.lifecycle_policy.as_ref().map(|_| new_policy());
-            changes.repository_policy = management.repository_policy.as_ref().map(|_| new_policy());
+            changes.lifecycle_policy = wanted.lifecycle_policy.map(|_| new_policy());
+            changes.repository_policy = wanted.repository_policy.map(|_| new_policy());
         }
         RepositoryAction::Exists { .. } => {
             if management.explicit.any() {
@@ -54,16 +56,16 @@ pub async fn plan_changes(
                     .ecr
                     .repository_settings(repository, management.explicit.tags)
                     .await?;
-                changes.settings = compare_settings(&current, options.repository, management);
+                changes.settings = compare_settings(&current, &wanted.settings, management);
                 changes.arn = Some(current.arn);
             }
-            if let Some(wanted) = &management.lifecycle_policy {
+            if let Some(policy) = wanted.lifecycle_policy {
                 let current = session.ecr.lifecycle_policy(repository).await?;
-                changes.lifecycle_policy = Some(compare_policy(current.as_deref(), wanted));
+                changes.lifecycle_policy = Some(compare_policy(current.as_deref(), policy));
             }
-            if let Some(wanted) = &management.repository_policy {
+            if let Some(policy) = wanted.repository_policy {
                 let current = session.ecr.repository_policy(repository).await?;
-                changes.repository_policy = Some(compare_policy(current.as_deref(), wanted));
+                changes.repository_policy = Some(compare_policy(current.as_deref(), policy));
             }
         }
         RepositoryAction::Missing | RepositoryAction::Unchecked => {}
