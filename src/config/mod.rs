@@ -31,7 +31,7 @@ pub use tag_mutability::{TagMutability, TagRules};
 pub struct Config {
     /// A prebuilt image, or the build that makes it.
     pub image: build::ImageInput,
-    /// One per region, primary first. Regions are unique.
+    /// The destinations, primary first; ids are unique.
     pub targets: Vec<Target>,
     /// Tags to put everywhere: the bare tags and those of references naming a destination.
     pub tags: Vec<String>,

@@ -17,8 +17,9 @@ pub struct DestinationArgs {
     /// AWS account ID that owns the registries [default: the caller's account].
     #[arg(long)]
     pub registry_id: Option<String>,
-    /// YAML list of {region, repository?, registry-id?}, inline or a file path.
-    #[arg(long)]
+    /// YAML list of destinations {id?, region, registry-id?, repository?, role-arn?,
+    /// external-id?, kms-key?, lifecycle-policy?, repository-policy?}, inline or a file path.
+    #[arg(long, allow_hyphen_values = true)]
     pub targets: Option<String>,
     /// REGION=URL pairs overriding a region's registry endpoint (VPC endpoints, proxies, tests).
     #[arg(long)]

@@ -27,16 +27,17 @@ impl EcrRegion {
             .map_err(|e| anyhow!(describe_sdk_error(&e)))
             .with_context(|| {
                 format!(
-                    "region {}: ECR GetAuthorizationToken failed (needs ecr:GetAuthorizationToken)",
-                    self.region
+                    "{}: ECR GetAuthorizationToken failed (needs ecr:GetAuthorizationToken)",
+                    self.place
                 )
             })?;
-        let data = response.authorization_data().first().with_context(|| {
-            format!("region {}: ECR returned no authorization data", self.region)
-        })?;
+        let data = response
+            .authorization_data()
+            .first()
+            .with_context(|| format!("{}: ECR returned no authorization data", self.place))?;
         let token = data.authorization_token().unwrap_or_default();
         let (username, password) = decode_token(token)
-            .with_context(|| format!("region {}: cannot decode the ECR token", self.region))?;
+            .with_context(|| format!("{}: cannot decode the ECR token", self.place))?;
         let proxy_host = data
             .proxy_endpoint()
             .map(|e| {

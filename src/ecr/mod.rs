@@ -15,7 +15,7 @@ mod repository;
 mod settings;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_ecr::error::DisplayErrorContext;
+use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata};
 
 use crate::observer::{Observer, SharedObserver};
 use crate::secret::Secret;
@@ -53,6 +53,8 @@ pub struct EcrRegion {
     client: aws_sdk_ecr::Client,
     region: String,
     registry_id: Option<String>,
+    /// How errors name the destination: `region R`, or `destination ID (region R, account A)`.
+    place: String,
     /// Told of every login's secrets.
     observer: SharedObserver,
 }
@@ -80,10 +82,17 @@ impl EcrRegion {
             .build();
         Self {
             client: aws_sdk_ecr::Client::from_conf(config),
+            place: format!("region {region}"),
             region: region.to_string(),
             registry_id,
             observer,
         }
+    }
+
+    /// The same client, naming its destination `place` in errors.
+    pub fn naming(mut self, place: String) -> Self {
+        self.place = place;
+        self
     }
 
     /// A client for `region` whose calls use `role`'s assumed credentials (STS AssumeRole on
@@ -100,7 +109,8 @@ impl EcrRegion {
             return Self::new(shared, region, registry_id, observer);
         };
         if let Some(external_id) = &role.external_id {
-            announce_credential(observer.as_ref(), external_id.expose());
+            // Registered for redaction when the input was read; masked here.
+            observer.secret_received(external_id);
         }
         let request = assume_role::RoleRequest {
             arn: &role.arn,
@@ -115,6 +125,7 @@ impl EcrRegion {
             .build();
         Self {
             client: aws_sdk_ecr::Client::from_conf(config),
+            place: format!("region {region}"),
             region: region.to_string(),
             registry_id,
             observer,
@@ -126,9 +137,15 @@ impl EcrRegion {
     }
 }
 
-/// One line for an SDK error, with every cause, and a hint when the fix is known.
-fn describe_sdk_error(error: &impl std::error::Error) -> String {
-    let text = DisplayErrorContext(error).to_string().replace('\n', " ");
+/// One line for an SDK error, and a hint when the fix is known: ECR's error code and message
+/// when ECR answered with one, else the chain of causes (never the SDK's debug dump of the raw
+/// response).
+fn describe_sdk_error(error: &(impl ProvideErrorMetadata + std::error::Error)) -> String {
+    let text = match (error.code(), error.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_string(),
+        _ => causes(error),
+    };
     let hint = if text.contains("no credentials") || text.contains("NoCredentials") {
         format!(
             " (no AWS credentials were found; {})",
@@ -140,6 +157,21 @@ fn describe_sdk_error(error: &impl std::error::Error) -> String {
         String::new()
     };
     format!("{text}{hint}")
+}
+
+/// `error: cause: cause…` on one line, each cause once.
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text.replace('\n', " ")
 }
 
 /// `None` when the credential chain yields credentials; otherwise why not, with a hint.

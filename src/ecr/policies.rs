@@ -76,11 +76,11 @@ impl EcrRegion {
         &self,
         repository: &str,
         operation: &str,
-        error: &impl std::error::Error,
+        error: &(impl aws_sdk_ecr::error::ProvideErrorMetadata + std::error::Error),
     ) -> anyhow::Error {
         anyhow!(
-            "region {}, repository {repository}: ECR {operation} failed: {}",
-            self.region,
+            "{}, repository {repository}: ECR {operation} failed: {}",
+            self.place,
             describe_sdk_error(error)
         )
     }

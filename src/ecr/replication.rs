@@ -61,8 +61,8 @@ impl EcrRegion {
     pub async fn replication_rules(&self) -> anyhow::Result<ReplicationRules> {
         let out = self.client.describe_registry().send().await.map_err(|e| {
             anyhow!(
-                "region {}: ECR DescribeRegistry failed: {}",
-                self.region,
+                "{}: ECR DescribeRegistry failed: {}",
+                self.place,
                 super::describe_sdk_error(&e)
             )
         })?;

@@ -30,6 +30,7 @@ fn primary_with(rules: &[&Rule]) -> EcrRegion {
     EcrRegion {
         client: aws_sdk_ecr::Client::from_conf(config),
         region: "us-east-1".into(),
+        place: "region us-east-1".into(),
         registry_id: None,
         observer: std::sync::Arc::new(crate::observer::Unobserved),
     }

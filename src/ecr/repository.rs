@@ -57,8 +57,8 @@ impl EcrRegion {
                     Ok(RepositoryState::Missing)
                 }
                 other => Err(anyhow!(
-                    "region {}, repository {name}: ECR DescribeRepositories failed: {}",
-                    self.region,
+                    "{}, repository {name}: ECR DescribeRepositories failed: {}",
+                    self.place,
                     describe_sdk_error(&other)
                 )),
             },
@@ -89,15 +89,15 @@ impl EcrRegion {
         }
         let out = request.send().await.map_err(|e| {
             anyhow!(
-                "region {}, repository {name}: ECR CreateRepository failed: {}",
-                self.region,
+                "{}, repository {name}: ECR CreateRepository failed: {}",
+                self.place,
                 describe_sdk_error(&e)
             )
         })?;
         let repo = out.repository().ok_or_else(|| {
             anyhow!(
-                "region {}, repository {name}: ECR CreateRepository returned no repository",
-                self.region
+                "{}, repository {name}: ECR CreateRepository returned no repository",
+                self.place
             )
         })?;
         Ok(info_of(repo))

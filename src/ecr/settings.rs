@@ -41,8 +41,8 @@ impl EcrRegion {
             .map_err(|e| self.failure(repository, "DescribeRepositories", &e))?;
         let repo = out.repositories().first().ok_or_else(|| {
             anyhow!(
-                "region {}, repository {repository}: DescribeRepositories returned no repository",
-                self.region
+                "{}, repository {repository}: DescribeRepositories returned no repository",
+                self.place
             )
         })?;
         let encryption = repo.encryption_configuration();

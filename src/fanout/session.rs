@@ -60,7 +60,8 @@ impl RegionSession {
                 target.role.as_ref(),
                 observer,
             )
-            .await,
+            .await
+            .naming(target.place()),
             login: None,
             base_url: String::new(),
             uri_host,

@@ -15,6 +15,7 @@ mod bad_input;
 mod build;
 mod cancel;
 mod concurrency;
+mod destinations;
 mod dotenv_limits;
 mod dry_run;
 mod faults;

@@ -22,7 +22,11 @@ pub const ALLOWED_HOST_VARS: &[&str] = &[
 
 /// One simulated region: a registry and the ECR proxy in front of it.
 pub struct Region {
+    /// The harness's name for it: the AWS region, or a destination id when one AWS region is
+    /// simulated twice (two accounts' registries).
     name: String,
+    /// The AWS region whose ECR token its registry accepts.
+    aws_region: String,
     // The proxy goes first so it stops before its upstream does.
     proxy: EcrProxy,
     registry: Registry,
@@ -81,17 +85,24 @@ pub struct TestEnv {
 impl TestEnv {
     /// Start moto and one region per name. Panics with the failing server's log on error.
     pub async fn start(regions: &[&str]) -> TestEnv {
+        let named: Vec<(&str, &str)> = regions.iter().map(|r| (*r, *r)).collect();
+        Self::start_named(&named).await
+    }
+
+    /// Start moto and one registry per `(name, AWS region)`: several names may share one AWS
+    /// region (destinations of two accounts there).
+    pub async fn start_named(regions: &[(&str, &str)]) -> TestEnv {
         match Self::try_start(regions).await {
             Ok(env) => env,
             Err(e) => panic!("TestEnv::start({regions:?}) failed: {e:#}"),
         }
     }
 
-    pub async fn try_start(regions: &[&str]) -> Result<TestEnv> {
+    pub async fn try_start(regions: &[(&str, &str)]) -> Result<TestEnv> {
         let dir = tempfile::Builder::new().prefix("ecr-test-env-").tempdir()?;
         let moto = Moto::start();
-        let starts = regions.iter().map(|name| async move {
-            let password = moto::moto_password(name);
+        let starts = regions.iter().map(|(name, aws_region)| async move {
+            let password = moto::moto_password(aws_region);
             let registry = Registry::start(&password)
                 .await
                 .with_context(|| format!("registry for {name}"))?;
@@ -100,6 +111,7 @@ impl TestEnv {
                 .with_context(|| format!("proxy for {name}"))?;
             anyhow::Ok(Region {
                 name: name.to_string(),
+                aws_region: aws_region.to_string(),
                 proxy,
                 registry,
             })
@@ -110,7 +122,7 @@ impl TestEnv {
         for region in &regions {
             region.control().set_control_plane(ControlPlane {
                 endpoint: moto.direct_url(),
-                region: region.name.clone(),
+                region: region.aws_region.clone(),
             });
         }
         Ok(TestEnv { regions, moto, dir })
@@ -195,6 +207,7 @@ pub fn binary_env_vars(ecr_endpoint: &str, scratch: &Path) -> Vec<(String, Strin
     let missing = |name: &str| scratch.join(name).display().to_string();
     vec![
         ("AWS_ENDPOINT_URL_ECR".into(), ecr_endpoint.to_string()),
+        ("AWS_ENDPOINT_URL_STS".into(), ecr_endpoint.to_string()),
         ("AWS_ACCESS_KEY_ID".into(), moto::ACCESS_KEY_ID.into()),
         (
             "AWS_SECRET_ACCESS_KEY".into(),

@@ -8,7 +8,9 @@
 //! each registry id (default: the caller's account) the password is `"{account_id}-auth-token"`
 //! and the token is `base64("AWS:" + password)`; only `proxyEndpoint` mentions the region. So
 //! moto's password is the SAME in every region; the front gives each region its own. `expiresAt` is a fixed 2015-01-01, in the past.
-//! The harness pins the account with `MOTO_ACCOUNT_ID`, so the password is known up front.
+//! The caller's account is moto's default (123456789012, [`ACCOUNT_ID`]), so the password is
+//! known up front; `MOTO_ACCOUNT_ID` is not set, so that credentials from STS AssumeRole act
+//! as the role's account, as they do on AWS (destinations in another account).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -127,6 +129,98 @@ impl Moto {
     /// Every call made through [`Moto::url`], in order.
     pub fn calls(&self) -> Vec<ApiCall> {
         self.counter.calls()
+    }
+
+    /// The secret keys and session tokens STS issued to the binary (AssumeRole answers).
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.counter.issued_secrets()
+    }
+
+    /// An ECR client acting as `account`: moto binds the credentials of an STS AssumeRole
+    /// answer to the role's account, as AWS does. Not counted.
+    pub async fn ecr_client_as(&self, region: &str, account: &str) -> Result<aws_sdk_ecr::Client> {
+        let form = format!(
+            "Action=AssumeRole&Version=2011-06-15&RoleSessionName=harness&RoleArn=arn%3Aaws%3Aiam%3A%3A{account}%3Arole%2Fharness"
+        );
+        let answer = reqwest::Client::new()
+            .post(self.direct_url())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header(
+                "authorization",
+                format!(
+                    "AWS4-HMAC-SHA256 Credential={ACCESS_KEY_ID}/20260101/{region}/sts/aws4_request, \
+                     SignedHeaders=host, Signature=0"
+                ),
+            )
+            .body(form)
+            .send()
+            .await?
+            .text()
+            .await?;
+        let element = |name: &str| {
+            answer
+                .split(&format!("<{name}>"))
+                .nth(1)
+                .and_then(|rest| rest.split(&format!("</{name}>")).next())
+                .map(String::from)
+                .with_context(|| format!("moto AssumeRole answer without {name}: {answer}"))
+        };
+        let config = aws_sdk_ecr::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(self.direct_url())
+            .region(Region::new(region.to_string()))
+            .credentials_provider(Credentials::new(
+                element("AccessKeyId")?,
+                element("SecretAccessKey")?,
+                Some(element("SessionToken")?),
+                None,
+                "ecr-fanout-test-assumed",
+            ))
+            .build();
+        Ok(aws_sdk_ecr::Client::from_conf(config))
+    }
+
+    /// Repository names in `region` of the registry of `account`, sorted (read as that
+    /// account).
+    pub async fn list_repositories_of(&self, region: &str, account: &str) -> Result<Vec<String>> {
+        let out = self
+            .ecr_client_as(region, account)
+            .await?
+            .describe_repositories()
+            .send()
+            .await
+            .with_context(|| format!("moto DescribeRepositories of {account} in {region}"))?;
+        let mut names: Vec<String> = out
+            .repositories()
+            .iter()
+            .filter(|r| r.registry_id() == Some(account))
+            .filter_map(|r| r.repository_name().map(String::from))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// The KMS key of `name` in `region` of `account`'s registry, if it is KMS-encrypted.
+    pub async fn kms_key_of(
+        &self,
+        region: &str,
+        account: &str,
+        name: &str,
+    ) -> Result<Option<String>> {
+        let out = self
+            .ecr_client(region)
+            .describe_repositories()
+            .registry_id(account)
+            .repository_names(name)
+            .send()
+            .await
+            .with_context(|| format!("moto DescribeRepositories {name} in {region}"))?;
+        Ok(out
+            .repositories()
+            .first()
+            .and_then(|r| r.encryption_configuration())
+            .and_then(|e| e.kms_key())
+            .map(String::from))
     }
 
     /// Forget the calls counted so far.
@@ -298,7 +392,7 @@ pub fn ecr_client(endpoint: &str, region: &str) -> aws_sdk_ecr::Client {
 async fn start_on(binary: &PathBuf, dir: &TempDir, port: u16) -> Result<ChildProcess> {
     let mut cmd = Command::new(binary);
     cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .env("MOTO_ACCOUNT_ID", ACCOUNT_ID)
+        .env_remove("MOTO_ACCOUNT_ID")
         .env("PYTHONUNBUFFERED", "1")
         .env_remove("AWS_PROFILE")
         .env_remove("TEST_SERVER_MODE");

@@ -36,6 +36,8 @@ pub struct ApiCall {
     pub action: String,
     /// From the SigV4 credential scope, when signed.
     pub region: Option<String>,
+    /// The access key id that signed the call (SigV4 `Credential=`), when signed.
+    pub access_key: Option<String>,
     /// moto's answer; 502 when moto could not be reached.
     pub status: u16,
 }
@@ -44,6 +46,7 @@ pub struct ApiCall {
 pub struct MotoCounter {
     addr: SocketAddr,
     calls: Arc<Mutex<Vec<ApiCall>>>,
+    issued: Arc<Mutex<Vec<String>>>,
     task: JoinHandle<()>,
 }
 
@@ -58,13 +61,20 @@ impl MotoCounter {
             .timeout(Duration::from_secs(60))
             .build()?;
         let calls = Arc::new(Mutex::new(Vec::new()));
+        let issued = Arc::new(Mutex::new(Vec::new()));
         let front = Front {
             upstream: upstream.trim_end_matches('/').to_string(),
             client,
             calls: Arc::clone(&calls),
+            issued: Arc::clone(&issued),
         };
         let task = tokio::spawn(accept_loop(listener, front));
-        Ok(MotoCounter { addr, calls, task })
+        Ok(MotoCounter {
+            addr,
+            calls,
+            issued,
+            task,
+        })
     }
 
     /// `http://127.0.0.1:PORT`
@@ -94,6 +104,14 @@ impl MotoCounter {
             .count()
     }
 
+    /// The secret keys and session tokens of every AssumeRole answer so far.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.issued
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     pub fn reset(&self) {
         self.lock().clear();
     }
@@ -110,6 +128,8 @@ struct Front {
     upstream: String,
     client: reqwest::Client,
     calls: Arc<Mutex<Vec<ApiCall>>>,
+    /// Secret keys and session tokens STS issued through this front.
+    issued: Arc<Mutex<Vec<String>>>,
 }
 
 async fn accept_loop(listener: TcpListener, front: Front) {
@@ -134,11 +154,21 @@ async fn accept_loop(listener: TcpListener, front: Front) {
 }
 
 async fn count_and_forward(front: Front, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let action = action_of(&req);
-    let region = region_of(req.headers());
-    let (status, mut resp) = forward(&front, req).await;
+    let (parts, body) = req.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    let action = action_of(&parts, &body);
+    let region = region_of(&parts.headers);
+    let access_key = access_key_of(&parts.headers);
+    let (status, mut resp) = forward(&front, &parts, body).await;
     if action == "GetAuthorizationToken" && status == StatusCode::OK {
         resp = with_region_token(resp, region.as_deref().unwrap_or("us-east-1"));
+    }
+    if action == "AssumeRole" && status == StatusCode::OK {
+        resp = recording_issued_secrets(resp, &front.issued);
     }
     front
         .calls
@@ -147,17 +177,20 @@ async fn count_and_forward(front: Front, req: Request<Incoming>) -> Response<Ful
         .push(ApiCall {
             action,
             region,
+            access_key,
             status: status.as_u16(),
         });
     resp
 }
 
-/// Buffer the request (API calls are small), send it to moto, buffer the answer.
-async fn forward(front: &Front, req: Request<Incoming>) -> (StatusCode, Response<Full<Bytes>>) {
-    let (parts, body) = req.into_parts();
+/// Send the buffered request (API calls are small) to moto, buffer the answer.
+async fn forward(
+    front: &Front,
+    parts: &http::request::Parts,
+    body: Bytes,
+) -> (StatusCode, Response<Full<Bytes>>) {
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let answer = async {
-        let body = body.collect().await?.to_bytes();
         let upstream = front
             .client
             .request(parts.method.clone(), format!("{}{path}", front.upstream))
@@ -183,6 +216,30 @@ async fn forward(front: &Front, req: Request<Incoming>) -> (StatusCode, Response
     (status, resp)
 }
 
+/// Keeps the secret key and session token of an STS AssumeRole answer (XML) for the secret
+/// scans; the answer passes unchanged.
+fn recording_issued_secrets(
+    resp: Response<Full<Bytes>>,
+    issued: &Arc<Mutex<Vec<String>>>,
+) -> Response<Full<Bytes>> {
+    let (parts, body) = resp.into_parts();
+    let bytes = futures::executor::block_on(body.collect())
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
+    let mut issued = issued.lock().unwrap_or_else(|e| e.into_inner());
+    for element in ["SecretAccessKey", "SessionToken"] {
+        let value = text
+            .split(&format!("<{element}>"))
+            .nth(1)
+            .and_then(|rest| rest.split(&format!("</{element}>")).next());
+        if let Some(value) = value {
+            issued.push(value.to_string());
+        }
+    }
+    Response::from_parts(parts, Full::new(bytes))
+}
+
 /// The answer with every `authorizationToken` replaced by `region`'s own token.
 fn with_region_token(resp: Response<Full<Bytes>>, region: &str) -> Response<Full<Bytes>> {
     let (mut parts, body) = resp.into_parts();
@@ -204,15 +261,31 @@ fn with_region_token(resp: Response<Full<Bytes>>, region: &str) -> Response<Full
     Response::from_parts(parts, Full::new(bytes))
 }
 
-fn action_of(req: &Request<Incoming>) -> String {
-    let target = req
-        .headers()
+/// The operation: from `X-Amz-Target` (JSON protocols), else the `Action=` of a form body
+/// (query protocols such as STS), else `METHOD /path`.
+fn action_of(parts: &http::request::Parts, body: &[u8]) -> String {
+    let target = parts
+        .headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok());
-    match target {
-        Some(target) => target.rsplit('.').next().unwrap_or(target).to_string(),
-        None => format!("{} {}", req.method(), req.uri().path()),
+    if let Some(target) = target {
+        return target.rsplit('.').next().unwrap_or(target).to_string();
     }
+    let form = String::from_utf8_lossy(body);
+    let action = form
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("Action="));
+    match action {
+        Some(action) => action.to_string(),
+        None => format!("{} {}", parts.method, parts.uri.path()),
+    }
+}
+
+/// `KEY` from `AWS4-HMAC-SHA256 Credential=KEY/20250101/us-east-1/ecr/aws4_request, ...`.
+fn access_key_of(headers: &HeaderMap) -> Option<String> {
+    let auth = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let scope = auth.split("Credential=").nth(1)?;
+    scope.split('/').next().map(str::to_string)
 }
 
 /// `us-east-1` from `AWS4-HMAC-SHA256 Credential=KEY/20250101/us-east-1/ecr/aws4_request, ...`.
