@@ -13,10 +13,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::BuiltImage;
-use super::feature_flags::FeatureFlags;
 use super::metadata::OciMetadata;
 use super::stream::{ToolCommand, run_streaming};
+use super::{BuiltImage, FeatureFlags};
 use crate::config::build::BuildOptions;
 use crate::config::ci_environment::CiEnvironment;
 use crate::image::ImageSource;

@@ -8,11 +8,10 @@
 
 use std::path::Path;
 
-use super::BuiltImage;
 use super::docker_classic::save_from_daemon;
-use super::feature_flags::FeatureFlags;
 use super::metadata::OciMetadata;
 use super::stream::{ToolCommand, run_captured, run_streaming};
+use super::{BuiltImage, FeatureFlags};
 use crate::config::build::BuildOptions;
 use crate::error::InputError;
 use crate::image::ImageSource;

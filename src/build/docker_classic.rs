@@ -8,10 +8,9 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use super::BuiltImage;
-use super::feature_flags::FeatureFlags;
 use super::metadata::OciMetadata;
 use super::stream::{ToolCommand, run_streaming};
+use super::{BuiltImage, FeatureFlags};
 use crate::config::build::BuildOptions;
 use crate::error::InputError;
 use crate::image::ImageSource;

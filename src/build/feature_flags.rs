@@ -5,36 +5,13 @@
 //! between versions: Debian's buildah 1.28 has no `--sbom`); buildx is judged by its version
 //! and driver.
 
+use super::FeatureFlags;
 use super::buildah::ContainersTool;
 use super::buildx::BuildxInfo;
 use super::stream::{ToolCommand, run_captured};
 use crate::config::build_features::{Annotation, BuildFeatures, CacheKind, CacheSpec};
 use crate::config::tag_references::ecr_host_parts;
 use crate::error::InputError;
-
-/// Flags a build gets from its features, placed before `--file` and the context.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FeatureFlags {
-    pub args: Vec<String>,
-    /// buildah and podman: keep intermediate layers (a cache needs them).
-    pub layers: bool,
-}
-
-impl FeatureFlags {
-    fn flag(&mut self, name: &str, value: impl Into<String>) {
-        self.args.push(name.to_owned());
-        self.args.push(value.into());
-    }
-
-    fn switch(&mut self, word: &str) {
-        self.args.push(word.to_owned());
-    }
-
-    /// `command` with these flags appended.
-    pub fn appended_to(&self, command: ToolCommand) -> ToolCommand {
-        command.args(self.args.iter().cloned())
-    }
-}
 
 /// What `TOOL build --help` and `TOOL --version` said.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

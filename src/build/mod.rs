@@ -29,6 +29,30 @@ use stream::ToolCommand;
 pub use platform_check::check_built_platforms;
 pub use stream::ToolFailed;
 
+/// Flags a build gets from its features, placed before `--file` and the context.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeatureFlags {
+    pub args: Vec<String>,
+    /// buildah and podman: keep intermediate layers (a cache needs them).
+    pub layers: bool,
+}
+
+impl FeatureFlags {
+    fn flag(&mut self, name: &str, value: impl Into<String>) {
+        self.args.push(name.to_owned());
+        self.args.push(value.into());
+    }
+
+    fn switch(&mut self, word: &str) {
+        self.args.push(word.to_owned());
+    }
+
+    /// `command` with these flags appended.
+    pub fn appended_to(&self, command: ToolCommand) -> ToolCommand {
+        command.args(self.args.iter().cloned())
+    }
+}
+
 /// A builder's result on disk: the source to read and the directory it lives in.
 #[derive(Debug)]
 pub struct BuiltImage {
@@ -111,9 +135,9 @@ pub async fn build_image(options: &BuildOptions, ci: &CiEnvironment) -> anyhow::
 async fn containers_feature_flags(
     tool: buildah::ContainersTool,
     features: &crate::config::build_features::BuildFeatures,
-) -> anyhow::Result<feature_flags::FeatureFlags> {
+) -> anyhow::Result<FeatureFlags> {
     if *features == crate::config::build_features::BuildFeatures::default() {
-        return Ok(feature_flags::FeatureFlags::default());
+        return Ok(FeatureFlags::default());
     }
     let help = feature_flags::probe_containers(tool).await?;
     Ok(feature_flags::containers_flags(tool, &help, features)?)
