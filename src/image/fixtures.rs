@@ -210,7 +210,10 @@ pub fn write_plain_layer_docker_archive(path: &Path, layer: &[u8]) -> anyhow::Re
     let layout = LayoutBuilder::create(staging.path())?;
     let layer_digest = layout.add_blob(layer)?;
     let layer = Descriptor::new(PLAIN_OCI_LAYER, layer_digest.clone(), layer.len() as u64);
-    let config = layout.add_config(&platform("amd64", None), std::slice::from_ref(&layer_digest))?;
+    let config = layout.add_config(
+        &platform("amd64", None),
+        std::slice::from_ref(&layer_digest),
+    )?;
     let manifest = layout.add_manifest(&config, &[layer])?;
     layout.write_index_json(&[(&manifest, "latest")])?;
     let docker_manifest = json!([{
