@@ -6,6 +6,7 @@
 
 mod busybox;
 mod compressed_layers;
+mod secrets;
 pub mod support;
 
 use std::process::Command;
