@@ -13,9 +13,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::BuiltImage;
 use super::metadata::OciMetadata;
 use super::stream::{ToolCommand, run_streaming};
+use super::{BuiltImage, FeatureFlags};
 use crate::config::build::BuildOptions;
 use crate::config::ci_environment::CiEnvironment;
 use crate::image::ImageSource;
@@ -70,6 +70,7 @@ pub async fn build(
     settings: &ContainersSettings,
     options: &BuildOptions,
     metadata: &OciMetadata,
+    flags: &FeatureFlags,
     work: tempfile::TempDir,
 ) -> anyhow::Result<BuiltImage> {
     let name = unique_name();
@@ -79,6 +80,7 @@ pub async fn build(
         settings,
         options,
         metadata,
+        flags,
         &name,
         &layout.display().to_string(),
     );
@@ -105,6 +107,7 @@ pub fn plan(
     settings: &ContainersSettings,
     options: &BuildOptions,
     metadata: &OciMetadata,
+    flags: &FeatureFlags,
     name: &str,
     layout: &str,
 ) -> ContainersPlan {
@@ -126,8 +129,10 @@ pub fn plan(
     if tool == ContainersTool::Podman {
         // podman 4.3's layer cache hands a `FROM scratch` step built for one platform to a
         // build for another (a one-platform list, or an arm64 image on amd64); buildah does
-        // not cache unless asked, and build caches are future work.
-        build = build.arg("--layers=false");
+        // not cache unless asked. A `cache-from`/`cache-to` asks (`flags.layers`).
+        build = build.arg(format!("--layers={}", flags.layers));
+    } else if flags.layers {
+        build = build.arg("--layers");
     }
     if let Some(epoch) = metadata.source_date_epoch {
         build = build.args(["--timestamp".to_owned(), epoch.to_string()]);
@@ -136,6 +141,7 @@ pub fn plan(
     for (key, value) in &metadata.entries {
         build = build.args(["--annotation".to_owned(), format!("{key}={value}")]);
     }
+    build = flags.appended_to(build);
     let destination = format!("oci:{layout}");
     let (build, export, cleanup) = if several {
         (

@@ -13,6 +13,7 @@ fn options(platforms: &[&str]) -> BuildOptions {
         target: Some("final".into()),
         platforms: platforms.iter().map(|p| (*p).to_owned()).collect(),
         provenance: false,
+        features: Default::default(),
     }
 }
 
@@ -40,6 +41,7 @@ fn one_platform_is_tagged_pushed_to_a_layout_and_untagged() {
         &vfs_chroot(),
         &options(&[]),
         &metadata(Some(0)),
+        &FeatureFlags::default(),
         "localhost/x:1",
         "/w/layout",
     );
@@ -67,6 +69,7 @@ fn several_platforms_make_a_manifest_list_pushed_whole() {
         &ContainersSettings::default(),
         &options(&["linux/amd64", "linux/arm64"]),
         &metadata(None),
+        &FeatureFlags::default(),
         "localhost/x:1",
         "/w/layout",
     );

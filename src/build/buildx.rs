@@ -8,10 +8,10 @@
 
 use std::path::Path;
 
-use super::BuiltImage;
 use super::docker_classic::save_from_daemon;
 use super::metadata::OciMetadata;
 use super::stream::{ToolCommand, run_captured, run_streaming};
+use super::{BuiltImage, FeatureFlags};
 use crate::config::build::BuildOptions;
 use crate::error::InputError;
 use crate::image::ImageSource;
@@ -26,7 +26,7 @@ pub struct BuildxInfo {
 }
 
 impl BuildxInfo {
-    fn at_least(&self, major: u64, minor: u64) -> bool {
+    pub(super) fn at_least(&self, major: u64, minor: u64) -> bool {
         let mut numbers = self.version.split(['.', '+', '-']).map(str::parse::<u64>);
         match (numbers.next(), numbers.next()) {
             (Some(Ok(found_major)), Some(Ok(found_minor))) => {
@@ -80,6 +80,7 @@ pub async fn build(
     info: &BuildxInfo,
     options: &BuildOptions,
     metadata: &OciMetadata,
+    flags: &FeatureFlags,
     work: tempfile::TempDir,
 ) -> anyhow::Result<BuiltImage> {
     if !info.exports_oci() && options.platforms.len() > 1 {
@@ -91,7 +92,7 @@ pub async fn build(
         )
         .into());
     }
-    let command = build_command(info, options, metadata, work.path());
+    let command = build_command(info, options, metadata, flags, work.path());
     run_streaming(&command, "the docker buildx build").await?;
     if info.exports_oci() {
         let source = ImageSource::OciArchive {
@@ -109,6 +110,7 @@ pub fn build_command(
     info: &BuildxInfo,
     options: &BuildOptions,
     metadata: &OciMetadata,
+    flags: &FeatureFlags,
     work: &Path,
 ) -> ToolCommand {
     let mut command = ToolCommand::new("docker").args(["buildx", "build", "--progress=plain"]);
@@ -140,6 +142,7 @@ pub fn build_command(
             command = command.args(["--annotation".to_owned(), format!("{levels}:{key}={value}")]);
         }
     }
+    command = flags.appended_to(command);
     let output = if info.exports_oci() {
         format!("type=oci,dest={}", work.join("image.tar").display())
     } else {

@@ -20,6 +20,7 @@ fn options(platforms: &[&str], provenance: bool) -> BuildOptions {
         target: None,
         platforms: platforms.iter().map(|p| (*p).to_owned()).collect(),
         provenance,
+        features: Default::default(),
     }
 }
 
@@ -31,9 +32,15 @@ fn revision() -> OciMetadata {
 }
 
 fn command_line(info: &BuildxInfo, options: &BuildOptions) -> String {
-    build_command(info, options, &revision(), Path::new("/w"))
-        .args
-        .join(" ")
+    build_command(
+        info,
+        options,
+        &revision(),
+        &FeatureFlags::default(),
+        Path::new("/w"),
+    )
+    .args
+    .join(" ")
 }
 
 #[test]
@@ -72,6 +79,7 @@ fn source_date_epoch_becomes_a_build_arg() {
         &info("0.12.1", "docker-container"),
         &options(&[], false),
         &metadata,
+        &FeatureFlags::default(),
         Path::new("/w"),
     );
     let line = command.args.join(" ");
@@ -112,6 +120,7 @@ async fn several_platforms_on_the_docker_driver_are_refused_before_building() {
         &info("0.12.1", "docker"),
         &options(&["linux/amd64", "linux/arm64"], false),
         &revision(),
+        &FeatureFlags::default(),
         work,
     )
     .await

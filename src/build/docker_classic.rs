@@ -8,9 +8,9 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use super::BuiltImage;
 use super::metadata::OciMetadata;
 use super::stream::{ToolCommand, run_streaming};
+use super::{BuiltImage, FeatureFlags};
 use crate::config::build::BuildOptions;
 use crate::error::InputError;
 use crate::image::ImageSource;
@@ -22,6 +22,7 @@ const ARCHIVE_FILE: &str = "image.tar";
 pub async fn build(
     options: &BuildOptions,
     metadata: &OciMetadata,
+    flags: &FeatureFlags,
     work: tempfile::TempDir,
 ) -> anyhow::Result<BuiltImage> {
     if options.platforms.len() > 1 {
@@ -32,14 +33,19 @@ pub async fn build(
         )
         .into());
     }
-    let command = build_command(options, metadata, work.path());
+    let command = build_command(options, metadata, flags, work.path());
     run_streaming(&command, "the docker build").await?;
     let image_id = read_image_id(work.path())?;
     save_from_daemon(&image_id, work).await
 }
 
 /// The `docker build` command line of the classic builder.
-pub fn build_command(options: &BuildOptions, metadata: &OciMetadata, work: &Path) -> ToolCommand {
+pub fn build_command(
+    options: &BuildOptions,
+    metadata: &OciMetadata,
+    flags: &FeatureFlags,
+    work: &Path,
+) -> ToolCommand {
     let mut command = ToolCommand::new("docker")
         .env("DOCKER_BUILDKIT", "0")
         .arg("build");
@@ -47,7 +53,8 @@ pub fn build_command(options: &BuildOptions, metadata: &OciMetadata, work: &Path
         command = command.args(["--platform", platform]);
     }
     command = super::common_build_flags(command, options, metadata);
-    command
+    flags
+        .appended_to(command)
         .args([
             "--iidfile".to_owned(),
             work.join(IMAGE_ID_FILE).display().to_string(),
@@ -119,6 +126,7 @@ mod tests {
             target: Some("final".into()),
             platforms: vec!["linux/arm64".into()],
             provenance: false,
+            features: Default::default(),
         }
     }
 
@@ -128,7 +136,12 @@ mod tests {
             entries: vec![("org.opencontainers.image.revision".into(), "abc".into())],
             source_date_epoch: None,
         };
-        let command = build_command(&options(), &metadata, Path::new("/w"));
+        let command = build_command(
+            &options(),
+            &metadata,
+            &FeatureFlags::default(),
+            Path::new("/w"),
+        );
         assert_eq!(command.env, [("DOCKER_BUILDKIT".into(), "0".into())]);
         assert_eq!(
             command.args.join(" "),

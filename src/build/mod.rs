@@ -11,6 +11,7 @@ mod buildah;
 mod buildx;
 mod detect;
 mod docker_classic;
+pub mod feature_flags;
 pub mod metadata;
 mod platform_check;
 mod process_group;
@@ -27,6 +28,30 @@ use stream::ToolCommand;
 
 pub use platform_check::check_built_platforms;
 pub use stream::ToolFailed;
+
+/// Flags a build gets from its features, placed before `--file` and the context.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeatureFlags {
+    pub args: Vec<String>,
+    /// buildah and podman: keep intermediate layers (a cache needs them).
+    pub layers: bool,
+}
+
+impl FeatureFlags {
+    fn flag(&mut self, name: &str, value: impl Into<String>) {
+        self.args.push(name.to_owned());
+        self.args.push(value.into());
+    }
+
+    fn switch(&mut self, word: &str) {
+        self.args.push(word.to_owned());
+    }
+
+    /// `command` with these flags appended.
+    pub fn appended_to(&self, command: ToolCommand) -> ToolCommand {
+        command.args(self.args.iter().cloned())
+    }
+}
 
 /// A builder's result on disk: the source to read and the directory it lives in.
 #[derive(Debug)]
@@ -83,19 +108,39 @@ pub async fn build_image(options: &BuildOptions, ci: &CiEnvironment) -> anyhow::
         .await?
         .with_label_overrides(&options.labels);
     let containers = buildah::ContainersSettings::from_ci(ci);
+    let features = &options.features;
     let work = work_dir()?;
     match &builder {
-        detect::Builder::Buildx(info) => buildx::build(info, options, &metadata, work).await,
-        detect::Builder::DockerClassic => docker_classic::build(options, &metadata, work).await,
-        detect::Builder::Buildah => {
-            let tool = buildah::ContainersTool::Buildah;
-            buildah::build(tool, &containers, options, &metadata, work).await
+        detect::Builder::Buildx(info) => {
+            let flags = feature_flags::buildx_flags(info, features)?;
+            buildx::build(info, options, &metadata, &flags, work).await
         }
-        detect::Builder::Podman => {
-            let tool = buildah::ContainersTool::Podman;
-            buildah::build(tool, &containers, options, &metadata, work).await
+        detect::Builder::DockerClassic => {
+            let flags = feature_flags::classic_flags(features)?;
+            docker_classic::build(options, &metadata, &flags, work).await
+        }
+        detect::Builder::Buildah | detect::Builder::Podman => {
+            let tool = if builder == detect::Builder::Buildah {
+                buildah::ContainersTool::Buildah
+            } else {
+                buildah::ContainersTool::Podman
+            };
+            let flags = containers_feature_flags(tool, features).await?;
+            buildah::build(tool, &containers, options, &metadata, &flags, work).await
         }
     }
+}
+
+/// buildah's or podman's flags for `features`; their help is asked only when a feature is.
+async fn containers_feature_flags(
+    tool: buildah::ContainersTool,
+    features: &crate::config::build_features::BuildFeatures,
+) -> anyhow::Result<FeatureFlags> {
+    if *features == crate::config::build_features::BuildFeatures::default() {
+        return Ok(FeatureFlags::default());
+    }
+    let help = feature_flags::probe_containers(tool).await?;
+    Ok(feature_flags::containers_flags(tool, &help, features)?)
 }
 
 /// Exports `docker-daemon:REFERENCE` with `docker save` into a temporary docker-archive.

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use super::build_features::{BuildFeatures, FEATURE_INPUTS, resolve_build_features};
 use super::raw::{RawInputs, split_list};
 use crate::error::InputError;
 use crate::image::ImageSource;
@@ -40,6 +41,57 @@ pub struct BuildArgs {
     /// Let buildx attach provenance attestations (makes an index) [default: false].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub provenance: Option<String>,
+    /// The build-push-action inputs (cache, secrets, ssh, sbom, annotations, …).
+    #[command(flatten)]
+    pub features: FeatureArgs,
+}
+
+/// build-push-action's build inputs, in its syntax; list inputs take one item per line (or
+/// repeat the flag).
+#[derive(Debug, Default, Args)]
+pub struct FeatureArgs {
+    /// Cache sources: type=registry,ref=REPO:TAG, type=gha, type=local,src=DIR, or a reference.
+    #[arg(long, action = clap::ArgAction::Append)]
+    pub cache_from: Vec<String>,
+    /// Cache destinations: type=registry,ref=REPO:TAG, type=gha, type=local,dest=DIR.
+    #[arg(long, action = clap::ArgAction::Append)]
+    pub cache_to: Vec<String>,
+    /// Build secrets: id=ID,src=PATH or id=ID,env=VARIABLE.
+    #[arg(long, action = clap::ArgAction::Append)]
+    pub secrets: Vec<String>,
+    /// SSH agent sockets or keys: default, or ID=SOCKET|KEY[,KEY].
+    #[arg(long, action = clap::ArgAction::Append)]
+    pub ssh: Vec<String>,
+    /// Attach an SBOM attestation [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub sbom: Option<String>,
+    /// Annotations: [LEVEL[,LEVEL]:]KEY=VALUE (manifest, index, …).
+    #[arg(long, action = clap::ArgAction::Append)]
+    pub annotations: Vec<String>,
+    /// Extra named build contexts: NAME=DIR, NAME=docker-image://IMAGE, ….
+    #[arg(long, action = clap::ArgAction::Append)]
+    pub build_contexts: Vec<String>,
+    /// Build without the builder's layer cache [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub no_cache: Option<String>,
+    /// Always pull base images, even those stored locally [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub pull: Option<String>,
+}
+
+impl FeatureArgs {
+    fn add_to(self, raw: &mut RawInputs) {
+        let joined = |values: Vec<String>| Some(values.join("\n"));
+        raw.set("cache-from", joined(self.cache_from));
+        raw.set("cache-to", joined(self.cache_to));
+        raw.set("secrets", joined(self.secrets));
+        raw.set("ssh", joined(self.ssh));
+        raw.set("sbom", self.sbom);
+        raw.set("annotations", joined(self.annotations));
+        raw.set("build-contexts", joined(self.build_contexts));
+        raw.set("no-cache", self.no_cache);
+        raw.set("pull", self.pull);
+    }
 }
 
 impl BuildArgs {
@@ -54,6 +106,7 @@ impl BuildArgs {
         raw.set("target", self.target);
         raw.set("platforms", self.platforms);
         raw.set("provenance", self.provenance);
+        self.features.add_to(raw);
     }
 }
 
@@ -118,6 +171,8 @@ pub struct BuildOptions {
     pub platforms: Vec<String>,
     /// Keep buildx's provenance attestations (an index even for one platform).
     pub provenance: bool,
+    /// Cache, secrets, ssh, sbom, annotations, extra contexts, no-cache, pull.
+    pub features: Box<BuildFeatures>,
 }
 
 /// Inputs that only mean something for a build, refused next to `image`.
@@ -141,7 +196,9 @@ pub fn resolve_image_input(raw: &RawInputs) -> Result<ImageInput, InputError> {
         .trim()
         .parse()
         .map_err(|e: anyhow::Error| InputError::new("image", format!("{e:#}")))?;
-    if let Some(input) = BUILD_ONLY_INPUTS.iter().find(|i| raw.get(i).is_some()) {
+    // A boolean feature left `false` asks for nothing, so it is accepted beside an image.
+    let given = |input: &&&'static str| raw.get(input).is_some_and(|v| v.trim() != "false");
+    if let Some(input) = BUILD_ONLY_INPUTS.iter().chain(FEATURE_INPUTS).find(given) {
         return Err(InputError::new(
             input,
             "applies only when building; it cannot be combined with `image` (remove one)",
@@ -194,6 +251,7 @@ fn resolve_build(
         target: resolve_target(raw)?,
         platforms: resolve_platforms(raw)?,
         provenance,
+        features: Box::new(resolve_build_features(raw)?),
     })
 }
 

@@ -154,3 +154,37 @@ fn bad_build_inputs_are_named() {
         assert!(error.starts_with(expected), "{name}={value}: {error}");
     }
 }
+
+#[test]
+fn build_push_action_inputs_reach_the_build_and_are_refused_next_to_an_image() {
+    let (_dir, context) = context_with("Dockerfile");
+    let options = build_options(&[
+        ("context", &context),
+        ("no-cache", "true"),
+        ("cache-from", "type=gha"),
+    ]);
+    assert!(options.features.no_cache);
+    assert_eq!(options.features.cache_from.len(), 1);
+    for (name, value) in [
+        ("secrets", "id=a,env=A"),
+        ("cache-to", "type=gha"),
+        ("pull", "true"),
+    ] {
+        let error = error_of(&[("image", "oci:examples/hello"), (name, value)]);
+        assert!(
+            error.starts_with(&format!(
+                "invalid input `{name}`: applies only when building"
+            )),
+            "{name}: {error}"
+        );
+    }
+    let switched_off = raw(&[
+        ("image", "oci:examples/hello"),
+        ("pull", "false"),
+        ("sbom", "false"),
+    ]);
+    assert!(matches!(
+        resolve_image_input(&switched_off).unwrap(),
+        ImageInput::Prebuilt(_)
+    ));
+}

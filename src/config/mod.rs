@@ -6,6 +6,7 @@
 
 pub mod action_env;
 pub mod build;
+pub mod build_features;
 pub mod ci_environment;
 pub mod cli;
 pub mod handoff;

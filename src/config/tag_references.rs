@@ -143,7 +143,7 @@ fn host_is_target(host: &str, target: &Target) -> bool {
 
 /// `(account, region)` of an ECR registry host: `ACCOUNT.dkr.ecr.REGION.amazonaws.com[.cn]`,
 /// `ACCOUNT.dkr.ecr-fips.REGION.amazonaws.com` or `ACCOUNT.dkr-ecr.REGION.on.aws`.
-fn ecr_host_parts(host: &str) -> Option<(&str, &str)> {
+pub fn ecr_host_parts(host: &str) -> Option<(&str, &str)> {
     let (account, rest) = host.split_once('.')?;
     if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
         return None;

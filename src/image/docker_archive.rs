@@ -1,29 +1,26 @@
 //! Reading `docker save` archives. Docker 25+ archives contain an OCI layout and are read
-//! as one; legacy archives (`manifest.json` + `layer.tar` files) are converted into a Docker
+//! as one, their uncompressed layers (the classic image store's) gzip-compressed as `docker
+//! push` would (`layer_compression`); legacy archives (`manifest.json` + `layer.tar` files) are converted into a Docker
 //! v2 schema 2 manifest whose layers are gzip-compressed once, deterministically, to disk.
 
 use std::collections::HashMap;
-use std::fs::{self, File};
-use std::io::{self, BufReader, BufWriter};
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
-use flate2::{Compression, GzBuilder};
 use serde::{Deserialize, Serialize};
 
 use super::archive::{extract_to_temp_dir, safe_relative_path};
 use super::descriptor::Descriptor;
-use super::digest::{Digest, DigestWriter, read_prefix};
+use super::digest::Digest;
+use super::layer_compression::{compress_plain_layers, gzip_layer};
 use super::layout;
 use super::local::{BlobFile, LocalImage};
 use super::manifest::ManifestBlob;
 use super::media_types::{DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST};
 use super::platforms;
 
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-/// gzip header "operating system" byte for "unknown", so output is the same on every host.
-const GZIP_OS_UNKNOWN: u8 = 255;
 const COMPRESSED_LAYERS_DIR: &str = "ecr-fanout-compressed-layers";
 
 #[derive(Deserialize)]
@@ -52,10 +49,11 @@ pub(crate) fn read_docker_archive(
     let extracted = extract_to_temp_dir(archive_path)?;
     let root = extracted.path();
     let image = if layout::looks_like_layout(root) {
-        layout::read_layout(root, None, true, source_description).context(
+        let image = layout::read_layout(root, None, true, source_description).context(
             "a docker-archive must hold exactly one image; save just one with \
              `docker save -o FILE IMAGE:TAG`",
-        )?
+        )?;
+        compress_plain_layers(image, &root.join(COMPRESSED_LAYERS_DIR))?
     } else {
         convert_legacy_archive(root, source_description)?
     };
@@ -87,12 +85,12 @@ pub(crate) fn convert_legacy_archive(
         .with_context(|| format!("cannot create {}", output_dir.display()))?;
     let mut compressed_by_source: HashMap<PathBuf, BlobFile> = HashMap::new();
     let mut layers = Vec::with_capacity(entry.layers.len());
-    for (position, layer_name) in entry.layers.iter().enumerate() {
+    for layer_name in &entry.layers {
         let layer_path = resolve_inside(&canonical_root, layer_name)?;
         let blob = match compressed_by_source.get(&layer_path) {
             Some(blob) => blob.clone(),
             None => {
-                let blob = gzipped_layer(&layer_path, &output_dir, position)
+                let blob = gzip_layer(&layer_path, &output_dir, DOCKER_LAYER_GZIP)
                     .with_context(|| format!("cannot prepare layer {layer_name}"))?;
                 compressed_by_source.insert(layer_path, blob.clone());
                 blob
@@ -167,58 +165,4 @@ fn resolve_inside(canonical_root: &Path, archive_relative: &str) -> anyhow::Resu
         bail!("manifest.json names {archive_relative:?}, which is not a file inside the archive");
     }
     Ok(resolved)
-}
-
-/// A layer as a gzip blob: kept as is if already gzip'd, otherwise compressed once,
-/// deterministically (mtime 0, no file name, default level), while hashing the output.
-fn gzipped_layer(
-    layer_path: &Path,
-    output_dir: &Path,
-    position: usize,
-) -> anyhow::Result<BlobFile> {
-    if read_prefix(layer_path, GZIP_MAGIC.len())? == GZIP_MAGIC {
-        let (digest, size) = Digest::of_file(layer_path)?;
-        return Ok(BlobFile {
-            digest,
-            size,
-            media_type: DOCKER_LAYER_GZIP.to_owned(),
-            path: layer_path.to_path_buf(),
-        });
-    }
-    let partial_path = output_dir.join(format!("layer-{position}.partial"));
-    let mut source = BufReader::new(
-        File::open(layer_path).with_context(|| format!("cannot open {}", layer_path.display()))?,
-    );
-    let output = File::create(&partial_path)
-        .with_context(|| format!("cannot create {}", partial_path.display()))?;
-    let mut encoder = GzBuilder::new()
-        .mtime(0)
-        .operating_system(GZIP_OS_UNKNOWN)
-        .write(
-            DigestWriter::new(BufWriter::new(output)),
-            Compression::default(),
-        );
-    let compress_error = || {
-        format!(
-            "cannot compress {} into {}",
-            layer_path.display(),
-            partial_path.display()
-        )
-    };
-    io::copy(&mut source, &mut encoder).with_context(compress_error)?;
-    let hashing_writer = encoder.finish().with_context(compress_error)?;
-    let (buffered_output, digest, size) = hashing_writer.finish();
-    buffered_output
-        .into_inner()
-        .map_err(io::IntoInnerError::into_error)
-        .with_context(compress_error)?;
-    let final_path = output_dir.join(format!("sha256-{}.tar.gz", digest.hex()));
-    fs::rename(&partial_path, &final_path)
-        .with_context(|| format!("cannot rename {}", partial_path.display()))?;
-    Ok(BlobFile {
-        digest,
-        size,
-        media_type: DOCKER_LAYER_GZIP.to_owned(),
-        path: final_path,
-    })
 }

@@ -191,3 +191,104 @@ fn a_tar_that_is_not_a_docker_archive_is_rejected() {
     write_tar(&archive, &[("hello.txt", b"hi".to_vec())]);
     assert!(docker_archive_error(&archive).contains("docker save"));
 }
+
+fn gunzip(path: &Path) -> Vec<u8> {
+    let mut plain = Vec::new();
+    GzDecoder::new(fs::File::open(path).unwrap())
+        .read_to_end(&mut plain)
+        .unwrap();
+    plain
+}
+
+#[test]
+fn plain_layers_of_a_docker_25_archive_are_gzipped_the_same_way_every_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let layer = fixtures::layer_tar("plain", 5000).unwrap();
+    let archive = dir.path().join("image.tar");
+    let plain_digest = fixtures::write_plain_layer_docker_archive(&archive, &layer).unwrap();
+    let image = open_docker_archive(&archive);
+    assert_ne!(image.top.digest, plain_digest, "the manifest is rewritten");
+    let ManifestContent::Image { config, layers } = image.top.content().unwrap() else {
+        panic!("expected an image manifest");
+    };
+    assert_eq!(layers.len(), 1);
+    assert_eq!(layers[0].media_type, super::media_types::OCI_LAYER_GZIP);
+    let blob = image
+        .blobs
+        .iter()
+        .find(|b| b.digest == layers[0].digest)
+        .unwrap();
+    assert_eq!(
+        Digest::of_file(&blob.path).unwrap(),
+        (layers[0].digest.clone(), layers[0].size)
+    );
+    assert_eq!(gunzip(&blob.path), layer, "the same tar, compressed");
+    assert!(blob.size < layer.len() as u64);
+    assert!(image.blobs.iter().any(|b| b.digest == config.digest));
+    assert_eq!(image.blobs.len(), 2, "the uncompressed layer is not pushed");
+    assert_eq!(image.platforms, ["linux/amd64"]);
+    let header = fs::read(&blob.path).unwrap();
+    assert_eq!(&header[4..8], &[0, 0, 0, 0], "no timestamp");
+    assert_eq!(header[9], 255, "OS unknown");
+    assert_eq!(open_docker_archive(&archive).top.digest, image.top.digest);
+}
+
+#[test]
+fn attestations_of_a_rewritten_manifest_are_dropped_from_its_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("layout");
+    let layout = fixtures::LayoutBuilder::create(&root).unwrap();
+    let layer = fixtures::layer_tar("indexed", 800).unwrap();
+    let layer_digest = layout.add_blob(&layer).unwrap();
+    let plain = super::Descriptor::new(
+        fixtures::PLAIN_OCI_LAYER,
+        layer_digest.clone(),
+        layer.len() as u64,
+    );
+    let amd64: super::Platform =
+        serde_json::from_value(json!({"os": "linux", "architecture": "amd64"})).unwrap();
+    let config = layout.add_config(&amd64, &[layer_digest]).unwrap();
+    let mut manifest = layout.add_manifest(&config, &[plain]).unwrap();
+    manifest.platform = Some(amd64);
+    let unknown: super::Platform =
+        serde_json::from_value(json!({"os": "unknown", "architecture": "unknown"})).unwrap();
+    let (statement, diff_id) = layout.add_layer("statement", 100).unwrap();
+    let attestation_config = layout.add_config(&unknown, &[diff_id]).unwrap();
+    let mut attestation = layout
+        .add_manifest(&attestation_config, &[statement])
+        .unwrap();
+    attestation.platform = Some(unknown);
+    attestation.annotations.insert(
+        "vnd.docker.reference.digest".into(),
+        manifest.digest.to_string(),
+    );
+    attestation.annotations.insert(
+        "vnd.docker.reference.type".into(),
+        "attestation-manifest".into(),
+    );
+    let index = layout.add_index(&[manifest.clone(), attestation]).unwrap();
+    layout.write_index_json(&[(&index, "latest")]).unwrap();
+    let archive = dir.path().join("image.tar");
+    fixtures::write_oci_archive(&root, &archive).unwrap();
+
+    let image = open_docker_archive(&archive);
+    assert_ne!(image.top.digest, index.digest);
+    let ManifestContent::Index { manifests } = image.top.content().unwrap() else {
+        panic!("expected an index");
+    };
+    assert_eq!(
+        manifests.len(),
+        1,
+        "the attestation is dropped: {manifests:?}"
+    );
+    assert_eq!(image.children.len(), 1);
+    assert_eq!(manifests[0].digest, image.children[0].digest);
+    assert_eq!(manifests[0].size, image.children[0].bytes.len() as u64);
+    assert_ne!(manifests[0].digest, manifest.digest);
+    assert_eq!(
+        image.blobs.len(),
+        2,
+        "config and the gzipped layer: {:?}",
+        image.blobs
+    );
+}

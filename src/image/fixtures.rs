@@ -202,6 +202,36 @@ pub fn write_docker_archive(path: &Path, seed: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A `docker save` archive as Docker 25+ writes it with the classic image store: an OCI
+/// layout (plus Docker's `manifest.json`) whose one linux/amd64 layer is the plain tar
+/// `layer`, stored uncompressed. Returns the (uncompressed) manifest's digest.
+pub fn write_plain_layer_docker_archive(path: &Path, layer: &[u8]) -> anyhow::Result<Digest> {
+    let staging = tempfile::tempdir().context("cannot create a staging directory")?;
+    let layout = LayoutBuilder::create(staging.path())?;
+    let layer_digest = layout.add_blob(layer)?;
+    let layer = Descriptor::new(PLAIN_OCI_LAYER, layer_digest.clone(), layer.len() as u64);
+    let config = layout.add_config(
+        &platform("amd64", None),
+        std::slice::from_ref(&layer_digest),
+    )?;
+    let manifest = layout.add_manifest(&config, &[layer])?;
+    layout.write_index_json(&[(&manifest, "latest")])?;
+    let docker_manifest = json!([{
+        "Config": format!("blobs/sha256/{}", config.digest.hex()),
+        "RepoTags": ["example/plain:latest"],
+        "Layers": [format!("blobs/sha256/{}", layer_digest.hex())],
+    }]);
+    write_file(
+        &staging.path().join("manifest.json"),
+        &serde_json::to_vec(&docker_manifest)?,
+    )?;
+    write_oci_archive(staging.path(), path)?;
+    Ok(manifest.digest)
+}
+
+/// The media type of an uncompressed OCI layer.
+pub const PLAIN_OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
+
 /// Tars the layout directory `layout_dir` (contents at the archive root) into `tar_path`.
 pub fn write_oci_archive(layout_dir: &Path, tar_path: &Path) -> anyhow::Result<()> {
     let file =

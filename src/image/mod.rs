@@ -12,6 +12,7 @@ pub mod fixtures;
 pub mod index_entries;
 pub mod index_fixtures;
 mod index_selection;
+mod layer_compression;
 mod layout;
 pub mod local;
 pub mod manifest;

@@ -4,6 +4,9 @@
 //! read back with skopeo: digests, labels (build args through `LABEL`), the standard OCI
 //! labels, platforms. docker buildx is not in Debian: its command lines are unit-tested.
 
+mod busybox;
+mod compressed_layers;
+mod secrets;
 pub mod support;
 
 use std::process::Command;

@@ -154,3 +154,23 @@ pub async fn blob_exists(region: &Region, repo: &str, digest: &str) -> Result<bo
         s => bail!("HEAD blob {repo}@{digest} answered {s}"),
     }
 }
+
+/// Copies `repo@reference` from the region's registry into the OCI layout `dir`, bytes as
+/// served, so a test can read every layer.
+pub async fn copy_to_layout(
+    region: &Region,
+    repo: &str,
+    reference: &str,
+    dir: &std::path::Path,
+) -> Result<()> {
+    let args = vec![
+        "copy".to_string(),
+        "--preserve-digests".into(),
+        "--src-tls-verify=false".into(),
+        "--src-creds".into(),
+        format!("{USER}:{}", region.password()),
+        image_ref(region, repo, reference),
+        format!("oci:{}", dir.display()),
+    ];
+    skopeo(&args).await.map(drop)
+}
