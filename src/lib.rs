@@ -17,6 +17,7 @@ pub mod output;
 pub mod registry;
 pub mod report;
 pub mod secret;
+pub mod source;
 
 use config::ci_environment::CiEnvironment;
 use config::cli::{Cli, Command};

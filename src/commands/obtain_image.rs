@@ -1,5 +1,6 @@
-//! The image `push` sends: a prebuilt one read from disk, one exported from the Docker daemon
-//! (`docker-daemon:`), or one built from `context` (inside a `::group::` on GitHub, the
+//! The image `push` sends: a prebuilt one read from disk, one read from a registry
+//! (`docker://`, its blobs fetched later, only where a destination lacks them), one exported from
+//! the Docker daemon (`docker-daemon:`), or one built from `context` (inside a `::group::` on GitHub, the
 //! builder's output streaming to stderr). Either way the result is a `LocalImage` whose
 //! temporary files live as long as it does.
 
@@ -11,12 +12,31 @@ use crate::config::build::ImageInput;
 use crate::config::ci_environment::CiEnvironment;
 use crate::error::InputError;
 use crate::image::{ImageSource, LocalImage, open_image};
+use crate::observer::SharedObserver;
 use crate::output::workflow::WorkflowCommands;
+use crate::source;
 
 /// Reads, exports or builds the configured image in `ci`, the CI environment read at start-up.
-pub async fn obtain_image(config: &Config, ci: &CiEnvironment) -> anyhow::Result<LocalImage> {
+pub async fn obtain_image(
+    config: &Config,
+    ci: &CiEnvironment,
+    observer: SharedObserver,
+) -> anyhow::Result<LocalImage> {
     let workflow = WorkflowCommands::for_environment(ci);
     match &config.image {
+        ImageInput::Prebuilt(ImageSource::Registry(reference)) => {
+            let aws = crate::ecr::load_aws_config(config.stall_timeout).await;
+            let options = source::SourceOptions {
+                endpoint: config.source_endpoint.clone(),
+                docker_config: ci.docker_config_file(),
+                client: crate::registry::ClientOptions {
+                    stall_timeout: config.stall_timeout,
+                    ..Default::default()
+                },
+                concurrency: config.concurrency,
+            };
+            source::open(reference, &options, &aws, observer).await
+        }
         ImageInput::Prebuilt(ImageSource::DockerDaemon { reference }) => {
             let exported = {
                 let _group = workflow.group(&format!("Export docker-daemon:{reference}"));

@@ -28,8 +28,11 @@ pub async fn run(raw: &config::raw::RawInputs, ci: &CiEnvironment) -> anyhow::Re
         );
     }
     let task_definitions = output::ecs::load_for(&config)?;
+    let observer = Arc::new(output::observer::ScreenObserver::new(
+        output::workflow::WorkflowCommands::for_environment(ci),
+    ));
     let obtained = tokio::select! {
-        image = obtain_image(&config, ci) => image?,
+        image = obtain_image(&config, ci, observer.clone()) => image?,
         () = cancel.cancelled() => bail!(
             "cancelled while obtaining the image (the builder was stopped); nothing was pushed \
              or tagged in any region"
@@ -39,9 +42,6 @@ pub async fn run(raw: &config::raw::RawInputs, ci: &CiEnvironment) -> anyhow::Re
     info!(digest = %image.top.digest, media_type = %image.top.media_type,
           platforms = ?image.platforms, blobs = image.blobs.len(), bytes = image.blob_bytes(),
           source = %config.image, "image ready");
-    let observer = Arc::new(output::observer::ScreenObserver::new(
-        output::workflow::WorkflowCommands::for_environment(ci),
-    ));
     let mut outcome = fanout::push(&config, &image, observer, &cancel).await;
     if outcome.error.is_none() {
         let rendered =

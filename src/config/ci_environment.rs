@@ -35,6 +35,9 @@ pub const NAMES: &[&str] = &[
     "GITHUB_RUN_ID",
     "CI_PIPELINE_ID",
     "BUILD_TAG",
+    // Docker's credentials, for images read from a registry.
+    "DOCKER_CONFIG",
+    "HOME",
     // Builders.
     "DOCKER_BUILDKIT",
     "STORAGE_DRIVER",
@@ -129,6 +132,16 @@ impl CiEnvironment {
         cleaned
     }
 
+    /// Docker's `config.json`: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
+    pub fn docker_config_file(&self) -> Option<PathBuf> {
+        match self.path("DOCKER_CONFIG") {
+            Some(dir) => Some(dir.join("config.json")),
+            None => self
+                .path("HOME")
+                .map(|home| home.join(".docker").join("config.json")),
+        }
+    }
+
     /// A non-empty value of `name` as a path, whatever its bytes.
     fn path(&self, name: &str) -> Option<PathBuf> {
         self.raw(name).filter(|v| !v.is_empty()).map(PathBuf::from)
@@ -162,6 +175,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn docker_config_is_docker_config_dir_else_home() {
+        let both = env(&[("DOCKER_CONFIG", "/etc/docker-ci"), ("HOME", "/home/ci")]);
+        assert_eq!(
+            both.docker_config_file(),
+            Some(PathBuf::from("/etc/docker-ci/config.json"))
+        );
+        let home = env(&[("HOME", "/home/ci")]);
+        assert_eq!(
+            home.docker_config_file(),
+            Some(PathBuf::from("/home/ci/.docker/config.json"))
+        );
+        assert_eq!(env(&[]).docker_config_file(), None);
+    }
+
+    #[test]
     fn the_role_session_name_is_the_ci_run_else_host_and_pid() {
         let github = env(&[("GITHUB_RUN_ID", "1234567"), ("BUILD_TAG", "jenkins-x-9")]);
         assert_eq!(github.role_session_name("h", 7), "ecr-fanout-1234567");
@@ -186,7 +214,7 @@ mod tests {
 
     #[test]
     fn keeps_only_the_known_variables() {
-        let ci = env(&[("GITHUB_SHA", "abc"), ("HOME", "/root"), ("PATH", "/bin")]);
+        let ci = env(&[("GITHUB_SHA", "abc"), ("USER", "root"), ("PATH", "/bin")]);
         assert_eq!(ci.vars.len(), 1);
         assert_eq!(ci.non_blank("GITHUB_SHA").as_deref(), Some("abc"));
     }
@@ -273,6 +301,6 @@ mod tests {
     #[should_panic(expected = "not in ci_environment::NAMES")]
     #[cfg(debug_assertions)]
     fn an_unlisted_name_is_a_bug() {
-        let _ = env(&[]).non_empty("HOME");
+        let _ = env(&[]).non_empty("PATH");
     }
 }

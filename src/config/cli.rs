@@ -97,6 +97,9 @@ pub struct PushArgs {
     /// Seconds a registry request may go without progress before it fails [default: 60].
     #[arg(long, value_name = "SECONDS")]
     pub stall_timeout: Option<String>,
+    /// URL to reach a docker:// image's registry at instead of its host (VPC endpoints).
+    #[arg(long, value_name = "URL")]
+    pub source_registry_endpoint: Option<String>,
     #[command(flatten)]
     pub report: super::shared_args::ReportArgs,
 }
@@ -128,6 +131,7 @@ impl PushArgs {
             ("concurrency", self.concurrency),
             ("stall-timeout", self.stall_timeout),
             ("mount-from", self.mount_from),
+            ("source-registry-endpoint", self.source_registry_endpoint),
         ];
         for (name, value) in pairs {
             raw.set(name, value);

@@ -51,6 +51,8 @@ pub struct Config {
     pub stall_timeout: std::time::Duration,
     /// A repository in each target's registry to mount missing blobs from.
     pub mount_from: Option<String>,
+    /// `source-registry-endpoint`: the URL of a `docker://` image's registry.
+    pub source_endpoint: Option<String>,
     pub endpoint_style: EndpointStyle,
     pub outputs: OutputOptions,
     /// URI format, Lambda checks and ECS task definitions for the deploy step.

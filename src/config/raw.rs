@@ -47,6 +47,7 @@ pub const PUSH_INPUTS: &[&str] = &[
     "concurrency",
     "stall-timeout",
     "mount-from",
+    "source-registry-endpoint",
     "ecs-task-definition",
     "ecs-container-name",
     "image-uri-format",

@@ -19,6 +19,7 @@ pub fn resolve(raw: &RawInputs) -> Result<Config, InputError> {
     let handoff = super::handoff::resolve_handoff(raw, &targets)?;
     let image = super::build::resolve_image_input(raw)?;
     let repository_settings = resolve_repository_settings(raw)?;
+    let source_endpoint = resolve_source_endpoint(raw, &image)?;
     if let (Some(target), Encryption::Aes256) = (
         targets.iter().find(|t| t.kms_key.is_some()),
         &repository_settings.encryption,
@@ -43,6 +44,7 @@ pub fn resolve(raw: &RawInputs) -> Result<Config, InputError> {
         concurrency: resolve_concurrency(raw)?,
         stall_timeout: resolve_stall_timeout(raw)?,
         mount_from: resolve_mount_from(raw)?,
+        source_endpoint,
         endpoint_style: resolve_endpoint_style(raw)?,
         outputs: OutputOptions {
             json: raw.bool("json", false)?,
@@ -120,6 +122,29 @@ fn resolve_mount_from(raw: &RawInputs) -> Result<Option<String>, InputError> {
     };
     check_repository(name).map_err(|m| InputError::new("mount-from", m))?;
     Ok(Some(name.to_string()))
+}
+
+/// `source-registry-endpoint`: an http(s) URL, only with a `docker://` image.
+fn resolve_source_endpoint(
+    raw: &RawInputs,
+    image: &super::build::ImageInput,
+) -> Result<Option<String>, InputError> {
+    const NAME: &str = "source-registry-endpoint";
+    let Some(url) = raw.get(NAME).map(str::trim) else {
+        return Ok(None);
+    };
+    if !matches!(
+        image,
+        super::build::ImageInput::Prebuilt(crate::image::ImageSource::Registry(_))
+    ) {
+        return Err(InputError::new(
+            NAME,
+            "is only valid with an image read from a registry (image: docker://HOST/REPOSITORY:TAG)",
+        ));
+    }
+    super::targets::check_endpoint_url(url)
+        .map(Some)
+        .map_err(|e| InputError::new(NAME, e.message))
 }
 
 /// The default stall bound, in seconds.

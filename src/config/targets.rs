@@ -410,7 +410,7 @@ pub fn select_destinations(
 }
 
 /// `http://host[:port]` or `https://host[:port]`, no path; returned without a trailing slash.
-fn check_endpoint_url(url: &str) -> Result<String, InputError> {
+pub(super) fn check_endpoint_url(url: &str) -> Result<String, InputError> {
     let invalid = || {
         InputError::new(
             "registry-endpoints",

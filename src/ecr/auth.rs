@@ -16,7 +16,26 @@ pub struct RegistryLogin {
     pub proxy_host: String,
 }
 
+impl RegistryLogin {
+    /// The registry client's credentials from this login.
+    pub fn credentials(&self) -> crate::registry::Credentials {
+        crate::registry::Credentials {
+            username: self.username.clone(),
+            password: self.password.clone(),
+        }
+    }
+}
+
 impl EcrRegion {
+    /// How the registry client renews its login: `GetAuthorizationToken` again.
+    pub fn refresher(&self) -> crate::registry::RefreshCredentials {
+        let ecr = self.clone();
+        std::sync::Arc::new(move || {
+            let ecr = ecr.clone();
+            Box::pin(async move { Ok(ecr.login().await?.credentials()) })
+        })
+    }
+
     /// Calls `GetAuthorizationToken` and decodes it.
     pub async fn login(&self) -> anyhow::Result<RegistryLogin> {
         let response = self

@@ -6,11 +6,10 @@ use aws_config::SdkConfig;
 
 use super::image_uri::UriNaming;
 use crate::config::{Config, EndpointStyle, Target};
-use std::sync::Arc;
 
 use crate::ecr::{EcrRegion, RegistryLogin, registry_host, registry_host_for_account};
 use crate::observer::SharedObserver;
-use crate::registry::{ClientOptions, Credentials, RefreshCredentials, RegistryClient};
+use crate::registry::{ClientOptions, RegistryClient};
 use crate::report::RegionReport;
 
 /// A region's connection state.
@@ -91,26 +90,11 @@ impl RegionSession {
             .login
             .as_ref()
             .context("internal: registry connection before login")?;
-        let credentials = Credentials {
-            username: login.username.clone(),
-            password: login.password.clone(),
-        };
-        let ecr = self.ecr.clone();
-        let refresh: RefreshCredentials = Arc::new(move || {
-            let ecr = ecr.clone();
-            Box::pin(async move {
-                let login = ecr.login().await?;
-                Ok(Credentials {
-                    username: login.username,
-                    password: login.password,
-                })
-            })
-        });
         let client = RegistryClient::connect(
             &self.base_url,
             &self.target.repository,
-            credentials,
-            Some(refresh),
+            login.credentials(),
+            Some(self.ecr.refresher()),
             options,
         )
         .with_context(|| format!("{}: set up registry {}", self.describe(), self.base_url))?;

@@ -1,9 +1,12 @@
-//! The result of reading an image from disk: its manifests as exact bytes, the blob files
-//! to stream, and the platforms it covers. Keeps extracted archives alive while in use.
+//! The result of reading an image: its manifests as exact bytes, the blob files to stream, and
+//! the platforms it covers. Keeps extracted archives alive while in use. An image read from a
+//! registry has its blob files fetched on demand, through a [`BlobFetcher`], once the push knows
+//! which blobs some destination lacks.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
 use tempfile::TempDir;
 
 use super::digest::Digest;
@@ -37,6 +40,16 @@ pub struct LocalImage {
     source_description: String,
     /// The directory an archive was extracted into; blob paths point inside it.
     extracted: Option<Arc<TempDir>>,
+    /// For an image read from a registry: writes blob files on demand.
+    fetcher: Option<Arc<dyn BlobFetcher>>,
+}
+
+/// Writes the files of blobs that are not on disk yet (an image read from a registry), each
+/// verified against its digest and size. Called once per push with the blobs some destination
+/// lacks; blobs every destination holds are never fetched.
+pub trait BlobFetcher: Send + Sync + std::fmt::Debug {
+    /// Fetches `blobs` to their `path`s; the bytes fetched.
+    fn fetch<'a>(&'a self, blobs: Vec<&'a BlobFile>) -> BoxFuture<'a, anyhow::Result<u64>>;
 }
 
 impl LocalImage {
@@ -56,7 +69,30 @@ impl LocalImage {
             platforms,
             source_description,
             extracted: None,
+            fetcher: None,
         }
+    }
+
+    /// Blob files are fetched on demand by `fetcher` ([`LocalImage::fetch`]).
+    pub fn fetched_by(mut self, fetcher: Arc<dyn BlobFetcher>) -> LocalImage {
+        self.fetcher = Some(fetcher);
+        self
+    }
+
+    /// Whether blob files must be fetched before they are read (an image from a registry).
+    pub fn is_remote(&self) -> bool {
+        self.fetcher.is_some()
+    }
+
+    /// Makes the files of `blobs` (indexes into `blobs`) exist: a no-op for an image on disk.
+    /// The bytes fetched.
+    pub async fn fetch(&self, blobs: &[usize]) -> anyhow::Result<u64> {
+        let Some(fetcher) = &self.fetcher else {
+            return Ok(0);
+        };
+        fetcher
+            .fetch(blobs.iter().map(|&i| &self.blobs[i]).collect())
+            .await
     }
 
     /// Ties the lifetime of an extraction directory to this image.
@@ -69,6 +105,7 @@ impl LocalImage {
     /// whose blob paths point inside it).
     pub(crate) fn sharing_extraction_of(mut self, other: &LocalImage) -> LocalImage {
         self.extracted.clone_from(&other.extracted);
+        self.fetcher.clone_from(&other.fetcher);
         self
     }
 

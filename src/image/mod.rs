@@ -17,7 +17,7 @@ mod layout;
 pub mod local;
 pub mod manifest;
 pub mod media_types;
-mod platforms;
+pub mod platforms;
 pub mod source;
 
 #[cfg(test)]
@@ -33,9 +33,9 @@ use anyhow::Context;
 
 pub use descriptor::{Descriptor, Platform};
 pub use digest::{Digest, DigestError, DigestWriter, Sha256Hasher};
-pub use local::{BlobFile, LocalImage};
+pub use local::{BlobFetcher, BlobFile, LocalImage};
 pub use manifest::{ManifestBlob, ManifestContent};
-pub use source::ImageSource;
+pub use source::{ImageSource, RegistryReference};
 
 /// Reads the image `source` points at. Synchronous and possibly slow (archives are
 /// extracted, legacy Docker layers compressed): call it from `spawn_blocking`.
@@ -62,6 +62,9 @@ fn read_source(source: &ImageSource, description: String) -> anyhow::Result<Loca
         ImageSource::DockerDaemon { .. } => anyhow::bail!(
             "internal: a docker-daemon: image must be exported with `docker save` (crate::build) \
              and read as a docker-archive"
+        ),
+        ImageSource::Registry(reference) => anyhow::bail!(
+            "internal: {reference} is read from its registry (crate::source), not from disk"
         ),
     }
 }

@@ -21,7 +21,7 @@ struct ConfigPlatformFields {
 
 /// `["os/arch[/variant]"]` read from the config blob of `manifest`, or empty when the config
 /// is missing from `blobs`, too large, not JSON, or lacks `os`/`architecture`.
-pub(crate) fn from_single_manifest(manifest: &ManifestBlob, blobs: &[BlobFile]) -> Vec<String> {
+pub fn from_single_manifest(manifest: &ManifestBlob, blobs: &[BlobFile]) -> Vec<String> {
     let Ok(ManifestContent::Image { config, .. }) = manifest.content() else {
         return Vec::new();
     };

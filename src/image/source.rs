@@ -1,7 +1,8 @@
 //! Where an image comes from: the `TRANSPORT:PATH[:REF]` strings users type, parsed into
 //! an `ImageSource` and displayed back in the same form. `docker-daemon:NAME:TAG` is only named
 //! here: exporting it is a subprocess (`docker save`), which `crate::build` runs before the
-//! image module reads the resulting docker-archive.
+//! image module reads the resulting docker-archive. `docker://HOST/REPOSITORY[:TAG|@DIGEST]`
+//! names an image in a registry, which `crate::source` reads.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -9,8 +10,36 @@ use std::str::FromStr;
 
 use anyhow::bail;
 
-const VALID_FORMS: &str =
-    "oci:PATH[:REF], oci-archive:PATH[:REF], docker-archive:PATH, docker-daemon:NAME:TAG";
+const VALID_FORMS: &str = "oci:PATH[:REF], oci-archive:PATH[:REF], docker-archive:PATH, \
+                           docker-daemon:NAME:TAG, docker://HOST/REPOSITORY[:TAG|@DIGEST]";
+
+/// An image in a registry: `docker://HOST[:PORT]/REPOSITORY[:TAG|@sha256:DIGEST]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistryReference {
+    /// `host[:port]`; Docker Hub's is `registry-1.docker.io`.
+    pub host: String,
+    pub repository: String,
+    /// The tag or `sha256:…` digest (`latest` when neither is given).
+    pub reference: String,
+}
+
+impl RegistryReference {
+    /// Whether the reference is a digest (then the source is pinned).
+    pub fn is_digest(&self) -> bool {
+        self.reference.starts_with("sha256:")
+    }
+}
+
+impl fmt::Display for RegistryReference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let separator = if self.is_digest() { '@' } else { ':' };
+        write!(
+            f,
+            "docker://{}/{}{separator}{}",
+            self.host, self.repository, self.reference
+        )
+    }
+}
 
 /// An image on local disk, in one of the supported formats.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +60,9 @@ pub enum ImageSource {
     /// An image in the local Docker daemon (`NAME:TAG`, `NAME@sha256:…` or an image ID),
     /// exported with `docker save` by `crate::build` into a `DockerArchive` before reading.
     DockerDaemon { reference: String },
+    /// An image in a registry, read by `crate::source` (manifests as their exact bytes, blobs
+    /// on demand).
+    Registry(RegistryReference),
 }
 
 impl ImageSource {
@@ -40,7 +72,7 @@ impl ImageSource {
             ImageSource::OciLayout { path, .. }
             | ImageSource::OciArchive { path, .. }
             | ImageSource::DockerArchive { path } => Some(path),
-            ImageSource::DockerDaemon { .. } => None,
+            ImageSource::DockerDaemon { .. } | ImageSource::Registry(_) => None,
         }
     }
 }
@@ -49,11 +81,8 @@ impl FromStr for ImageSource {
     type Err = anyhow::Error;
 
     fn from_str(input: &str) -> anyhow::Result<ImageSource> {
-        if input.starts_with("docker://") {
-            bail!(
-                "image source {input:?}: pulling from a registry is not supported yet; use one \
-                 of {VALID_FORMS}"
-            );
+        if let Some(rest) = input.strip_prefix("docker://") {
+            return parse_registry_reference(input, rest).map(ImageSource::Registry);
         }
         if let Some(reference) = input.strip_prefix("docker-daemon:") {
             return parse_daemon_reference(input, reference);
@@ -108,6 +137,64 @@ fn parse_daemon_reference(input: &str, reference: &str) -> anyhow::Result<ImageS
     })
 }
 
+/// `HOST[:PORT]/REPOSITORY[:TAG|@DIGEST]`. As Docker has it, a first component without `.` or
+/// `:` (and not `localhost`) is a Docker Hub repository (`alpine` is `library/alpine`).
+fn parse_registry_reference(input: &str, rest: &str) -> anyhow::Result<RegistryReference> {
+    let (name, reference) = match rest.split_once('@') {
+        Some((name, digest)) => {
+            let valid = digest.strip_prefix("sha256:").is_some_and(|hex| {
+                hex.len() == 64
+                    && hex
+                        .bytes()
+                        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            });
+            if !valid {
+                bail!("image source {input:?} has an invalid digest; expected @sha256:<64 hex>");
+            }
+            (name, digest.to_string())
+        }
+        None => match rest.rsplit_once(':') {
+            Some((name, tag)) if !tag.contains('/') => (name, tag.to_string()),
+            _ => (rest, "latest".to_string()),
+        },
+    };
+    let (first, remainder) = name.split_once('/').unwrap_or(("", name));
+    let names_host = first.contains('.') || first.contains(':') || first == "localhost";
+    let (host, repository) = if names_host {
+        (first.to_string(), remainder.to_string())
+    } else if first.is_empty() {
+        (
+            "registry-1.docker.io".to_string(),
+            format!("library/{remainder}"),
+        )
+    } else {
+        ("registry-1.docker.io".to_string(), name.to_string())
+    };
+    let valid_repository = !repository.is_empty()
+        && repository.split('/').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        });
+    let valid_tag = reference.starts_with("sha256:")
+        || (reference.len() <= 128
+            && reference
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)));
+    if !valid_repository || !valid_tag || host.is_empty() {
+        bail!(
+            "image source {input:?} is not a registry reference; expected \
+             docker://HOST[:PORT]/REPOSITORY[:TAG|@sha256:DIGEST]"
+        );
+    }
+    Ok(RegistryReference {
+        host,
+        repository,
+        reference,
+    })
+}
+
 /// `PATH[:REF]`: an existing path wins as a whole; otherwise split at the last ':'.
 fn split_path_and_reference(
     input: &str,
@@ -149,6 +236,7 @@ impl fmt::Display for ImageSource {
             ImageSource::DockerDaemon { reference } => {
                 return write!(formatter, "docker-daemon:{reference}");
             }
+            ImageSource::Registry(reference) => return write!(formatter, "{reference}"),
         };
         write!(formatter, "{transport}:{}", path.display())?;
         if let Some(reference) = reference {
@@ -251,8 +339,53 @@ mod tests {
     }
 
     #[test]
-    fn registry_sources_are_not_supported_yet() {
-        assert!(parse_error("docker://alpine:latest").contains("not supported yet"));
+    fn registry_references_name_host_repository_and_tag_or_digest() {
+        let digest = format!("sha256:{}", "a".repeat(64));
+        for (input, host, repository, reference) in [
+            (
+                "docker://123456789012.dkr.ecr.us-east-1.amazonaws.com/team/web:v1",
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+                "team/web",
+                "v1",
+            ),
+            (
+                "docker://localhost:5000/web",
+                "localhost:5000",
+                "web",
+                "latest",
+            ),
+            (
+                "docker://alpine:3",
+                "registry-1.docker.io",
+                "library/alpine",
+                "3",
+            ),
+            (
+                &*format!("docker://ghcr.io/org/app@{digest}"),
+                "ghcr.io",
+                "org/app",
+                &*digest,
+            ),
+        ] {
+            let ImageSource::Registry(parsed) = parse(input) else {
+                panic!("{input} is a registry source");
+            };
+            assert_eq!(
+                (
+                    parsed.host.as_str(),
+                    parsed.repository.as_str(),
+                    parsed.reference.as_str()
+                ),
+                (host, repository, reference),
+                "{input}"
+            );
+        }
+        assert_eq!(
+            parse("docker://localhost:5000/web:v1").to_string(),
+            "docker://localhost:5000/web:v1"
+        );
+        assert!(parse_error("docker://ghcr.io/Org/App:v1").contains("not a registry reference"));
+        assert!(parse_error("docker://ghcr.io/app@sha256:abc").contains("invalid digest"));
     }
 
     #[test]

@@ -35,6 +35,7 @@ impl ScreenObserver {
 fn group_title(phase: Phase) -> Option<&'static str> {
     match phase {
         Phase::Plan => Some("ecr-fanout: plan (log in, repositories, tags, missing blobs)"),
+        Phase::Fetch => Some("ecr-fanout: read the missing blobs from the source registry"),
         Phase::Upload => Some("ecr-fanout: phase 1, upload blobs and manifests by digest"),
         Phase::Verify => Some("ecr-fanout: verify every region"),
         Phase::Tags => Some("ecr-fanout: phase 2, move tags"),

@@ -27,6 +27,8 @@ pub enum RegistryErrorKind {
     ImmutableTag,
     /// Any other 4xx: the registry refused what we sent.
     Rejected,
+    /// A downloaded blob's bytes do not match its digest or size.
+    Corrupt,
 }
 
 impl RegistryErrorKind {

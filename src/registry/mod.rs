@@ -2,7 +2,8 @@
 //! it gets a base URL, a repository, Basic credentials and, optionally, a way to get fresh
 //! credentials when the registry says the token has expired.
 //!
-//! Plain HTTP requests (reqwest), each carrying Basic credentials: blob HEAD, blob upload (one
+//! Plain HTTP requests (reqwest), each carrying Basic credentials: blob HEAD, blob download
+//! (redirects followed without credentials), blob upload (one
 //! POST, then one PUT carrying the whole blob, which is what ECR accepts), manifest PUT of the
 //! exact stored bytes, manifest GET whose bytes are hashed instead of trusting
 //! `Docker-Content-Digest`. (oci-client was used for blobs at first; its credential set-up
@@ -11,6 +12,7 @@
 //! credential refresh, a stall bound.
 
 mod blobs;
+mod download;
 mod error;
 mod login;
 mod manifests;
@@ -56,6 +58,8 @@ impl Default for ClientOptions {
 /// A logged-in client for `repository` at `base_url`.
 pub struct RegistryClient {
     http: reqwest::Client,
+    /// Follows no redirect: blob downloads follow theirs by hand, without credentials.
+    no_redirect: reqwest::Client,
     login: LoginState,
     options: ClientOptions,
     base_url: String,
@@ -81,8 +85,15 @@ impl RegistryClient {
             .user_agent(login::USER_AGENT)
             .build()
             .map_err(|e| RegistryError::from_transport(&e))?;
+        let no_redirect = reqwest::Client::builder()
+            .connect_timeout(options.connect_timeout)
+            .user_agent(login::USER_AGENT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| RegistryError::from_transport(&e))?;
         Ok(Self {
             http,
+            no_redirect,
             login: LoginState::new(credentials, refresh),
             options: options.clone(),
             base_url,

@@ -324,8 +324,11 @@ async fn single_patch_answers_201_and_upload_succeeds_through_proxy() {
             .unwrap()
     );
 
-    // Reading it back through the proxy streams the same bytes.
-    let got = proxy.get(&format!("/v2/single/blobs/{digest}")).await;
+    // Reading it back through the proxy (ECR's redirect, followed without credentials)
+    // streams the same bytes.
+    let redirect = proxy.get(&format!("/v2/single/blobs/{digest}")).await;
+    assert_eq!(redirect.status(), StatusCode::TEMPORARY_REDIRECT);
+    let got = http().get(location(&redirect)).send().await.unwrap();
     assert_eq!(got.status(), StatusCode::OK);
     assert_eq!(sha256_digest(&got.bytes().await.unwrap()), digest);
 }
@@ -599,6 +602,46 @@ impl Raw {
             .unwrap()
             .status()
     }
+}
+
+// ---------------------------------------------------------------- (h) presigned blob GETs
+
+#[tokio::test]
+async fn blob_gets_are_redirected_to_a_presigned_url_that_refuses_credentials() {
+    let env = TestEnv::start(&[REGION]).await;
+    let region = env.region(REGION);
+    let proxy = Raw::proxy(region);
+    let data = blob(5_000);
+    let digest = proxy.push_blob("presigned", &data).await;
+    let path = format!("/v2/presigned/blobs/{digest}");
+    let redirect = proxy.get(&path).await;
+    assert_eq!(redirect.status(), StatusCode::TEMPORARY_REDIRECT);
+    let target = location(&redirect);
+    let presigned = reqwest::Url::parse(&target).unwrap();
+    assert_eq!(
+        presigned.host_str(),
+        Some("localhost"),
+        "another host: {target}"
+    );
+    assert!(target.contains("X-Amz-Signature="), "{target}");
+    // With the registry's credentials too: S3's "Only one auth mechanism allowed".
+    let refused = proxy.get(&target).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Only one auth mechanism allowed")
+    );
+    let served = http().get(&target).send().await.unwrap();
+    assert_eq!(served.status(), StatusCode::OK);
+    assert_eq!(served.bytes().await.unwrap(), Bytes::from(data.clone()));
+    // The registry itself serves the blob at once.
+    let direct = Raw::direct(region).get(&path).await;
+    assert_eq!(direct.status(), StatusCode::OK);
+    region.control().disable(Emulation::PresignedBlobRedirect);
+    assert_eq!(proxy.get(&path).await.status(), StatusCode::OK);
 }
 
 // ---------------------------------------------------------------- switches

@@ -25,6 +25,7 @@ mod large_blobs;
 mod mount;
 mod observed_run;
 mod outputs;
+mod promote;
 mod push;
 mod secrets;
 mod tag_references;

@@ -2,7 +2,8 @@
 //! Amazon ECR does where ECR differs from distribution (see [`Emulation`]), and fails the way a
 //! test asks it to (see [`Fault`]). Owns the hyper server task, the connection tasks and the
 //! emulated behaviours; forwarding is in `proxy_forward.rs`, carrying out faults in
-//! `proxy_faults.rs`, the switches, faults and counters in [`ProxyControl`].
+//! `proxy_faults.rs`, the presigned blob downloads in `proxy_presigned.rs`, the switches,
+//! faults and counters in [`ProxyControl`].
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -54,7 +55,7 @@ impl EcrProxy {
     /// Same, with a control handle made by the caller (one control per proxy).
     pub async fn start_with(upstream: &str, control: ProxyControl) -> Result<EcrProxy> {
         let addr = control.listener().bind_loopback()?;
-        let shared = Shared::new(upstream, control.clone())?;
+        let shared = Shared::new(upstream, control.clone()).await?;
         let task = tokio::spawn(accept_loop(shared));
         Ok(EcrProxy {
             addr,
@@ -213,6 +214,22 @@ async fn respond(
             patch_upload(shared, req, uuid).await
         }
         (&Method::PUT, PathKind::Manifest { .. }) => put_manifest(shared, req).await,
+        // (h) blob downloads are redirected to a presigned "S3" URL
+        (&Method::GET, PathKind::Blob { .. })
+            if control.is_enabled(Emulation::PresignedBlobRedirect) =>
+        {
+            let path = req.uri().path().to_string();
+            let authorization = req.headers().get(header::AUTHORIZATION).cloned();
+            let location = shared
+                .presigned
+                .presign(format!("{}{path}", shared.upstream), authorization);
+            let mut resp = Response::new(empty());
+            *resp.status_mut() = StatusCode::TEMPORARY_REDIRECT;
+            if let Ok(value) = HeaderValue::from_str(&location) {
+                resp.headers_mut().insert(header::LOCATION, value);
+            }
+            (resp, false)
+        }
         (&Method::GET, PathKind::Manifest { .. }) => {
             let mut resp = forward(shared, req, None).await;
             if control.is_enabled(Emulation::NoDigestOnManifestGet) {

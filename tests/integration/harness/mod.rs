@@ -27,6 +27,7 @@ pub mod moto_counter;
 pub mod proxy_control;
 pub mod proxy_faults;
 pub mod proxy_forward;
+pub mod proxy_presigned;
 pub mod proxy_tag_rules;
 pub mod registry;
 pub mod run;

@@ -31,10 +31,13 @@ pub enum Emulation {
     /// (g) A manifest PUT by tag that ECR's tag mutability (mode and exclusion filters, read
     /// from moto) forbids is answered 400 TAG_INVALID; needs [`ProxyControl::set_control_plane`].
     TagImmutability,
+    /// (h) A blob GET is answered 307 to a presigned "S3" URL on another host name, which
+    /// refuses a request carrying `Authorization` (see `proxy_presigned`).
+    PresignedBlobRedirect,
 }
 
 impl Emulation {
-    pub const ALL: [Emulation; 7] = [
+    pub const ALL: [Emulation; 8] = [
         Emulation::PatchAnswers201,
         Emulation::DiscardLaterPatches,
         Emulation::NoLocationOnManifestPut,
@@ -42,6 +45,7 @@ impl Emulation {
         Emulation::RequireManifestMediaType,
         Emulation::ExpiredTokens,
         Emulation::TagImmutability,
+        Emulation::PresignedBlobRedirect,
     ];
 }
 

@@ -33,19 +33,23 @@ pub(crate) struct Shared {
     pub upstream: String,
     pub client: reqwest::Client,
     pub control: ProxyControl,
+    /// The "S3" that blob GETs are redirected to.
+    pub presigned: std::sync::Arc<super::proxy_presigned::PresignedS3>,
 }
 
 impl Shared {
-    pub fn new(upstream: &str, control: ProxyControl) -> anyhow::Result<Shared> {
+    pub async fn new(upstream: &str, control: ProxyControl) -> anyhow::Result<Shared> {
         let client = reqwest::Client::builder()
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(5))
             .build()?;
+        let presigned = super::proxy_presigned::PresignedS3::start(client.clone()).await?;
         Ok(Shared {
             upstream: upstream.trim_end_matches('/').to_string(),
             client,
             control,
+            presigned: std::sync::Arc::new(presigned),
         })
     }
 }

@@ -1,0 +1,342 @@
+//! Images read from a registry (`docker://HOST/REPOSITORY[:TAG|@DIGEST]`), to promote the same
+//! bytes to every destination. The manifests (an index with all its children) are read as their
+//! exact bytes and checked against their digests; config and layer blobs are fetched only when
+//! the push knows that some destination lacks them, each once, streamed to a spill file while
+//! it is hashed (the file is deleted with the image), then uploaded from there as a local
+//! image's blobs are. An ECR source logs in with `GetAuthorizationToken` of its account and
+//! region; any other host uses Docker's config (`credHelpers`, `auths`, `credsStore`), else no
+//! credentials.
+
+mod docker_config;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use anyhow::{Context, anyhow, bail};
+use aws_config::SdkConfig;
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use tempfile::TempDir;
+use tracing::info;
+
+use crate::config::tag_references::ecr_host_parts;
+use crate::ecr::EcrRegion;
+use crate::error::{InputError, VerificationFailed};
+use crate::image::{
+    BlobFetcher, BlobFile, Digest, LocalImage, ManifestBlob, RegistryReference, platforms,
+};
+use crate::observer::SharedObserver;
+use crate::registry::{ClientOptions, Credentials, RegistryClient, RegistryErrorKind};
+use crate::secret::Secret;
+
+/// Indexes nest one or two levels in practice; deeper means something is wrong.
+const MAX_INDEX_DEPTH: usize = 8;
+
+/// How to reach the source.
+pub struct SourceOptions {
+    /// `source-registry-endpoint`: the URL used instead of the host's (VPC endpoints, tests).
+    pub endpoint: Option<String>,
+    /// Docker's `config.json`, for credentials of a non-ECR host.
+    pub docker_config: Option<PathBuf>,
+    pub client: ClientOptions,
+    /// Blob downloads at once.
+    pub concurrency: usize,
+}
+
+/// Reads the manifests of `reference` and returns the image, its blobs to be fetched on
+/// demand. A tag or digest the source does not have is an `image` input error (exit 2); a
+/// source that cannot be reached is an operation error naming it.
+pub async fn open(
+    reference: &RegistryReference,
+    options: &SourceOptions,
+    aws: &SdkConfig,
+    observer: SharedObserver,
+) -> anyhow::Result<LocalImage> {
+    let client = Arc::new(connect(reference, options, aws, observer).await?);
+    let top = client
+        .get_manifest(&reference.reference)
+        .await
+        .map_err(|e| anyhow!("source {reference}: read the manifest: {e}"))?
+        .ok_or_else(|| {
+            InputError::new(
+                "image",
+                format!("{reference} does not exist at the source (no such tag or digest)"),
+            )
+        })?;
+    if reference.is_digest() && top.digest.as_str() != reference.reference {
+        return Err(VerificationFailed(format!(
+            "source {reference}: the manifest served hashes to {}",
+            top.digest
+        ))
+        .into());
+    }
+    let top = ManifestBlob::parse(top.bytes, None)
+        .with_context(|| format!("source {reference}: the manifest is not an image manifest"))?;
+    let spill = tempfile::Builder::new()
+        .prefix("ecr-fanout-source-")
+        .tempdir()
+        .context("create the spill directory for the source's blobs")?;
+    let mut walk = Walk {
+        client: &client,
+        reference,
+        dir: spill.path().to_path_buf(),
+        children: Vec::new(),
+        seen_manifests: HashSet::new(),
+        blobs: Vec::new(),
+        seen_blobs: HashSet::new(),
+        platforms: Vec::new(),
+    };
+    walk.visit(&top, 0).await?;
+    let Walk {
+        children,
+        blobs,
+        mut platforms,
+        ..
+    } = walk;
+    if !top.is_index() {
+        platforms = single_manifest_platforms(&client, &top, &blobs).await;
+    }
+    info!(source = %reference, digest = %top.digest, manifests = children.len() + 1,
+          blobs = blobs.len(), "source resolved");
+    let fetcher = Arc::new(Fetcher {
+        client,
+        reference: reference.clone(),
+        concurrency: options.concurrency.max(1),
+        spill,
+    });
+    Ok(LocalImage::new(top, children, blobs, platforms, reference.to_string()).fetched_by(fetcher))
+}
+
+/// The client for the source repository, with the credentials the host calls for.
+async fn connect(
+    reference: &RegistryReference,
+    options: &SourceOptions,
+    aws: &SdkConfig,
+    observer: SharedObserver,
+) -> anyhow::Result<RegistryClient> {
+    let base_url = match &options.endpoint {
+        Some(url) => url.clone(),
+        None if is_loopback(&reference.host) => format!("http://{}", reference.host),
+        None => format!("https://{}", reference.host),
+    };
+    let (credentials, refresh) = match ecr_host_parts(&reference.host) {
+        Some((account, region)) => {
+            let ecr = EcrRegion::new(aws, region, Some(account.to_string()), observer.clone());
+            let login = ecr
+                .login()
+                .await
+                .with_context(|| format!("source {reference}: log in to ECR"))?;
+            (login.credentials(), Some(ecr.refresher()))
+        }
+        None => {
+            let found = match &options.docker_config {
+                Some(file) => docker_config::credentials_for(file, &reference.host)
+                    .await
+                    .with_context(|| format!("source {reference}: credentials"))?,
+                None => None,
+            };
+            let credentials = match found {
+                Some(found) => {
+                    observer.secret_received(&found.secret);
+                    Credentials {
+                        username: found.username,
+                        password: found.secret,
+                    }
+                }
+                None => Credentials {
+                    username: String::new(),
+                    password: Secret::new(String::new()),
+                },
+            };
+            (credentials, None)
+        }
+    };
+    RegistryClient::connect(
+        &base_url,
+        &reference.repository,
+        credentials,
+        refresh,
+        &options.client,
+    )
+    .map_err(|e| anyhow!("source {reference}: set up the registry client: {e}"))
+}
+
+/// Docker reaches loopback registries over plain HTTP.
+fn is_loopback(host: &str) -> bool {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    name == "localhost" || name == "[::1]" || name.starts_with("127.")
+}
+
+/// Reads child manifests (dependencies first) and collects blob descriptors, each once.
+struct Walk<'a> {
+    client: &'a RegistryClient,
+    reference: &'a RegistryReference,
+    dir: PathBuf,
+    children: Vec<ManifestBlob>,
+    seen_manifests: HashSet<Digest>,
+    blobs: Vec<BlobFile>,
+    seen_blobs: HashSet<Digest>,
+    platforms: Vec<String>,
+}
+
+impl Walk<'_> {
+    fn visit<'s>(
+        &'s mut self,
+        manifest: &'s ManifestBlob,
+        depth: usize,
+    ) -> BoxFuture<'s, anyhow::Result<()>> {
+        Box::pin(async move {
+            if depth > MAX_INDEX_DEPTH {
+                bail!(
+                    "source {}: indexes nest more than {MAX_INDEX_DEPTH} levels at {}",
+                    self.reference,
+                    manifest.digest
+                );
+            }
+            if !manifest.is_index() {
+                for descriptor in manifest.references()? {
+                    if self.seen_blobs.insert(descriptor.digest.clone()) {
+                        self.blobs.push(BlobFile {
+                            path: self.dir.join(descriptor.digest.hex()),
+                            digest: descriptor.digest,
+                            size: descriptor.size,
+                            media_type: descriptor.media_type,
+                        });
+                    }
+                }
+                return Ok(());
+            }
+            for descriptor in manifest.references()? {
+                if let Some(platform) = descriptor.platform.as_ref().filter(|p| !p.is_unknown()) {
+                    let name = platform.to_string();
+                    if !self.platforms.contains(&name) {
+                        self.platforms.push(name);
+                    }
+                }
+                if !self.seen_manifests.insert(descriptor.digest.clone()) {
+                    continue;
+                }
+                let fetched = self
+                    .client
+                    .get_manifest(descriptor.digest.as_str())
+                    .await
+                    .map_err(|e| {
+                        anyhow!(
+                            "source {}: read manifest {}: {e}",
+                            self.reference,
+                            descriptor.digest
+                        )
+                    })?
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "source {}: manifest {} of index {} is missing",
+                            self.reference,
+                            descriptor.digest,
+                            manifest.digest
+                        )
+                    })?;
+                if fetched.digest != descriptor.digest {
+                    return Err(VerificationFailed(format!(
+                        "source {}: manifest {} was served with other bytes (hashing to {})",
+                        self.reference, descriptor.digest, fetched.digest
+                    ))
+                    .into());
+                }
+                let child = ManifestBlob::parse(fetched.bytes, Some(&descriptor.media_type))?;
+                self.visit(&child, depth + 1).await?;
+                self.children.push(child);
+            }
+            Ok(())
+        })
+    }
+}
+
+/// A single manifest's platform, from its config blob (fetched now: a few KiB); empty when it
+/// cannot be read.
+async fn single_manifest_platforms(
+    client: &RegistryClient,
+    top: &ManifestBlob,
+    blobs: &[BlobFile],
+) -> Vec<String> {
+    let Ok(crate::image::ManifestContent::Image { config, .. }) = top.content() else {
+        return Vec::new();
+    };
+    let Some(config_file) = blobs.iter().find(|b| b.digest == config.digest) else {
+        return Vec::new();
+    };
+    if client
+        .download_blob(config_file, Arc::default())
+        .await
+        .is_err()
+    {
+        return Vec::new();
+    }
+    platforms::from_single_manifest(top, blobs)
+}
+
+/// Downloads blobs on demand into the spill directory (deleted with the image).
+struct Fetcher {
+    client: Arc<RegistryClient>,
+    reference: RegistryReference,
+    concurrency: usize,
+    spill: TempDir,
+}
+
+impl std::fmt::Debug for Fetcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fetcher")
+            .field("source", &self.reference.to_string())
+            .field("spill", &self.spill.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Fetcher {
+    /// One blob to its spill file (nothing when an earlier fetch wrote it); its size.
+    async fn fetch_one(&self, blob: &BlobFile, received: Arc<AtomicU64>) -> anyhow::Result<u64> {
+        if blob.path.is_file() {
+            return Ok(0);
+        }
+        match self.client.download_blob(blob, received).await {
+            Ok(()) => Ok(blob.size),
+            Err(e) if e.kind == RegistryErrorKind::Corrupt => Err(VerificationFailed(format!(
+                "source {}: download blob: {e}",
+                self.reference
+            ))
+            .into()),
+            Err(e) => Err(anyhow!(
+                "source {}: download blob {} ({} bytes): {e}",
+                self.reference,
+                blob.digest,
+                blob.size
+            )),
+        }
+    }
+}
+
+impl BlobFetcher for Fetcher {
+    fn fetch<'a>(&'a self, blobs: Vec<&'a BlobFile>) -> BoxFuture<'a, anyhow::Result<u64>> {
+        Box::pin(async move {
+            let received = Arc::new(AtomicU64::new(0));
+            let mut downloads = Vec::with_capacity(blobs.len());
+            for blob in blobs {
+                downloads.push(self.fetch_one(blob, received.clone()));
+            }
+            let results: Vec<anyhow::Result<u64>> = futures::stream::iter(downloads)
+                .buffer_unordered(self.concurrency)
+                .collect()
+                .await;
+            let mut bytes = 0;
+            for result in results {
+                bytes += result?;
+            }
+            info!(source = %self.reference, bytes, "source blobs downloaded");
+            Ok(bytes)
+        })
+    }
+}

@@ -1,0 +1,139 @@
+//! Promotion from a registry: `--image docker://…` reads an image from a staging account's ECR
+//! (an ECR-faithful proxy whose blob GETs redirect to a presigned URL that refuses
+//! credentials) and pushes the same bytes to two regions. Checked with skopeo in each region,
+//! and at the source: each blob downloaded once for both regions, nothing but manifests on a
+//! re-run.
+
+use crate::harness::{RunOutput, TestEnv, ecr_fanout, run, skopeo};
+use crate::scenario::*;
+
+const STAGING: &str = "123456789012.dkr.ecr.us-west-2.amazonaws.com";
+
+async fn environment() -> TestEnv {
+    TestEnv::start_named(&[
+        ("staging", "us-west-2"),
+        ("us-east-1", "us-east-1"),
+        ("eu-west-1", "eu-west-1"),
+    ])
+    .await
+}
+
+/// Puts `image` as `staging/web:v1` into the staging registry with ecr-fanout itself.
+async fn stage(env: &TestEnv, image: &str) {
+    let staging = env.region("staging");
+    let mut cmd = ecr_fanout(env);
+    cmd.args([
+        "push",
+        "--image",
+        image,
+        "--tags",
+        "v1",
+        "--create-repository",
+    ])
+    .args(["--regions", "us-west-2", "--repository", "staging/web"])
+    .args([
+        "--registry-endpoints",
+        &format!("us-west-2={}", staging.proxy_url()),
+    ]);
+    let out = run(cmd).await;
+    assert!(out.success(), "staging push: {out}");
+}
+
+/// `push --image docker://STAGING/staging/web:REF` to us-east-1 and eu-west-1 as `web`.
+async fn promote(env: &TestEnv, reference: &str, extra: &[&str]) -> RunOutput {
+    let endpoints = format!(
+        "us-east-1={},eu-west-1={}",
+        env.region("us-east-1").proxy_url(),
+        env.region("eu-west-1").proxy_url()
+    );
+    let mut cmd = ecr_fanout(env);
+    cmd.args(["push", "--json"])
+        .args([
+            "--image",
+            &format!("docker://{STAGING}/staging/web{reference}"),
+        ])
+        .args([
+            "--source-registry-endpoint",
+            &env.region("staging").proxy_url(),
+        ])
+        .args(["--regions", "us-east-1,eu-west-1", "--repository", "web"])
+        .args(["--registry-endpoints", &endpoints])
+        .args(extra);
+    run(cmd).await
+}
+
+fn blob_downloads(env: &TestEnv) -> usize {
+    env.region("staging").control().count_kind("GET", "blob")
+}
+
+#[tokio::test]
+async fn a_staged_image_is_promoted_with_its_digest_each_blob_read_once() {
+    let env = environment().await;
+    let (image, digest) = single_manifest_image(&env, "promote");
+    stage(&env, &image).await;
+    let staged = skopeo::manifest_digest(env.region("staging"), "staging/web", "v1")
+        .await
+        .unwrap();
+    assert_eq!(staged, digest);
+    let logins_before = env
+        .moto()
+        .count_calls_in("us-west-2", "GetAuthorizationToken");
+    let out = promote(&env, ":v1", &["--tags", "prod", "--create-repository"]).await;
+    assert!(out.success(), "{out}");
+    for region in ["us-east-1", "eu-west-1"] {
+        let served = skopeo::manifest_digest(env.region(region), "web", "prod")
+            .await
+            .unwrap();
+        assert_eq!(served, digest, "{region} serves the staged bytes");
+    }
+    let promoted = report(&out);
+    assert_eq!(promoted["digest"], digest.as_str());
+    assert!(
+        env.moto()
+            .count_calls_in("us-west-2", "GetAuthorizationToken")
+            > logins_before,
+        "the source was logged in to with ECR's token of its region"
+    );
+    // Three blobs (config and two layers), each downloaded once for both regions; the
+    // config was read during the plan for the platform, and not again.
+    assert_eq!(
+        blob_downloads(&env),
+        3,
+        "{:?}",
+        env.region("staging").control().requests()
+    );
+    assert_eq!(promoted["platforms"], serde_json::json!(["linux/amd64"]));
+
+    let again = promote(&env, ":v1", &["--tags", "prod"]).await;
+    assert!(again.success(), "{again}");
+    assert_eq!(report(&again)["bytes_uploaded"], 0);
+    assert_eq!(
+        blob_downloads(&env),
+        4,
+        "a re-run reads only the config (for the platform), no layer"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_source_tag_is_exit_2_naming_it_and_nothing_is_written() {
+    let env = environment().await;
+    let (image, _) = single_manifest_image(&env, "promote-missing");
+    stage(&env, &image).await;
+    let out = promote(&env, ":v9", &["--tags", "prod", "--create-repository"]).await;
+    assert_eq!(out.status, 2, "{out}");
+    assert_stderr_says(
+        &out,
+        &[&format!(
+            "invalid input `image`: docker://{STAGING}/staging/web:v9 does not exist at the source"
+        )],
+    );
+    for region in ["us-east-1", "eu-west-1"] {
+        assert!(
+            skopeo::catalog(env.region(region))
+                .await
+                .unwrap()
+                .is_empty(),
+            "{region} holds nothing"
+        );
+    }
+}
