@@ -312,6 +312,7 @@ fn outcome(
             .map(|f| f.served.platforms.clone())
             .unwrap_or_default(),
         bytes: source.map_or(0, |f| f.served.blob_bytes()),
+        source: None,
     };
     let regions = checks
         .iter()

@@ -43,5 +43,6 @@ pub fn output_values(report: &Report) -> Vec<(String, String)> {
         "destinations".to_string(),
         json!(report.destinations).to_string(),
     ));
+    values.push(("source".to_string(), json!(report.source).to_string()));
     values
 }

@@ -33,6 +33,9 @@ pub struct Report {
     pub digest: Digest,
     pub media_type: String,
     pub platforms: Vec<String>,
+    /// Where the image was read from when it was promoted from a registry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceSummary>,
     pub tags: Vec<String>,
     /// The primary region's image URI (digest-pinned unless `image-uri-format` says otherwise).
     pub image: String,
@@ -266,6 +269,16 @@ pub struct ImageSummary {
     pub platforms: Vec<String>,
     /// Bytes of config and layer blobs.
     pub bytes: u64,
+    /// The registry the image was read from (`docker://…`), if it was.
+    pub source: Option<SourceSummary>,
+}
+
+/// The image a push promoted from a registry: the reference as given, and the digest it
+/// resolved to (the digest pushed).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SourceSummary {
+    pub reference: String,
+    pub digest: Digest,
 }
 
 impl ImageSummary {
@@ -275,6 +288,10 @@ impl ImageSummary {
             media_type: image.top.media_type.clone(),
             platforms: image.platforms.clone(),
             bytes: image.blob_bytes(),
+            source: image.is_remote().then(|| SourceSummary {
+                reference: image.source_description().to_string(),
+                digest: image.top.digest.clone(),
+            }),
         }
     }
 }
@@ -318,6 +335,7 @@ impl Report {
             digest: image.digest,
             media_type: image.media_type,
             platforms: image.platforms,
+            source: image.source,
             tags: tags.to_vec(),
             image: primary.map(|r| r.image.clone()).unwrap_or_default(),
             registry: primary.map(|r| r.registry.clone()).unwrap_or_default(),

@@ -75,6 +75,7 @@ async fn action_pushes_with_runner_style_inputs_and_writes_every_output() {
             "regions",
             "registries",
             "registry",
+            "source",
             "tags",
             "task-definitions",
         ]
@@ -269,6 +270,13 @@ fn report_value_for(name: &str, report: &Value, regions: &[&str]) -> String {
     let field = match name {
         "digest" | "image" | "images" | "tags" | "platforms" | "registry" | "registries"
         | "destinations" => name,
+        "source" => {
+            return report
+                .get("source")
+                .cloned()
+                .unwrap_or(Value::Null)
+                .to_string();
+        }
         "task-definitions" => "task_definitions",
         "bytes-uploaded" => "bytes_uploaded",
         "regions" => {

@@ -4,6 +4,7 @@
 //! and at the source: each blob downloaded once for both regions, nothing but manifests on a
 //! re-run.
 
+use crate::harness::moto::moto_password;
 use crate::harness::{RunOutput, TestEnv, ecr_fanout, run, skopeo};
 use crate::scenario::*;
 
@@ -88,6 +89,10 @@ async fn a_staged_image_is_promoted_with_its_digest_each_blob_read_once() {
     }
     let promoted = report(&out);
     assert_eq!(promoted["digest"], digest.as_str());
+    assert_eq!(
+        promoted["source"],
+        serde_json::json!({"reference": format!("docker://{STAGING}/staging/web:v1"), "digest": digest})
+    );
     assert!(
         env.moto()
             .count_calls_in("us-west-2", "GetAuthorizationToken")
@@ -112,6 +117,77 @@ async fn a_staged_image_is_promoted_with_its_digest_each_blob_read_once() {
         4,
         "a re-run reads only the config (for the platform), no layer"
     );
+}
+
+#[tokio::test]
+async fn an_index_is_promoted_with_every_child_and_the_source_token_is_masked() {
+    let env = environment().await;
+    let (image, digest) = multi_platform_image(&env, "promote-index");
+    stage(&env, &image).await;
+    let out = {
+        let endpoints = format!(
+            "us-east-1={},eu-west-1={}",
+            env.region("us-east-1").proxy_url(),
+            env.region("eu-west-1").proxy_url()
+        );
+        let mut cmd = ecr_fanout(&env);
+        cmd.env("GITHUB_ACTIONS", "true")
+            .args([
+                "-vv",
+                "push",
+                "--json",
+                "--tags",
+                "v1",
+                "--create-repository",
+            ])
+            .args([
+                "--image",
+                &format!("docker://{STAGING}/staging/web@{digest}"),
+            ])
+            .args([
+                "--source-registry-endpoint",
+                &env.region("staging").proxy_url(),
+            ])
+            .args(["--regions", "us-east-1,eu-west-1", "--repository", "web"])
+            .args(["--registry-endpoints", &endpoints]);
+        run(cmd).await
+    };
+    assert!(out.success(), "{out}");
+    let promoted = report(&out);
+    assert_eq!(promoted["digest"], digest.as_str());
+    assert_eq!(
+        promoted["platforms"],
+        serde_json::json!(["linux/amd64", "linux/arm64/v8"])
+    );
+    for region in ["us-east-1", "eu-west-1"] {
+        let raw = skopeo::inspect_raw(env.region(region), "web", "v1")
+            .await
+            .unwrap();
+        assert_eq!(
+            skopeo::sha256_digest(&raw),
+            digest,
+            "{region}: the index's exact bytes"
+        );
+        let index: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+        for child in index["manifests"].as_array().unwrap() {
+            let child = child["digest"].as_str().unwrap();
+            let served = skopeo::manifest_digest(env.region(region), "web", child)
+                .await
+                .unwrap();
+            assert_eq!(served, child, "{region} holds child {child}");
+        }
+    }
+    let password = moto_password("us-west-2");
+    assert!(
+        out.stderr.contains(&format!("::add-mask::{password}")),
+        "the source's ECR password is masked"
+    );
+    for line in out.stderr.lines().chain(out.stdout.lines()) {
+        assert!(
+            line == format!("::add-mask::{password}") || !line.contains(&password),
+            "a line shows the source's password: {line}"
+        );
+    }
 }
 
 #[tokio::test]
