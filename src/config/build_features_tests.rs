@@ -134,14 +134,14 @@ fn ssh_contexts_and_switches() {
         ("ssh", "default\ngithub=/home/me/.ssh/id_ed25519"),
         (
             "build-contexts",
-            "alpine=docker-image://alpine:3.20\nsrc=../shared",
+            "alpine=docker-image://alpine:3.20\nsrc=../vendor",
         ),
         ("sbom", "true"),
         ("no-cache", "true"),
         ("pull", "TRUE"),
     ]);
     assert_eq!(found.ssh, ["default", "github=/home/me/.ssh/id_ed25519"]);
-    assert_eq!(found.build_contexts[1], ("src".into(), "../shared".into()));
+    assert_eq!(found.build_contexts[1], ("src".into(), "../vendor".into()));
     assert!(found.sbom && found.no_cache && found.pull);
     assert!(error_of(&[("ssh", "bad id=x")]).starts_with("invalid input `ssh`:"));
     assert!(error_of(&[("ssh", "key=")]).starts_with("invalid input `ssh`:"));
