@@ -25,18 +25,33 @@ pub struct Credentials {
 pub type RefreshCredentials =
     Arc<dyn Fn() -> BoxFuture<'static, anyhow::Result<Credentials>> + Send + Sync>;
 
-/// One set of credentials and its generation.
+/// One set of credentials (and, for a registry that asked for one, a Bearer token obtained
+/// with them) and its generation.
 pub struct Session {
     pub credentials: Credentials,
+    pub bearer: Option<Secret>,
     pub generation: u64,
 }
 
 impl Session {
+    /// Adds the Bearer token, else the Basic credentials, else nothing (anonymous).
     pub fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        request.basic_auth(
-            &self.credentials.username,
-            Some(self.credentials.password.expose()),
-        )
+        match &self.bearer {
+            Some(token) => request.bearer_auth(token.expose()),
+            None => self.basic(request),
+        }
+    }
+
+    /// The Basic credentials only (asking a token server for a token); none when anonymous.
+    pub fn basic(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        if self.credentials.username.is_empty() {
+            request
+        } else {
+            request.basic_auth(
+                &self.credentials.username,
+                Some(self.credentials.password.expose()),
+            )
+        }
     }
 }
 
@@ -51,6 +66,7 @@ impl LoginState {
     pub fn new(credentials: Credentials, refresh: Option<RefreshCredentials>) -> Self {
         let session = Session {
             credentials,
+            bearer: None,
             generation: 0,
         };
         Self {
@@ -83,9 +99,21 @@ impl LoginState {
         };
         let session = Session {
             credentials,
+            bearer: None,
             generation: seen_generation + 1,
         };
         *self.current.write().await = Arc::new(session);
         Ok(())
+    }
+
+    /// A new session with the same credentials and `token` as its Bearer token.
+    pub async fn use_bearer(&self, token: Secret) {
+        let mut current = self.current.write().await;
+        let session = Session {
+            credentials: current.credentials.clone(),
+            bearer: Some(token),
+            generation: current.generation + 1,
+        };
+        *current = Arc::new(session);
     }
 }

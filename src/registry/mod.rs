@@ -11,6 +11,7 @@
 //! left.) Every request goes through [`RegistryClient::run`]: retries with backoff, one
 //! credential refresh, a stall bound.
 
+mod bearer;
 mod blobs;
 mod download;
 mod error;
@@ -60,6 +61,8 @@ pub struct RegistryClient {
     http: reqwest::Client,
     /// Follows no redirect: blob downloads follow theirs by hand, without credentials.
     no_redirect: reqwest::Client,
+    /// The token service of a registry that asked for Bearer tokens, and the actions asked.
+    token_endpoint: std::sync::Mutex<Option<(bearer::TokenEndpoint, String)>>,
     login: LoginState,
     options: ClientOptions,
     base_url: String,
@@ -94,6 +97,7 @@ impl RegistryClient {
         Ok(Self {
             http,
             no_redirect,
+            token_endpoint: std::sync::Mutex::new(None),
             login: LoginState::new(credentials, refresh),
             options: options.clone(),
             base_url,
@@ -142,7 +146,12 @@ impl RegistryClient {
             if login_again && !refreshed {
                 refreshed = true;
                 warn!(registry = %self.host, "{what}: {error}; logging in again");
-                match self.login.refresh(generation).await {
+                let renewed = match self.renew_token().await {
+                    Ok(true) => Ok(()),
+                    Ok(false) => self.login.refresh(generation).await,
+                    Err(e) => Err(e),
+                };
+                match renewed {
                     Ok(()) => continue,
                     Err(refresh_error) => error = refresh_error,
                 }

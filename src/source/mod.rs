@@ -5,7 +5,8 @@
 //! it is hashed (the file is deleted with the image), then uploaded from there as a local
 //! image's blobs are. An ECR source logs in with `GetAuthorizationToken` of its account and
 //! region; any other host uses Docker's config (`credHelpers`, `auths`, `credsStore`), else no
-//! credentials.
+//! credentials; a registry that answers with a Bearer challenge gets a pull token for the
+//! repository, asked for with those credentials (or anonymously).
 
 mod docker_config;
 
@@ -54,7 +55,14 @@ pub async fn open(
     aws: &SdkConfig,
     observer: SharedObserver,
 ) -> anyhow::Result<LocalImage> {
-    let client = Arc::new(connect(reference, options, aws, observer).await?);
+    let client = Arc::new(connect(reference, options, aws, observer.clone()).await?);
+    if let Some(token) = client
+        .negotiate_token("pull")
+        .await
+        .map_err(|e| anyhow!("source {reference}: authenticate: {e}"))?
+    {
+        observer.secret_received(&token);
+    }
     let top = client
         .get_manifest(&reference.reference)
         .await

@@ -5,6 +5,7 @@
 //! re-run.
 
 use crate::harness::moto::moto_password;
+use crate::harness::token_registry::TokenRegistry;
 use crate::harness::{RunOutput, TestEnv, ecr_fanout, run, skopeo};
 use crate::scenario::*;
 
@@ -188,6 +189,45 @@ async fn an_index_is_promoted_with_every_child_and_the_source_token_is_masked() 
             "a line shows the source's password: {line}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_registry_that_asks_for_bearer_tokens_is_read_anonymously_with_a_pull_token() {
+    let env = environment().await;
+    let (image, digest) = single_manifest_image(&env, "promote-bearer");
+    stage(&env, &image).await;
+    let staging = env.region("staging");
+    let public = TokenRegistry::start(&staging.direct_url(), staging.password())
+        .await
+        .unwrap();
+    let endpoints = format!(
+        "us-east-1={},eu-west-1={}",
+        env.region("us-east-1").proxy_url(),
+        env.region("eu-west-1").proxy_url()
+    );
+    let mut cmd = ecr_fanout(&env);
+    cmd.env("GITHUB_ACTIONS", "true")
+        .args(["push", "--json", "--tags", "v1", "--create-repository"])
+        .args([
+            "--image",
+            &format!("docker://{}/staging/web:v1", public.host()),
+        ])
+        .args(["--regions", "us-east-1,eu-west-1", "--repository", "web"])
+        .args(["--registry-endpoints", &endpoints]);
+    let out = run(cmd).await;
+    assert!(out.success(), "{out}");
+    for region in ["us-east-1", "eu-west-1"] {
+        let served = skopeo::manifest_digest(env.region(region), "web", "v1")
+            .await
+            .unwrap();
+        assert_eq!(served, digest, "{region}");
+    }
+    assert_eq!(public.scopes(), ["repository:staging/web:pull"]);
+    let token = &public.tokens()[0];
+    assert!(
+        out.stderr.contains(&format!("::add-mask::{token}")),
+        "the pull token is masked"
+    );
 }
 
 #[tokio::test]

@@ -34,6 +34,7 @@ pub mod run;
 pub mod running;
 pub mod skopeo;
 pub mod support;
+pub mod token_registry;
 
 // Short paths for tests; not every test binary configuration uses each.
 #[allow(unused_imports)]
