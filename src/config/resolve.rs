@@ -50,6 +50,7 @@ pub fn resolve(raw: &RawInputs) -> Result<Config, InputError> {
             summary: raw.bool("summary", true)?,
         },
         handoff,
+        scan: super::scan::resolve_scan(raw)?,
     })
 }
 
