@@ -31,6 +31,19 @@ pub fn manifests_to_scan(image: &LocalImage) -> anyhow::Result<Vec<String>> {
     })
 }
 
+/// A scan report with `options`' rule and no findings yet.
+fn blank_report(
+    options: &ScanOptions,
+    status: ScanState,
+    scan_type: Option<ScanType>,
+    manifests: Vec<String>,
+) -> ScanReport {
+    let mut report = ScanReport::new(status, scan_type, manifests);
+    report.gate = options.mode == ScanMode::Gate;
+    report.threshold = options.threshold;
+    report
+}
+
 /// The destinations `options` scans, by position.
 fn scanned(options: &ScanOptions, destinations: &[Destination]) -> Vec<usize> {
     match (options.mode, options.destinations) {
@@ -62,7 +75,12 @@ pub async fn plan_scans(
                 } else {
                     d.session.ecr.scanning_type().await.ok()
                 };
-                d.outcome.scan = Some(ScanReport::new(ScanState::Planned, scan_type, manifests));
+                d.outcome.scan = Some(blank_report(
+                    options,
+                    ScanState::Planned,
+                    scan_type,
+                    manifests,
+                ));
             }
         });
     join_all(plans).await;
@@ -117,8 +135,12 @@ async fn scan_destination(
             (verdict.report, refused)
         }
         Ok(Ok((scan_type, Err(why)))) => {
-            let mut report =
-                ScanReport::new(ScanState::Failed, Some(scan_type), manifests.to_vec());
+            let mut report = blank_report(
+                options,
+                ScanState::Failed,
+                Some(scan_type),
+                manifests.to_vec(),
+            );
             report.error = Some(why.clone());
             (
                 report,
@@ -126,7 +148,7 @@ async fn scan_destination(
             )
         }
         Ok(Err(error)) => {
-            let mut report = ScanReport::new(ScanState::Failed, None, manifests.to_vec());
+            let mut report = blank_report(options, ScanState::Failed, None, manifests.to_vec());
             report.error = Some(format!("{error:#}"));
             (
                 report,
@@ -136,7 +158,7 @@ async fn scan_destination(
         Err(_) => {
             let seconds = options.timeout.as_secs();
             let why = format!("the scan did not complete within scan-timeout ({seconds} s)");
-            let mut report = ScanReport::new(ScanState::TimedOut, None, manifests.to_vec());
+            let mut report = blank_report(options, ScanState::TimedOut, None, manifests.to_vec());
             report.error = Some(why.clone());
             (report, Some(anyhow::anyhow!("{place}: {why}")))
         }

@@ -28,6 +28,8 @@ pub fn judge(
         .filter(|i| i.applies_on(today))
         .collect();
     let mut report = ScanReport::new(ScanState::Complete, Some(scan_type), manifests);
+    report.gate = options.mode == crate::config::scan::ScanMode::Gate;
+    report.threshold = options.threshold;
     let mut kept: Vec<Finding> = Vec::new();
     for finding in once_each(findings) {
         if active.iter().any(|i| finding.is_named(&i.id)) {

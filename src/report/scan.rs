@@ -130,6 +130,10 @@ impl fmt::Display for WorstFinding {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ScanReport {
     pub status: ScanState,
+    /// Whether findings refuse the run (`scan: gate`) or are only reported.
+    pub gate: bool,
+    /// The severity at or above which findings refuse the run under `gate`.
+    pub threshold: Severity,
     /// `BASIC` or `ENHANCED`; `null` when it could not be read (dry run without AWS access).
     #[serde(rename = "type")]
     pub scan_type: Option<ScanType>,
@@ -155,6 +159,8 @@ impl ScanReport {
     pub fn new(status: ScanState, scan_type: Option<ScanType>, manifests: Vec<String>) -> Self {
         Self {
             status,
+            gate: false,
+            threshold: Severity::High,
             scan_type,
             manifests,
             counts: BTreeMap::new(),
