@@ -88,6 +88,8 @@ impl EcrRegion {
             .set_registry_id(self.registry_id.clone())
             .repository_name(repository)
             .image_id(ImageIdentifier::builder().image_digest(digest).build())
+            .customize()
+            .config_override(single_attempt())
             .send()
             .await;
         match result {
@@ -148,6 +150,13 @@ impl EcrRegion {
             }
         }
     }
+}
+
+/// One attempt only: the SDK retries `LimitExceededException` as throttling, but from
+/// `StartImageScan` it means the image was already scanned today, for the rest of the day.
+fn single_attempt() -> aws_sdk_ecr::config::Builder {
+    aws_sdk_ecr::config::Builder::default()
+        .retry_config(aws_sdk_ecr::config::retry::RetryConfig::standard().with_max_attempts(1))
 }
 
 fn progress_of(status: Option<&ScanStatus>, description: &str) -> ScanProgress {
