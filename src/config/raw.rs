@@ -85,6 +85,16 @@ impl RawInputs {
         }
     }
 
+    /// Inputs from `(name, value)` pairs, for tests.
+    #[cfg(test)]
+    pub fn from_pairs(pairs: &[(&'static str, &str)]) -> Self {
+        let mut raw = Self::default();
+        for (name, value) in pairs {
+            raw.set(name, Some((*value).to_string()));
+        }
+        raw
+    }
+
     pub fn get(&self, name: &'static str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
     }

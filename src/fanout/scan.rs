@@ -44,13 +44,17 @@ fn blank_report(
     report
 }
 
-/// The destinations `options` scans, by position.
-fn scanned(options: &ScanOptions, destinations: &[Destination]) -> Vec<usize> {
-    match (options.mode, options.destinations) {
-        (ScanMode::Off, _) => Vec::new(),
-        (_, ScanDestinations::Primary) => (0..destinations.len().min(1)).collect(),
-        (_, ScanDestinations::All) => (0..destinations.len()).collect(),
-    }
+/// The destinations `options` scans.
+fn scanned<'a>(
+    options: &ScanOptions,
+    destinations: &'a mut [Destination],
+) -> impl Iterator<Item = &'a mut Destination> {
+    let count = match (options.mode, options.destinations) {
+        (ScanMode::Off, _) => 0,
+        (_, ScanDestinations::Primary) => 1,
+        (_, ScanDestinations::All) => destinations.len(),
+    };
+    destinations.iter_mut().take(count)
 }
 
 /// A dry run: each destination that would be scanned records how (its scanning type, when
@@ -62,27 +66,22 @@ pub async fn plan_scans(
     without_aws: bool,
 ) -> anyhow::Result<()> {
     let manifests = manifests_to_scan(image)?;
-    let chosen = scanned(options, destinations);
-    let plans = destinations
-        .iter_mut()
-        .enumerate()
-        .filter(|(i, _)| chosen.contains(i))
-        .map(|(_, d)| {
-            let manifests = manifests.clone();
-            async move {
-                let scan_type = if without_aws {
-                    None
-                } else {
-                    d.session.ecr.scanning_type().await.ok()
-                };
-                d.outcome.scan = Some(blank_report(
-                    options,
-                    ScanState::Planned,
-                    scan_type,
-                    manifests,
-                ));
-            }
-        });
+    let plans = scanned(options, destinations).map(|d| {
+        let manifests = manifests.clone();
+        async move {
+            let scan_type = if without_aws {
+                None
+            } else {
+                d.session.ecr.scanning_type().await.ok()
+            };
+            d.outcome.scan = Some(blank_report(
+                options,
+                ScanState::Planned,
+                scan_type,
+                manifests,
+            ));
+        }
+    });
     join_all(plans).await;
     Ok(())
 }
@@ -99,12 +98,8 @@ pub async fn scan_all(
         warn!("scan-ignore entry {entry} has expired; it no longer ignores that finding");
     }
     let manifests = manifests_to_scan(image)?;
-    let chosen = scanned(options, destinations);
-    let scans = destinations
-        .iter_mut()
-        .enumerate()
-        .filter(|(i, _)| chosen.contains(i))
-        .map(|(_, d)| scan_destination(options, &manifests, d, today));
+    let scans =
+        scanned(options, destinations).map(|d| scan_destination(options, &manifests, d, today));
     let failures: Vec<(String, anyhow::Error)> =
         join_all(scans).await.into_iter().flatten().collect();
     if failures.is_empty() {

@@ -139,16 +139,9 @@ async fn report_mode_passes_and_counts_in_the_report_summary_and_outputs() {
         &env,
         &image,
         "web",
-        &[
-            "--tags",
-            "v1",
-            "--create-repository",
-            "--scan",
-            "report",
-            "--dotenv-file",
-            &dotenv_arg,
-        ],
+        &["--tags", "v1", "--create-repository"],
     );
+    cmd.args(["--scan", "report", "--dotenv-file", &dotenv_arg]);
     cmd.env("GITHUB_STEP_SUMMARY", &summary_arg)
         .env("GITHUB_OUTPUT", &outputs_arg);
     let out = run(cmd).await;
