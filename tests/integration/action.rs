@@ -264,11 +264,7 @@ fn scan_platforms_with_one_low_finding(env: &TestEnv, image: &str, region: &str)
         } else {
             vec![]
         };
-        scans.set_image(
-            region,
-            &platform.digest.to_string(),
-            ImageScan::basic(findings),
-        );
+        scans.set_image(region, platform.digest.as_ref(), ImageScan::basic(findings));
     }
 }
 
