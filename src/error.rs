@@ -34,6 +34,11 @@ pub struct PlanRefused(pub String);
 #[error("{0}")]
 pub struct VerificationFailed(pub String);
 
+/// The scan gate refused the image: findings at or above the threshold. Exit code 4.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct GateRefused(pub String);
+
 /// What kind of failure a destination, or the run, had. The order is the precedence: when
 /// destinations fail differently the run exits with the highest kind's code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -77,6 +82,9 @@ impl FailureKind {
             }
             if cause.is::<VerificationFailed>() {
                 return Self::Verification;
+            }
+            if cause.is::<GateRefused>() {
+                return Self::Gate;
             }
         }
         Self::Operation
@@ -147,11 +155,7 @@ mod tests {
     }
 
     fn gate() -> anyhow::Error {
-        Failed {
-            kind: FailureKind::Gate,
-            message: "region a: 2 CRITICAL findings".into(),
-        }
-        .into()
+        GateRefused("region a: 2 CRITICAL findings".into()).into()
     }
 
     #[test]

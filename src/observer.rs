@@ -24,6 +24,9 @@ pub enum Phase {
     ReplicationWait,
     /// Every destination's manifests and blobs read back.
     Verify,
+    /// The vulnerability scan gate: findings read in the scanned destinations before any tag
+    /// moves (only when `scan` is not `off`).
+    Scan,
     /// Phase 2: tags moved.
     Tags,
     /// Every destination's tags read once more, after all of this run's puts.

@@ -82,6 +82,8 @@ pub struct PushArgs {
     pub management: super::management::RepositoryManagementArgs,
     #[command(flatten)]
     pub handoff: super::handoff::HandoffArgs,
+    #[command(flatten)]
+    pub scan: super::scan::ScanArgs,
     /// Plan only: read what is there, write nothing anywhere [default: false].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub dry_run: Option<String>,
@@ -110,6 +112,7 @@ impl PushArgs {
         let mut raw = RawInputs::default();
         self.management.add_to(&mut raw);
         self.handoff.add_to(&mut raw);
+        self.scan.add_to(&mut raw);
         self.build.add_to(&mut raw);
         self.destination.add_to(&mut raw);
         self.report.add_to(&mut raw);

@@ -123,11 +123,7 @@ mod tests {
     use super::*;
 
     fn raw(pairs: &[(&'static str, &str)]) -> RawInputs {
-        let mut raw = RawInputs::default();
-        for (name, value) in pairs {
-            raw.set(name, Some((*value).to_string()));
-        }
-        raw
+        RawInputs::from_pairs(pairs)
     }
 
     #[test]

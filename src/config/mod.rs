@@ -16,6 +16,7 @@ pub mod names;
 pub mod policy_input;
 pub mod raw;
 mod resolve;
+pub mod scan;
 pub mod shared_args;
 pub mod tag_mutability;
 pub mod tag_references;
@@ -57,6 +58,8 @@ pub struct Config {
     pub outputs: OutputOptions,
     /// URI format, Lambda checks and ECS task definitions for the deploy step.
     pub handoff: handoff::HandoffOptions,
+    /// The vulnerability scan before any tag moves.
+    pub scan: scan::ScanOptions,
 }
 
 /// One destination: a repository in one account's registry in one region.

@@ -35,6 +35,12 @@ pub const PUSH_INPUTS: &[&str] = &[
     "image-tag-mutability",
     "image-tag-mutability-exclusion-filters",
     "scan-on-push",
+    "scan",
+    "scan-severity-threshold",
+    "scan-destinations",
+    "scan-timeout",
+    "scan-ignore",
+    "scan-fixable-only",
     "encryption-type",
     "kms-key",
     "repository-tags",
@@ -78,6 +84,16 @@ impl RawInputs {
         if let Some(value) = value.filter(|v| !v.trim().is_empty()) {
             self.values.insert(name, value);
         }
+    }
+
+    /// Inputs from `(name, value)` pairs, for tests.
+    #[cfg(test)]
+    pub fn from_pairs(pairs: &[(&'static str, &str)]) -> Self {
+        let mut raw = Self::default();
+        for (name, value) in pairs {
+            raw.set(name, Some((*value).to_string()));
+        }
+        raw
     }
 
     pub fn get(&self, name: &'static str) -> Option<&str> {

@@ -52,6 +52,7 @@ pub fn resolve(raw: &RawInputs) -> Result<Config, InputError> {
             summary: raw.bool("summary", true)?,
         },
         handoff,
+        scan: super::scan::resolve_scan(raw)?,
     })
 }
 

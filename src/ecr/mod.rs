@@ -12,6 +12,7 @@ mod hosts;
 mod policies;
 mod replication;
 mod repository;
+mod scanning;
 mod settings;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -27,6 +28,7 @@ pub use replication::{
     DestinationStatus, ReplicationRules, ReplicationTarget, summarize_replication,
 };
 pub use repository::{RepositoryInfo, RepositoryState};
+pub use scanning::{Finding, ScanProgress, ScanRead};
 pub use settings::CurrentSettings;
 
 /// Loads the shared AWS configuration once (credential chain, endpoint settings). ECR calls

@@ -6,7 +6,7 @@ use super::plan::RegionPlan;
 use super::session::RegionSession;
 use crate::error::FailureKind;
 use crate::image::LocalImage;
-use crate::report::{RegionReport, RegionStatus};
+use crate::report::{RegionReport, RegionStatus, ScanReport};
 
 /// A destination of the run and everything known about it so far.
 pub struct Destination {
@@ -27,6 +27,8 @@ pub struct Outcome {
     pub failure: Option<Failure>,
     /// Set when the push reached its end: the seconds since phase 1 started.
     pub finished_after: Option<f64>,
+    /// The vulnerability scan, when the destination was scanned (or, in a dry run, would be).
+    pub scan: Option<ScanReport>,
 }
 
 /// A destination's failure as the report gives it.
@@ -68,7 +70,8 @@ impl Destination {
         &self.session.target.id
     }
 
-    /// The region's report: what the plan found, what phase 1 and 2 did, how it ended.
+    /// The region's report: what the plan found, what phase 1, the scan and phase 2 did, how
+    /// it ended.
     pub fn report(&self, image: &LocalImage, tags: &[String]) -> RegionReport {
         let mut report = self.session.blank_report(image.top.digest.as_str(), tags);
         match &self.plan {
@@ -97,6 +100,7 @@ impl Destination {
         report.bytes_uploaded = uploaded.bytes_uploaded;
         report.manifests_put = uploaded.manifests_put;
         report.tags_moved = self.outcome.tags_moved.clone();
+        report.scan = self.outcome.scan.clone();
         if let Some(seconds) = self.outcome.finished_after {
             report.seconds = seconds;
             let changed = uploaded.blobs_uploaded

@@ -14,6 +14,9 @@ mod options;
 mod plan;
 mod replication;
 mod repository;
+mod scan;
+mod scan_poll;
+mod scan_verdict;
 mod served_image;
 mod session;
 mod tag;
@@ -32,6 +35,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::config::Config;
+use crate::config::scan::ScanMode;
 use crate::ecr;
 use crate::error::{Failed, FailureKind, PlanRefused};
 use crate::image::LocalImage;
@@ -120,7 +124,7 @@ pub async fn push_with_aws(
     PushOutcome { report, error }
 }
 
-/// Every phase in order; each reads and writes the destinations' records. The convergence
+/// Every phase in order (the scan gate between verification and tags); each reads and writes the destinations' records. The convergence
 /// verdicts when the run got that far (also those of a split, which fails the run).
 async fn run_phases(
     options: &PhaseOptions<'_>,
@@ -152,6 +156,13 @@ async fn run_phases(
     whole_plan::after_plan(options, destinations, replication_rules)?;
     whole_plan::refusals(destinations)?;
     if options.dry_run {
+        scan::plan_scans(
+            options.scan,
+            image,
+            destinations,
+            credentials_problem.is_some(),
+        )
+        .await?;
         return Ok(BTreeMap::new());
     }
     let started = Instant::now();
@@ -210,6 +221,17 @@ async fn run_phases(
             image.top.digest
         )
         .into());
+    }
+    if options.scan.mode != ScanMode::Off {
+        let scans = in_phase(
+            observer,
+            Phase::Scan,
+            scan::scan_all(options.scan, image, destinations),
+        );
+        tokio::select! {
+            scanned = scans => scanned?,
+            () = cancel.cancelled() => return Err(anyhow!("cancelled during the scan; no tag was moved in any region").into()),
+        }
     }
     in_phase(observer, Phase::Tags, tag_all(image, destinations, cancel)).await?;
     in_phase(

@@ -2,6 +2,7 @@
 //! the run: a phase sees its own options, not the whole [`Config`].
 
 use crate::config::management::RepositoryManagement;
+use crate::config::scan::ScanOptions;
 use crate::config::{Config, EndpointStyle, RepositorySettings};
 use crate::registry::ClientOptions;
 
@@ -36,6 +37,8 @@ pub struct PhaseOptions<'a> {
     pub verify: Option<usize>,
     /// The tags phase 2 puts and the convergence check reads.
     pub tags: &'a [String],
+    /// The scan gate between verification and phase 2.
+    pub scan: &'a ScanOptions,
 }
 
 impl<'a> PhaseOptions<'a> {
@@ -63,6 +66,7 @@ impl<'a> PhaseOptions<'a> {
             dry_run: config.dry_run,
             verify: config.verify.then_some(config.concurrency),
             tags: &config.tags,
+            scan: &config.scan,
         }
     }
 

@@ -64,6 +64,7 @@ pub fn append_summary(path: &Path, report: &Report) -> anyhow::Result<()> {
         );
     }
     convergence_alerts(&mut text, &report.convergence);
+    scan_table(&mut text, report);
     if let Some(error) = &report.error {
         let _ = writeln!(text, "\n**Error:** {}", error.replace('\n', " "));
     }
@@ -89,6 +90,31 @@ fn convergence_alerts(text: &mut String, convergence: &BTreeMap<String, Converge
                 .map_or_else(|| "no such tag".to_string(), |d| format!("`{d}`"));
             let _ = writeln!(text, "> - {region}: {served}");
         }
+    }
+}
+
+/// The scanned destinations' findings: type, status, counts and the worst findings.
+fn scan_table(text: &mut String, report: &Report) {
+    let scanned: Vec<_> = report
+        .regions
+        .iter()
+        .filter_map(|r| Some((r, r.scan.as_ref()?)))
+        .collect();
+    if scanned.is_empty() {
+        return;
+    }
+    text.push_str("\n| scanned | type | status | findings | worst |\n|---|---|---|---|---|\n");
+    for (region, scan) in scanned {
+        let worst: Vec<String> = scan.worst.iter().map(|f| format!("`{f}`")).collect();
+        let scan_type = scan.scan_type.map_or("unknown", |t| t.as_str());
+        let _ = writeln!(
+            text,
+            "| {} | {scan_type} | {} | {} | {} |",
+            region.label(),
+            scan.status,
+            scan.counts_text(),
+            worst.join(", ")
+        );
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::report::{RegionReport, Report, RepositoryAction};
+use crate::report::{RegionReport, Report, RepositoryAction, ScanType};
 
 /// The text for stdout.
 pub fn render(report: &Report) -> String {
@@ -34,6 +34,9 @@ pub fn render(report: &Report) -> String {
             );
             if let Some(changes) = super::repository_changes::summary(&region.repository_changes) {
                 let _ = writeln!(text, "  repository: {changes}");
+            }
+            if let Some(scan) = &region.scan {
+                let _ = writeln!(text, "  scan: {} ({})", scan.status, scan.counts_text());
             }
         }
     }
@@ -77,6 +80,28 @@ fn render_plan(text: &mut String, region: &RegionReport) {
         region.image
     );
     super::repository_changes::render_plan(text, &region.repository_changes);
+    if let Some(scan) = &region.scan {
+        let how = match scan.scan_type {
+            Some(ScanType::Basic) => "basic scanning: a scan is started, then read until COMPLETE",
+            Some(ScanType::Enhanced) => {
+                "enhanced scanning (Amazon Inspector): read until ACTIVE and the findings stop changing"
+            }
+            None => "scanning type not checked",
+        };
+        let rule = if scan.gate {
+            format!(
+                "gate: findings at or above {} refuse the run",
+                scan.threshold
+            )
+        } else {
+            "report only".to_string()
+        };
+        let _ = writeln!(
+            text,
+            "  scan: would scan {} manifest(s), {rule} ({how})",
+            scan.manifests.len()
+        );
+    }
     for item in &region.unchecked {
         let _ = writeln!(text, "  not checked: {item}");
     }

@@ -38,6 +38,7 @@ fn group_title(phase: Phase) -> Option<&'static str> {
         Phase::Fetch => Some("ecr-fanout: read the missing blobs from the source registry"),
         Phase::Upload => Some("ecr-fanout: phase 1, upload blobs and manifests by digest"),
         Phase::Verify => Some("ecr-fanout: verify every region"),
+        Phase::Scan => Some("ecr-fanout: scan gate (vulnerability findings before any tag moves)"),
         Phase::Tags => Some("ecr-fanout: phase 2, move tags"),
         Phase::ReplicationWait | Phase::Convergence => None,
     }

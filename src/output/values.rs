@@ -44,5 +44,19 @@ pub fn output_values(report: &Report) -> Vec<(String, String)> {
         json!(report.destinations).to_string(),
     ));
     values.push(("source".to_string(), json!(report.source).to_string()));
+    if let Some(findings) = scan_findings(report) {
+        values.push(("scan-findings".to_string(), findings.to_string()));
+    }
     values
+}
+
+/// `scan-findings`: destination id → counts by severity, for each scanned destination; `None`
+/// when no destination was scanned (`scan: off`).
+fn scan_findings(report: &Report) -> Option<serde_json::Value> {
+    let scanned: serde_json::Map<String, serde_json::Value> = report
+        .regions
+        .iter()
+        .filter_map(|r| Some((r.id.clone(), json!(r.scan.as_ref()?.counts))))
+        .collect();
+    (!scanned.is_empty()).then_some(serde_json::Value::Object(scanned))
 }

@@ -5,6 +5,7 @@
 
 mod convergence;
 mod repository;
+mod scan;
 mod tags;
 
 pub use convergence::{Convergence, ConvergenceState};
@@ -12,6 +13,7 @@ pub use repository::{
     PolicyAction, PolicyChange, ReplicationAction, ReplicationPlan, RepositoryAction,
     RepositoryChanges, Setting, SettingAction, SettingChange,
 };
+pub use scan::{ScanReport, ScanState, ScanType, Severity, WORST_LISTED, WorstFinding};
 pub use tags::{TagAction, TagPlan};
 
 use std::collections::BTreeMap;
@@ -194,6 +196,9 @@ pub struct RegionReport {
     /// What could not be checked (dry run without AWS access).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unchecked: Vec<String>,
+    /// The vulnerability scan, when `scan` is not `off` and the destination is scanned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan: Option<ScanReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// What kind of failure `error` is: `input`, `operation`, `verification` or `gate`.
@@ -231,6 +236,7 @@ impl RegionReport {
             tags_moved: Vec::new(),
             seconds: 0.0,
             unchecked: Vec::new(),
+            scan: None,
             error: None,
             error_kind: None,
         }

@@ -252,6 +252,23 @@ async fn missing_id_token_permission_is_named() {
 
 /// The report's value an output must carry, as the output writes it (JSON compact); panics
 /// for an output the test does not know, so a new output cannot go unchecked.
+/// Basic scanning in `region`; the index's first platform has one LOW finding.
+fn scan_platforms_with_one_low_finding(env: &TestEnv, image: &str, region: &str) {
+    use crate::harness::scan_stand_in::{ImageScan, ScanKind, StandInFinding};
+    let local = ecr_fanout::image::open_image(&image.parse().unwrap()).unwrap();
+    let platforms = local.index_entries().unwrap().unwrap().platform_images;
+    let scans = env.moto().scans();
+    scans.set_scanning_type(region, ScanKind::Basic);
+    for (n, platform) in platforms.iter().enumerate() {
+        let findings = if n == 0 {
+            vec![StandInFinding::new("CVE-2026-0003", "LOW")]
+        } else {
+            vec![]
+        };
+        scans.set_image(region, platform.digest.as_ref(), ImageScan::basic(findings));
+    }
+}
+
 fn report_value_for(name: &str, report: &Value, regions: &[&str]) -> String {
     let text = |v: &Value| match v {
         Value::String(s) => s.clone(),
@@ -279,6 +296,16 @@ fn report_value_for(name: &str, report: &Value, regions: &[&str]) -> String {
         }
         "task-definitions" => "task_definitions",
         "bytes-uploaded" => "bytes_uploaded",
+        "scan-findings" => {
+            let scanned: serde_json::Map<String, Value> = report["regions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r.get("scan").is_some())
+                .map(|r| (text(&r["id"]), r["scan"]["counts"].clone()))
+                .collect();
+            return Value::Object(scanned).to_string();
+        }
         "regions" => {
             let names: Vec<&str> = regions
                 .iter()
@@ -295,6 +322,7 @@ fn report_value_for(name: &str, report: &Value, regions: &[&str]) -> String {
 async fn a_real_push_to_three_regions_writes_every_output_as_the_report_says() {
     let env = TestEnv::start(&REGIONS).await;
     let (image, digest) = multi_platform_image(&env, "action-drift");
+    scan_platforms_with_one_low_finding(&env, &image, "us-east-1");
     let (outputs_path, _) = work_file(&env, "github-output");
     let (task_path, task_arg) = work_file(&env, "task-definition.json");
     std::fs::write(
@@ -317,6 +345,7 @@ async fn a_real_push_to_three_regions_writes_every_output_as_the_report_says() {
             ("ecs-task-definition", &task_arg),
             ("ecs-container-name", "app"),
             ("json", "true"),
+            ("scan", "report"),
         ]))
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_OUTPUT", &outputs_path)

@@ -122,6 +122,7 @@ async fn outputs_match_the_binary_both_ways() {
             ("image", &image),
             ("registry-id", "123456789012"),
             ("dry-run", "true"),
+            ("scan", "report"),
         ]))
         .env("GITHUB_OUTPUT", &outputs_file);
     let out = run(cmd).await;

@@ -76,6 +76,12 @@ async fn gitlab_and_jenkins_examples_read_what_the_binary_writes() {
         script.contains(&format!("--dotenv-file {report_file}")),
         "{script}"
     );
+    assert!(script.contains("--scan gate"), "{script}");
+    assert_eq!(
+        push["allow_failure"]["exit_codes"],
+        serde_yaml_ng::from_str::<serde_yaml_ng::Value>("[4]").unwrap(),
+        "the gate is seen without blocking"
+    );
     let deploy = serde_yaml_ng::to_string(&gitlab["deploy"]).unwrap();
     assert!(
         deploy.contains("push-to-ecr"),

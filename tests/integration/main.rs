@@ -44,3 +44,5 @@ mod replication;
 mod repository_policies;
 mod repository_settings;
 mod repository_support;
+
+mod scan_gate;

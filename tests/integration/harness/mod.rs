@@ -5,7 +5,8 @@
 //! and counters in proxy_control.rs, forwarding in proxy_forward.rs) that is also a fault
 //! injector (fault.rs, fault_control.rs, proxy_faults.rs, listener_switch.rs); it enforces
 //! ECR's tag mutability with settings read from moto (proxy_tag_rules.rs). moto's API
-//! calls are counted by moto_counter.rs. skopeo.rs checks registries directly; run.rs runs the
+//! calls are counted by moto_counter.rs, which has scan_stand_in.rs answer scan calls for images moto does not
+//! know. skopeo.rs checks registries directly; run.rs runs the
 //! binary, running.rs runs it in the background (signals, stderr readiness); support.rs has the process/port/readiness plumbing. For build tests, dockerd.rs
 //! starts a private Docker daemon and buildah.rs gives buildah storage of a test's own.
 //!
@@ -32,6 +33,7 @@ pub mod proxy_tag_rules;
 pub mod registry;
 pub mod run;
 pub mod running;
+pub mod scan_stand_in;
 pub mod skopeo;
 pub mod support;
 pub mod token_registry;

@@ -131,6 +131,11 @@ impl Moto {
         self.counter.calls()
     }
 
+    /// The scan stand-in in front of moto (scanning types and findings a test sets).
+    pub fn scans(&self) -> &super::scan_stand_in::ScanStandIn {
+        self.counter.scans()
+    }
+
     /// The secret keys and session tokens STS issued to the binary (AssumeRole answers).
     pub fn issued_secrets(&self) -> Vec<String> {
         self.counter.issued_secrets()

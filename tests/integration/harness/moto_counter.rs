@@ -7,6 +7,10 @@
 //!
 //! [`moto_token`]: super::moto::moto_token
 //!
+//! Scan calls for images moto does not know (every image the binary pushed lives only in the
+//! test registries) are answered by the [`ScanStandIn`] the test set up; they are recorded as
+//! well, with `stand_in` set.
+//!
 //! Why a front and not moto's recorder (`/moto-api/recorder/...`): the recorder needs
 //! `MOTO_ENABLE_RECORDING` at start, writes a file that must be parsed back, and also records
 //! the harness's own setup calls. Here the action comes from the `X-Amz-Target` header every
@@ -28,6 +32,7 @@ use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::proxy_forward::strip_hop_by_hop;
+use super::scan_stand_in::ScanStandIn;
 
 /// One API request that went through the front.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,8 +43,10 @@ pub struct ApiCall {
     pub region: Option<String>,
     /// The access key id that signed the call (SigV4 `Credential=`), when signed.
     pub access_key: Option<String>,
-    /// moto's answer; 502 when moto could not be reached.
+    /// moto's answer (or the stand-in's); 502 when moto could not be reached.
     pub status: u16,
+    /// The scan stand-in answered instead of moto.
+    pub stand_in: bool,
 }
 
 /// A running front. Dropping it stops it.
@@ -47,6 +54,7 @@ pub struct MotoCounter {
     addr: SocketAddr,
     calls: Arc<Mutex<Vec<ApiCall>>>,
     issued: Arc<Mutex<Vec<String>>>,
+    scans: ScanStandIn,
     task: JoinHandle<()>,
 }
 
@@ -62,7 +70,9 @@ impl MotoCounter {
             .build()?;
         let calls = Arc::new(Mutex::new(Vec::new()));
         let issued = Arc::new(Mutex::new(Vec::new()));
+        let scans = ScanStandIn::default();
         let front = Front {
+            scans: scans.clone(),
             upstream: upstream.trim_end_matches('/').to_string(),
             client,
             calls: Arc::clone(&calls),
@@ -73,6 +83,7 @@ impl MotoCounter {
             addr,
             calls,
             issued,
+            scans,
             task,
         })
     }
@@ -112,6 +123,11 @@ impl MotoCounter {
             .clone()
     }
 
+    /// The scan stand-in: set scanning types and findings here.
+    pub fn scans(&self) -> &ScanStandIn {
+        &self.scans
+    }
+
     pub fn reset(&self) {
         self.lock().clear();
     }
@@ -130,6 +146,7 @@ struct Front {
     calls: Arc<Mutex<Vec<ApiCall>>>,
     /// Secret keys and session tokens STS issued through this front.
     issued: Arc<Mutex<Vec<String>>>,
+    scans: ScanStandIn,
 }
 
 async fn accept_loop(listener: TcpListener, front: Front) {
@@ -163,7 +180,13 @@ async fn count_and_forward(front: Front, req: Request<Incoming>) -> Response<Ful
     let action = action_of(&parts, &body);
     let region = region_of(&parts.headers);
     let access_key = access_key_of(&parts.headers);
-    let (status, mut resp) = forward(&front, &parts, body).await;
+    let scan_region = region.as_deref().unwrap_or("us-east-1");
+    let stand_in = front.scans.answer(&action, scan_region, &body);
+    let answered = stand_in.is_some();
+    let (status, mut resp) = match stand_in {
+        Some(resp) => (resp.status(), resp),
+        None => forward(&front, &parts, body).await,
+    };
     if action == "GetAuthorizationToken" && status == StatusCode::OK {
         resp = with_region_token(resp, region.as_deref().unwrap_or("us-east-1"));
     }
@@ -179,6 +202,7 @@ async fn count_and_forward(front: Front, req: Request<Incoming>) -> Response<Ful
             region,
             access_key,
             status: status.as_u16(),
+            stand_in: answered,
         });
     resp
 }
