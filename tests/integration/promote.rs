@@ -4,6 +4,7 @@
 //! and at the source: each blob downloaded once for both regions, nothing but manifests on a
 //! re-run.
 
+use crate::harness::fault::{Fault, RequestMatch};
 use crate::harness::moto::moto_password;
 use crate::harness::token_registry::TokenRegistry;
 use crate::harness::{RunOutput, TestEnv, ecr_fanout, run, skopeo};
@@ -41,26 +42,30 @@ async fn stage(env: &TestEnv, image: &str) {
     assert!(out.success(), "staging push: {out}");
 }
 
-/// `push --image docker://STAGING/staging/web:REF` to us-east-1 and eu-west-1 as `web`.
-async fn promote(env: &TestEnv, reference: &str, extra: &[&str]) -> RunOutput {
+/// `push --json --image IMAGE` to us-east-1 and eu-west-1 as `web`, as a GitHub step.
+fn promote_command(env: &TestEnv, image: &str) -> std::process::Command {
     let endpoints = format!(
         "us-east-1={},eu-west-1={}",
         env.region("us-east-1").proxy_url(),
         env.region("eu-west-1").proxy_url()
     );
     let mut cmd = ecr_fanout(env);
-    cmd.args(["push", "--json"])
-        .args([
-            "--image",
-            &format!("docker://{STAGING}/staging/web{reference}"),
-        ])
-        .args([
-            "--source-registry-endpoint",
-            &env.region("staging").proxy_url(),
-        ])
+    cmd.env("GITHUB_ACTIONS", "true")
+        .args(["push", "--json", "--image", image])
         .args(["--regions", "us-east-1,eu-west-1", "--repository", "web"])
-        .args(["--registry-endpoints", &endpoints])
-        .args(extra);
+        .args(["--registry-endpoints", &endpoints]);
+    cmd
+}
+
+/// `push --image docker://STAGING/staging/web:REF` through the staging proxy.
+async fn promote(env: &TestEnv, reference: &str, extra: &[&str]) -> RunOutput {
+    let image = format!("docker://{STAGING}/staging/web{reference}");
+    let mut cmd = promote_command(env, &image);
+    cmd.args([
+        "--source-registry-endpoint",
+        &env.region("staging").proxy_url(),
+    ])
+    .args(extra);
     run(cmd).await
 }
 
@@ -126,31 +131,14 @@ async fn an_index_is_promoted_with_every_child_and_the_source_token_is_masked() 
     let (image, digest) = multi_platform_image(&env, "promote-index");
     stage(&env, &image).await;
     let out = {
-        let endpoints = format!(
-            "us-east-1={},eu-west-1={}",
-            env.region("us-east-1").proxy_url(),
-            env.region("eu-west-1").proxy_url()
-        );
-        let mut cmd = ecr_fanout(&env);
-        cmd.env("GITHUB_ACTIONS", "true")
-            .args([
-                "-vv",
-                "push",
-                "--json",
-                "--tags",
-                "v1",
-                "--create-repository",
-            ])
-            .args([
-                "--image",
-                &format!("docker://{STAGING}/staging/web@{digest}"),
-            ])
+        let image = format!("docker://{STAGING}/staging/web@{digest}");
+        let mut cmd = promote_command(&env, &image);
+        cmd.env("RUST_LOG", "debug")
+            .args(["--tags", "v1", "--create-repository"])
             .args([
                 "--source-registry-endpoint",
                 &env.region("staging").proxy_url(),
-            ])
-            .args(["--regions", "us-east-1,eu-west-1", "--repository", "web"])
-            .args(["--registry-endpoints", &endpoints]);
+            ]);
         run(cmd).await
     };
     assert!(out.success(), "{out}");
@@ -200,20 +188,8 @@ async fn a_registry_that_asks_for_bearer_tokens_is_read_anonymously_with_a_pull_
     let public = TokenRegistry::start(&staging.direct_url(), staging.password())
         .await
         .unwrap();
-    let endpoints = format!(
-        "us-east-1={},eu-west-1={}",
-        env.region("us-east-1").proxy_url(),
-        env.region("eu-west-1").proxy_url()
-    );
-    let mut cmd = ecr_fanout(&env);
-    cmd.env("GITHUB_ACTIONS", "true")
-        .args(["push", "--json", "--tags", "v1", "--create-repository"])
-        .args([
-            "--image",
-            &format!("docker://{}/staging/web:v1", public.host()),
-        ])
-        .args(["--regions", "us-east-1,eu-west-1", "--repository", "web"])
-        .args(["--registry-endpoints", &endpoints]);
+    let mut cmd = promote_command(&env, &format!("docker://{}/staging/web:v1", public.host()));
+    cmd.args(["--tags", "v1", "--create-repository"]);
     let out = run(cmd).await;
     assert!(out.success(), "{out}");
     for region in ["us-east-1", "eu-west-1"] {
@@ -228,6 +204,129 @@ async fn a_registry_that_asks_for_bearer_tokens_is_read_anonymously_with_a_pull_
         out.stderr.contains(&format!("::add-mask::{token}")),
         "the pull token is masked"
     );
+}
+
+#[tokio::test]
+async fn a_source_that_refuses_or_stalls_its_blobs_fails_the_run_naming_it_with_no_tag() {
+    let env = environment().await;
+    let (image, _) = single_manifest_image(&env, "promote-faults");
+    stage(&env, &image).await;
+    let staging = env.region("staging").control();
+    staging.inject(Fault::only(
+        RequestMatch::kind("GET", "blob"),
+        Fault::Status {
+            status: 403,
+            count: 100,
+            kind: None,
+        },
+    ));
+    let refused = promote(&env, ":v1", &["--tags", "prod", "--create-repository"]).await;
+    assert_eq!(refused.status, 1, "{refused}");
+    assert_stderr_says(
+        &refused,
+        &[
+            &format!("source docker://{STAGING}/staging/web:v1: download blob"),
+            "nothing was pushed or tagged in any region",
+        ],
+    );
+    staging.clear_faults();
+    staging.inject(Fault::only(RequestMatch::kind("GET", "blob"), Fault::Hang));
+    let started = std::time::Instant::now();
+    let stalled = promote(
+        &env,
+        ":v1",
+        &[
+            "--tags",
+            "prod",
+            "--create-repository",
+            "--stall-timeout",
+            "2",
+        ],
+    )
+    .await;
+    assert_eq!(stalled.status, 1, "{stalled}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "the stall bound ends the run: {:?}",
+        started.elapsed()
+    );
+    assert_stderr_says(&stalled, &["download blob", "no progress for 2 s"]);
+    for region in ["us-east-1", "eu-west-1"] {
+        let tags = skopeo::tags(env.region(region), "web")
+            .await
+            .unwrap_or_default();
+        assert!(tags.is_empty(), "{region} has tags {tags:?}");
+    }
+}
+
+#[tokio::test]
+async fn docker_config_auths_and_credential_helpers_log_in_to_the_source() {
+    use base64::Engine;
+    use std::os::unix::fs::PermissionsExt;
+    let env = environment().await;
+    let (image, digest) = single_manifest_image(&env, "promote-docker-config");
+    stage(&env, &image).await;
+    let staging = env.region("staging");
+    let host = staging.direct_host();
+    let source = format!("docker://{host}/staging/web:v1");
+    let docker_config = env.work_dir().join("docker-config");
+    std::fs::create_dir_all(&docker_config).unwrap();
+    let with_config = |config: String, tag: &str| {
+        std::fs::write(docker_config.join("config.json"), config).unwrap();
+        let mut cmd = promote_command(&env, &source);
+        cmd.env("DOCKER_CONFIG", &docker_config)
+            .args(["--tags", tag, "--create-repository"]);
+        cmd
+    };
+    // Without credentials the registry's Basic challenge stands: exit 1 naming the source.
+    let anonymous = run(with_config("{}".into(), "v1")).await;
+    assert_eq!(anonymous.status, 1, "{anonymous}");
+    assert_stderr_says(
+        &anonymous,
+        &[&format!("source {source}: read the manifest")],
+    );
+    let auth =
+        base64::engine::general_purpose::STANDARD.encode(format!("AWS:{}", staging.password()));
+    let auths = format!(r#"{{"auths": {{"{host}": {{"auth": "{auth}"}}}}}}"#);
+    let out = run(with_config(auths, "v1")).await;
+    assert!(out.success(), "{out}");
+    assert!(
+        out.stderr
+            .contains(&format!("::add-mask::{}", staging.password())),
+        "the source password is masked"
+    );
+    // A credential helper on PATH answers for the host.
+    let bin = env.work_dir().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-test");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\nread host\n[ \"$host\" = \"{host}\" ] || exit 1\n\
+             printf '{{\"Username\":\"AWS\",\"Secret\":\"{}\"}}'\n",
+            staging.password()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let helpers = format!(r#"{{"credHelpers": {{"{host}": "test"}}}}"#);
+    let mut cmd = with_config(helpers, "v2");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    cmd.env("PATH", path);
+    let out = run(cmd).await;
+    assert!(out.success(), "{out}");
+    for region in ["us-east-1", "eu-west-1"] {
+        for tag in ["v1", "v2"] {
+            let served = skopeo::manifest_digest(env.region(region), "web", tag)
+                .await
+                .unwrap();
+            assert_eq!(served, digest, "{region} {tag}");
+        }
+    }
 }
 
 #[tokio::test]
