@@ -28,6 +28,7 @@ pub async fn obtain_image(
             let aws = crate::ecr::load_aws_config(config.stall_timeout).await;
             let options = source::SourceOptions {
                 endpoint: config.source_endpoint.clone(),
+                role: config.source_role.clone(),
                 docker_config: ci.docker_config_file(),
                 client: crate::registry::ClientOptions {
                     stall_timeout: config.stall_timeout,

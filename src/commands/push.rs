@@ -20,7 +20,11 @@ pub async fn run(raw: &config::raw::RawInputs, ci: &CiEnvironment) -> anyhow::Re
     let cancel = CancellationToken::new();
     let _signals = cancel_on_signal(cancel.clone());
     let mut config = config::resolve(raw)?;
-    config::name_role_sessions(&mut config.targets, &super::role_session_name(ci));
+    let roles = config.targets.iter_mut().filter_map(|t| t.role.as_mut());
+    config::name_role_sessions(
+        roles.chain(config.source_role.as_mut()),
+        &super::role_session_name(ci),
+    );
     if !config.ignored_tag_references.is_empty() {
         warn!(
             "{}",

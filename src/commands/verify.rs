@@ -14,7 +14,10 @@ use crate::output;
 /// Runs `verify` from raw inputs in `ci`, the CI environment read at start-up.
 pub async fn run(raw: &RawInputs, ci: &CiEnvironment) -> anyhow::Result<()> {
     let mut config = resolve_verify(raw)?;
-    crate::config::name_role_sessions(&mut config.targets, &super::role_session_name(ci));
+    crate::config::name_role_sessions(
+        config.targets.iter_mut().filter_map(|t| t.role.as_mut()),
+        &super::role_session_name(ci),
+    );
     if !config.ignored_tag_references.is_empty() {
         tracing::warn!(
             "{}",

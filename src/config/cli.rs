@@ -102,6 +102,12 @@ pub struct PushArgs {
     /// URL to reach a docker:// image's registry at instead of its host (VPC endpoints).
     #[arg(long, value_name = "URL")]
     pub source_registry_endpoint: Option<String>,
+    /// With a docker:// image in ECR: a role to read it with (STS AssumeRole).
+    #[arg(long, value_name = "ARN")]
+    pub source_role_arn: Option<String>,
+    /// The external id `source-role-arn`'s trust policy asks for.
+    #[arg(long, value_name = "ID")]
+    pub source_external_id: Option<String>,
     #[command(flatten)]
     pub report: super::shared_args::ReportArgs,
 }
@@ -135,6 +141,8 @@ impl PushArgs {
             ("stall-timeout", self.stall_timeout),
             ("mount-from", self.mount_from),
             ("source-registry-endpoint", self.source_registry_endpoint),
+            ("source-role-arn", self.source_role_arn),
+            ("source-external-id", self.source_external_id),
         ];
         for (name, value) in pairs {
             raw.set(name, value);

@@ -54,6 +54,8 @@ pub struct Config {
     pub mount_from: Option<String>,
     /// `source-registry-endpoint`: the URL of a `docker://` image's registry.
     pub source_endpoint: Option<String>,
+    /// `source-role-arn`: an ECR source is read with this role's credentials.
+    pub source_role: Option<AssumedRole>,
     pub endpoint_style: EndpointStyle,
     pub outputs: OutputOptions,
     /// URI format, Lambda checks and ECS task definitions for the deploy step.
@@ -97,8 +99,11 @@ pub struct AssumedRole {
 
 /// Sets every role's session name (the run's id comes from the CI environment, which the
 /// commands read; until then it is `ecr-fanout`).
-pub fn name_role_sessions(targets: &mut [Target], session_name: &str) {
-    for role in targets.iter_mut().filter_map(|t| t.role.as_mut()) {
+pub fn name_role_sessions<'a>(
+    roles: impl IntoIterator<Item = &'a mut AssumedRole>,
+    session_name: &str,
+) {
+    for role in roles {
         role.session_name = session_name.to_string();
     }
 }

@@ -54,6 +54,8 @@ pub const PUSH_INPUTS: &[&str] = &[
     "stall-timeout",
     "mount-from",
     "source-registry-endpoint",
+    "source-role-arn",
+    "source-external-id",
     "ecs-task-definition",
     "ecs-container-name",
     "image-uri-format",

@@ -20,6 +20,7 @@ pub fn resolve(raw: &RawInputs) -> Result<Config, InputError> {
     let image = super::build::resolve_image_input(raw)?;
     let repository_settings = resolve_repository_settings(raw)?;
     let source_endpoint = resolve_source_endpoint(raw, &image)?;
+    let source_role = resolve_source_role(raw, &image)?;
     if let (Some(target), Encryption::Aes256) = (
         targets.iter().find(|t| t.kms_key.is_some()),
         &repository_settings.encryption,
@@ -45,6 +46,7 @@ pub fn resolve(raw: &RawInputs) -> Result<Config, InputError> {
         stall_timeout: resolve_stall_timeout(raw)?,
         mount_from: resolve_mount_from(raw)?,
         source_endpoint,
+        source_role,
         endpoint_style: resolve_endpoint_style(raw)?,
         outputs: OutputOptions {
             json: raw.bool("json", false)?,
@@ -125,6 +127,36 @@ fn resolve_mount_from(raw: &RawInputs) -> Result<Option<String>, InputError> {
     Ok(Some(name.to_string()))
 }
 
+/// `source-role-arn` and `source-external-id`: the role a `docker://` image's ECR registry is
+/// read with.
+fn resolve_source_role(
+    raw: &RawInputs,
+    image: &super::build::ImageInput,
+) -> Result<Option<super::AssumedRole>, InputError> {
+    let names = super::targets::RoleInputs {
+        role_arn: ("source-role-arn", "source-role-arn"),
+        external_id: ("source-external-id", "source-external-id"),
+        prefix: String::new(),
+    };
+    let arn = raw.get("source-role-arn").map(str::to_string);
+    let external_id = raw.get("source-external-id").map(str::to_string);
+    let role = super::targets::role(&names, arn, external_id)?;
+    if role.is_some() && !is_registry_image(image) {
+        return Err(InputError::new(
+            "source-role-arn",
+            "is only valid with an image read from a registry (image: docker://HOST/REPOSITORY:TAG)",
+        ));
+    }
+    Ok(role)
+}
+
+fn is_registry_image(image: &super::build::ImageInput) -> bool {
+    matches!(
+        image,
+        super::build::ImageInput::Prebuilt(crate::image::ImageSource::Registry(_))
+    )
+}
+
 /// `source-registry-endpoint`: an http(s) URL, only with a `docker://` image.
 fn resolve_source_endpoint(
     raw: &RawInputs,
@@ -134,10 +166,7 @@ fn resolve_source_endpoint(
     let Some(url) = raw.get(NAME).map(str::trim) else {
         return Ok(None);
     };
-    if !matches!(
-        image,
-        super::build::ImageInput::Prebuilt(crate::image::ImageSource::Registry(_))
-    ) {
+    if !is_registry_image(image) {
         return Err(InputError::new(
             NAME,
             "is only valid with an image read from a registry (image: docker://HOST/REPOSITORY:TAG)",

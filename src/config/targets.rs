@@ -259,26 +259,52 @@ fn check_id(id: &str) -> Result<(), InputError> {
     }
 }
 
-/// `role-arn` (an IAM role ARN) and its optional `external-id`.
+/// `role-arn` (an IAM role ARN) and its optional `external-id`, of destination `id`.
 fn resolve_role(
     id: &str,
     arn: Option<String>,
     external_id: Option<String>,
 ) -> Result<Option<AssumedRole>, InputError> {
+    let names = RoleInputs {
+        role_arn: (NAME, "role-arn"),
+        external_id: (NAME, "external-id"),
+        prefix: format!("destination {id}: "),
+    };
+    role(&names, arn, external_id)
+}
+
+/// How errors name a role's two inputs: `(input, word in the message)`, and what precedes.
+pub(super) struct RoleInputs {
+    pub role_arn: (&'static str, &'static str),
+    pub external_id: (&'static str, &'static str),
+    pub prefix: String,
+}
+
+/// A role ARN and its optional external id, validated.
+pub(super) fn role(
+    names: &RoleInputs,
+    arn: Option<String>,
+    external_id: Option<String>,
+) -> Result<Option<AssumedRole>, InputError> {
+    let RoleInputs {
+        role_arn: (arn_input, arn_word),
+        external_id: (external_input, external_word),
+        prefix,
+    } = names;
     let Some(arn) = arn.map(|a| a.trim().to_string()) else {
         if external_id.is_some() {
             return Err(InputError::new(
-                NAME,
-                format!("destination {id}: external-id is only valid with role-arn"),
+                external_input,
+                format!("{prefix}{external_word} is only valid with {arn_word}"),
             ));
         }
         return Ok(None);
     };
     let account = role_account(&arn).ok_or_else(|| {
         InputError::new(
-            NAME,
+            arn_input,
             format!(
-                "destination {id}: role-arn '{arn}' is not an IAM role ARN \
+                "{prefix}{arn_word} '{arn}' is not an IAM role ARN \
                  (arn:aws:iam::123456789012:role/NAME)"
             ),
         )
@@ -291,10 +317,10 @@ fn resolve_role(
                     .all(|b| b.is_ascii_alphanumeric() || b"+=,.@:/-_".contains(&b));
             if !valid {
                 return Err(InputError::new(
-                    NAME,
+                    external_input,
                     format!(
-                        "destination {id}: external-id is not valid (2-1224 characters of \
-                         letters, digits and +=,.@:/-_)"
+                        "{prefix}{external_word} is not valid (2-1224 characters of letters, \
+                         digits and +=,.@:/-_)"
                     ),
                 ));
             }

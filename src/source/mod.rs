@@ -39,6 +39,8 @@ const MAX_INDEX_DEPTH: usize = 8;
 pub struct SourceOptions {
     /// `source-registry-endpoint`: the URL used instead of the host's (VPC endpoints, tests).
     pub endpoint: Option<String>,
+    /// `source-role-arn`: an ECR source is read with this role's credentials.
+    pub role: Option<crate::config::AssumedRole>,
     /// Docker's `config.json`, for credentials of a non-ECR host.
     pub docker_config: Option<PathBuf>,
     pub client: ClientOptions,
@@ -131,7 +133,13 @@ async fn connect(
     };
     let (credentials, refresh) = match ecr_host_parts(&reference.host) {
         Some((account, region)) => {
-            let ecr = EcrRegion::new(aws, region, Some(account.to_string()), observer.clone());
+            let ecr = EcrRegion::for_destination(
+                aws,
+                (region, Some(account.to_string())),
+                options.role.as_ref(),
+                observer.clone(),
+            )
+            .await;
             let login = ecr
                 .login()
                 .await

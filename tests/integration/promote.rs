@@ -5,7 +5,7 @@
 //! re-run.
 
 use crate::harness::fault::{Fault, RequestMatch};
-use crate::harness::moto::moto_password;
+use crate::harness::moto::{ACCESS_KEY_ID, moto_password};
 use crate::harness::token_registry::TokenRegistry;
 use crate::harness::{RunOutput, TestEnv, ecr_fanout, run, skopeo};
 use crate::scenario::*;
@@ -327,6 +327,64 @@ async fn docker_config_auths_and_credential_helpers_log_in_to_the_source() {
             assert_eq!(served, digest, "{region} {tag}");
         }
     }
+}
+
+#[tokio::test]
+async fn a_source_role_reads_the_staging_registry_and_only_it() {
+    let env = environment().await;
+    let (image, digest) = single_manifest_image(&env, "promote-role");
+    stage(&env, &image).await;
+    let before = env.moto().calls().len();
+    let out = promote(
+        &env,
+        ":v1",
+        &[
+            "--tags",
+            "prod",
+            "--create-repository",
+            "--source-role-arn",
+            "arn:aws:iam::123456789012:role/staging-read",
+            "--source-external-id",
+            "ScanMeSourceExternal-42",
+        ],
+    )
+    .await;
+    assert!(out.success(), "{out}");
+    for region in ["us-east-1", "eu-west-1"] {
+        let served = skopeo::manifest_digest(env.region(region), "web", "prod")
+            .await
+            .unwrap();
+        assert_eq!(served, digest, "{region}");
+    }
+    let calls = env.moto().calls().split_off(before);
+    assert_eq!(
+        calls.iter().filter(|c| c.action == "AssumeRole").count(),
+        1,
+        "{calls:?}"
+    );
+    let logins = |region: &str| -> Vec<Option<String>> {
+        calls
+            .iter()
+            .filter(|c| c.action == "GetAuthorizationToken" && c.region.as_deref() == Some(region))
+            .map(|c| c.access_key.clone())
+            .collect()
+    };
+    let source = logins("us-west-2");
+    assert!(
+        !source.is_empty()
+            && source
+                .iter()
+                .all(|k| k.as_deref().is_some_and(|k| k != ACCESS_KEY_ID)),
+        "the source is read with the role: {source:?}"
+    );
+    let destination = logins("us-east-1");
+    assert!(
+        destination
+            .iter()
+            .all(|k| k.as_deref() == Some(ACCESS_KEY_ID)),
+        "destinations keep the default chain: {destination:?}"
+    );
+    assert!(out.stderr.contains("::add-mask::ScanMeSourceExternal-42"));
 }
 
 #[tokio::test]
