@@ -22,6 +22,13 @@ pub struct VerifyArgs {
     /// The image digest (sha256:…) every region must serve whole, instead of tags.
     #[arg(long)]
     pub digest: Option<String>,
+    /// docker://HOST/REPOSITORY[:TAG|@DIGEST]: every region must serve whole the digest this
+    /// image has in its registry (the build registry), instead of tags or a digest.
+    #[arg(long)]
+    pub image: Option<String>,
+    /// The URL to reach `image`'s registry at instead of its host.
+    #[arg(long, value_name = "URL")]
+    pub source_registry_endpoint: Option<String>,
     /// Concurrent blob checks per region, 1 to 64 [default: 4].
     #[arg(long)]
     pub concurrency: Option<String>,
@@ -41,6 +48,8 @@ impl VerifyArgs {
         let pairs = [
             ("tags", self.tags),
             ("digest", self.digest),
+            ("image", self.image),
+            ("source-registry-endpoint", self.source_registry_endpoint),
             ("concurrency", self.concurrency),
             ("image-uri-format", self.image_uri_format),
         ];
@@ -66,6 +75,9 @@ pub struct VerifyConfig {
     /// One per region, primary first.
     pub targets: Vec<Target>,
     pub reference: VerifyReference,
+    /// `image: docker://…` and its `source-registry-endpoint`: the command reads the source's
+    /// digest into `reference` (a [`VerifyReference::Digest`]) before the regions are checked.
+    pub source: Option<(crate::image::RegistryReference, Option<String>)>,
     /// `tags` references that named no destination (other registries), as written.
     pub ignored_tag_references: Vec<String>,
     /// Concurrent blob checks per region.
@@ -88,7 +100,11 @@ impl VerifyConfig {
 /// Validates `verify`'s raw inputs. Does not touch the network.
 pub fn resolve_verify(raw: &RawInputs) -> Result<VerifyConfig, InputError> {
     let targets = resolve_targets(raw)?;
-    let (reference, ignored_tag_references) = resolve_reference(raw, &targets)?;
+    let source = resolve_source(raw)?;
+    let (reference, ignored_tag_references) = match &source {
+        Some(_) => (VerifyReference::Digest(Digest::of_bytes(b"")), Vec::new()),
+        None => resolve_reference(raw, &targets)?,
+    };
     let uri_format = ImageUriFormat::from_input(raw)?;
     if uri_format.needs_tag() && matches!(reference, VerifyReference::Digest(_)) {
         return Err(InputError::new(
@@ -99,6 +115,7 @@ pub fn resolve_verify(raw: &RawInputs) -> Result<VerifyConfig, InputError> {
     Ok(VerifyConfig {
         targets,
         reference,
+        source,
         ignored_tag_references,
         concurrency: resolve_concurrency(raw)?,
         endpoint_style: resolve_endpoint_style(raw)?,
@@ -109,6 +126,47 @@ pub fn resolve_verify(raw: &RawInputs) -> Result<VerifyConfig, InputError> {
             summary: raw.bool("summary", true)?,
         },
     })
+}
+
+/// `image` (a `docker://` reference only), not with `tags` or `digest`.
+fn resolve_source(
+    raw: &RawInputs,
+) -> Result<Option<(crate::image::RegistryReference, Option<String>)>, InputError> {
+    let endpoint = raw.get("source-registry-endpoint").map(str::trim);
+    let Some(text) = raw.get("image").map(str::trim) else {
+        if endpoint.is_some() {
+            return Err(InputError::new(
+                "source-registry-endpoint",
+                "is only valid with `image` (docker://HOST/REPOSITORY:TAG)",
+            ));
+        }
+        return Ok(None);
+    };
+    if raw.get("tags").is_some() || raw.get("digest").is_some() {
+        return Err(InputError::new(
+            "image",
+            "cannot be combined with `tags` or `digest`; verify one of them",
+        ));
+    }
+    let reference = match text.parse::<crate::image::ImageSource>() {
+        Ok(crate::image::ImageSource::Registry(reference)) => reference,
+        Ok(_) => {
+            return Err(InputError::new(
+                "image",
+                format!(
+                    "'{text}' is not in a registry; verify takes docker://HOST/REPOSITORY[:TAG|@DIGEST]"
+                ),
+            ));
+        }
+        Err(e) => return Err(InputError::new("image", format!("{e:#}"))),
+    };
+    let endpoint = endpoint
+        .map(|url| {
+            super::targets::check_endpoint_url(url)
+                .map_err(|e| InputError::new("source-registry-endpoint", e.message))
+        })
+        .transpose()?;
+    Ok(Some((reference, endpoint)))
 }
 
 fn resolve_reference(
@@ -156,6 +214,28 @@ mod tests {
             raw.set(name, Some((*value).to_string()));
         }
         resolve_verify(&raw)
+    }
+
+    #[test]
+    fn a_registry_image_instead_of_tags_or_a_digest() {
+        let config = resolve(&[("image", "docker://ghcr.io/org/app:v1")]).unwrap();
+        let (reference, endpoint) = config.source.unwrap();
+        assert_eq!(reference.to_string(), "docker://ghcr.io/org/app:v1");
+        assert_eq!(endpoint, None);
+        let both = resolve(&[("image", "docker://ghcr.io/org/app:v1"), ("tags", "v1")]);
+        assert_eq!(
+            both.unwrap_err().to_string(),
+            "invalid input `image`: cannot be combined with `tags` or `digest`; verify one of them"
+        );
+        let local = resolve(&[("image", "oci:examples/hello")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            local.contains("verify takes docker://HOST/REPOSITORY"),
+            "{local}"
+        );
+        let endpoint_alone = resolve(&[("tags", "v1"), ("source-registry-endpoint", "http://x")]);
+        assert!(endpoint_alone.is_err());
     }
 
     #[test]

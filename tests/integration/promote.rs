@@ -388,6 +388,51 @@ async fn a_source_role_reads_the_staging_registry_and_only_it() {
 }
 
 #[tokio::test]
+async fn verify_compares_the_regions_with_the_image_in_the_build_registry() {
+    let env = environment().await;
+    let (image, digest) = single_manifest_image(&env, "promote-verify");
+    stage(&env, &image).await;
+    let promoted = promote(&env, ":v1", &["--tags", "prod", "--create-repository"]).await;
+    assert!(promoted.success(), "{promoted}");
+    let verify = |reference: &str| {
+        let endpoints = format!(
+            "us-east-1={},eu-west-1={}",
+            env.region("us-east-1").proxy_url(),
+            env.region("eu-west-1").proxy_url()
+        );
+        let mut cmd = ecr_fanout(&env);
+        cmd.args(["verify", "--json"])
+            .args([
+                "--image",
+                &format!("docker://{STAGING}/staging/web:{reference}"),
+            ])
+            .args([
+                "--source-registry-endpoint",
+                &env.region("staging").proxy_url(),
+            ])
+            .args(["--regions", "us-east-1,eu-west-1", "--repository", "web"])
+            .args(["--registry-endpoints", &endpoints]);
+        run(cmd)
+    };
+    let same = verify("v1").await;
+    assert!(same.success(), "{same}");
+    assert_eq!(report(&same)["digest"], digest.as_str());
+    // The build registry moves on: the regions no longer serve what it names.
+    let (newer, newer_digest) = single_manifest_image(&env, "promote-verify-2");
+    let mut cmd = ecr_fanout(&env);
+    cmd.args(["push", "--image", &newer, "--tags", "v1"])
+        .args(["--regions", "us-west-2", "--repository", "staging/web"])
+        .args([
+            "--registry-endpoints",
+            &format!("us-west-2={}", env.region("staging").proxy_url()),
+        ]);
+    assert!(run(cmd).await.success());
+    let differs = verify("v1").await;
+    assert_eq!(differs.status, 3, "{differs}");
+    assert_stderr_says(&differs, &[&format!("manifest {newer_digest} is missing")]);
+}
+
+#[tokio::test]
 async fn a_missing_source_tag_is_exit_2_naming_it_and_nothing_is_written() {
     let env = environment().await;
     let (image, _) = single_manifest_image(&env, "promote-missing");
