@@ -433,6 +433,53 @@ async fn verify_compares_the_regions_with_the_image_in_the_build_registry() {
 }
 
 #[tokio::test]
+async fn a_source_blob_served_with_other_bytes_fails_with_exit_3_before_any_upload() {
+    let env = environment().await;
+    let (image, _) = single_manifest_image(&env, "promote-corrupt");
+    stage(&env, &image).await;
+    let staging = env.region("staging");
+    let manifest = skopeo::inspect_raw(staging, "staging/web", "v1")
+        .await
+        .unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
+    let layer = manifest["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let hex = layer.trim_start_matches("sha256:");
+    let data = staging
+        .registry()
+        .dir()
+        .join("storage/docker/registry/v2/blobs/sha256")
+        .join(&hex[..2])
+        .join(hex)
+        .join("data");
+    let mut bytes = std::fs::read(&data).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&data, bytes).unwrap();
+    let out = promote(&env, ":v1", &["--tags", "prod", "--create-repository"]).await;
+    assert_eq!(out.status, 3, "{out}");
+    assert_stderr_says(
+        &out,
+        &[
+            &format!("source docker://{STAGING}/staging/web:v1: download blob"),
+            &format!("blob {layer} arrived as"),
+            "nothing was pushed or tagged in any region",
+        ],
+    );
+    for region in ["us-east-1", "eu-west-1"] {
+        assert!(
+            skopeo::catalog(env.region(region))
+                .await
+                .unwrap()
+                .is_empty(),
+            "{region} received nothing"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_missing_source_tag_is_exit_2_naming_it_and_nothing_is_written() {
     let env = environment().await;
     let (image, _) = single_manifest_image(&env, "promote-missing");
