@@ -69,6 +69,14 @@ async fn promote(env: &TestEnv, reference: &str, extra: &[&str]) -> RunOutput {
     run(cmd).await
 }
 
+/// Neither destination registry holds any repository (read with skopeo).
+async fn assert_destinations_hold_nothing(env: &TestEnv) {
+    for region in ["us-east-1", "eu-west-1"] {
+        let catalog = skopeo::catalog(env.region(region)).await.unwrap();
+        assert!(catalog.is_empty(), "{region} holds {catalog:?}");
+    }
+}
+
 fn blob_downloads(env: &TestEnv) -> usize {
     env.region("staging").control().count_kind("GET", "blob")
 }
@@ -468,15 +476,7 @@ async fn a_source_blob_served_with_other_bytes_fails_with_exit_3_before_any_uplo
             "nothing was pushed or tagged in any region",
         ],
     );
-    for region in ["us-east-1", "eu-west-1"] {
-        assert!(
-            skopeo::catalog(env.region(region))
-                .await
-                .unwrap()
-                .is_empty(),
-            "{region} received nothing"
-        );
-    }
+    assert_destinations_hold_nothing(&env).await;
 }
 
 #[tokio::test]
@@ -492,13 +492,5 @@ async fn a_missing_source_tag_is_exit_2_naming_it_and_nothing_is_written() {
             "invalid input `image`: docker://{STAGING}/staging/web:v9 does not exist at the source"
         )],
     );
-    for region in ["us-east-1", "eu-west-1"] {
-        assert!(
-            skopeo::catalog(env.region(region))
-                .await
-                .unwrap()
-                .is_empty(),
-            "{region} holds nothing"
-        );
-    }
+    assert_destinations_hold_nothing(&env).await;
 }
