@@ -49,6 +49,25 @@ fn everything() -> BuildFeatures {
     }
 }
 
+/// [`everything`] with only `input` set.
+fn only(input: &str) -> BuildFeatures {
+    let all = everything();
+    let mut one = BuildFeatures::default();
+    match input {
+        "cache-from" => one.cache_from = all.cache_from,
+        "cache-to" => one.cache_to = all.cache_to,
+        "secrets" => one.secrets = all.secrets,
+        "ssh" => one.ssh = all.ssh,
+        "sbom" => one.sbom = all.sbom,
+        "annotations" => one.annotations = all.annotations,
+        "build-contexts" => one.build_contexts = all.build_contexts,
+        "no-cache" => one.no_cache = all.no_cache,
+        "pull" => one.pull = all.pull,
+        other => panic!("no build input {other}"),
+    }
+    one
+}
+
 fn buildx(version: &str, driver: &str) -> BuildxInfo {
     BuildxInfo {
         version: version.into(),
@@ -188,50 +207,13 @@ fn classic_docker_takes_cache_from_an_image_no_cache_and_pull_only() {
         line(&classic_flags(&features).unwrap()),
         "--cache-from web:previous --no-cache --pull"
     );
-    let all = everything();
     let refusals = [
-        (
-            "cache-to",
-            BuildFeatures {
-                cache_to: all.cache_to.clone(),
-                ..Default::default()
-            },
-        ),
-        (
-            "secrets",
-            BuildFeatures {
-                secrets: all.secrets.clone(),
-                ..Default::default()
-            },
-        ),
-        (
-            "ssh",
-            BuildFeatures {
-                ssh: all.ssh.clone(),
-                ..Default::default()
-            },
-        ),
-        (
-            "sbom",
-            BuildFeatures {
-                sbom: true,
-                ..Default::default()
-            },
-        ),
-        (
-            "annotations",
-            BuildFeatures {
-                annotations: all.annotations.clone(),
-                ..Default::default()
-            },
-        ),
-        (
-            "build-contexts",
-            BuildFeatures {
-                build_contexts: all.build_contexts.clone(),
-                ..Default::default()
-            },
-        ),
+        ("cache-to", only("cache-to")),
+        ("secrets", only("secrets")),
+        ("ssh", only("ssh")),
+        ("sbom", only("sbom")),
+        ("annotations", only("annotations")),
+        ("build-contexts", only("build-contexts")),
         (
             "cache-from",
             BuildFeatures {
@@ -305,36 +287,11 @@ fn buildah_refuses_by_its_help_and_by_what_it_can_express() {
         version: "podman version 3.0.1".into(),
         help: String::new(),
     };
-    let all = everything();
     for (input, features) in [
-        (
-            "secrets",
-            BuildFeatures {
-                secrets: all.secrets.clone(),
-                ..Default::default()
-            },
-        ),
-        (
-            "ssh",
-            BuildFeatures {
-                ssh: all.ssh.clone(),
-                ..Default::default()
-            },
-        ),
-        (
-            "cache-from",
-            BuildFeatures {
-                cache_from: all.cache_from.clone(),
-                ..Default::default()
-            },
-        ),
-        (
-            "build-contexts",
-            BuildFeatures {
-                build_contexts: all.build_contexts.clone(),
-                ..Default::default()
-            },
-        ),
+        ("secrets", only("secrets")),
+        ("ssh", only("ssh")),
+        ("cache-from", only("cache-from")),
+        ("build-contexts", only("build-contexts")),
     ] {
         let error = containers_flags(ContainersTool::Podman, &bare, &features)
             .unwrap_err()
