@@ -3,6 +3,18 @@
 //! serialise to the JSON report's words. The engine writes it; every renderer (JSON, text,
 //! GitHub outputs and summary, dotenv, ECS) reads it; nothing here prints or calls out.
 
+/// `Display` of a state enum: its word ([`as_str`](ReportCommand::as_str)), as the JSON report
+/// writes it.
+macro_rules! display_as_word {
+    ($($state:ty),+ $(,)?) => {
+        $(impl std::fmt::Display for $state {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        })+
+    };
+}
+
 mod convergence;
 mod repository;
 mod scan;
@@ -17,7 +29,6 @@ pub use scan::{ScanReport, ScanState, ScanType, Severity, WORST_LISTED, WorstFin
 pub use tags::{TagAction, TagPlan};
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::Serialize;
 
@@ -87,11 +98,7 @@ impl ReportCommand {
     }
 }
 
-impl fmt::Display for ReportCommand {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as_word!(ReportCommand);
 
 /// How the whole run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -117,11 +124,7 @@ impl RunStatus {
     }
 }
 
-impl fmt::Display for RunStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as_word!(RunStatus);
 
 /// How one region ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -156,11 +159,7 @@ impl RegionStatus {
     }
 }
 
-impl fmt::Display for RegionStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as_word!(RegionStatus);
 
 /// One destination's part of the run (the JSON report's `regions` array has one per
 /// destination).
@@ -387,7 +386,7 @@ impl DestinationSummary {
 
 /// Asserts that each state serialises (JSON) and displays as its word.
 #[cfg(test)]
-pub(crate) fn assert_words<T: Serialize + fmt::Display>(pairs: &[(T, &str)]) {
+pub(crate) fn assert_words<T: Serialize + std::fmt::Display>(pairs: &[(T, &str)]) {
     for (state, word) in pairs {
         let json = serde_json::to_string(state).unwrap_or_default();
         assert_eq!(json, format!("\"{word}\""));

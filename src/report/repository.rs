@@ -124,11 +124,7 @@ impl ReplicationAction {
     }
 }
 
-impl std::fmt::Display for ReplicationAction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as_word!(ReplicationAction);
 
 /// How ECR replication from the primary region figures in this region.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

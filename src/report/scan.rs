@@ -47,11 +47,7 @@ impl Severity {
     }
 }
 
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as_word!(Severity);
 
 /// The registry's scanning type in a region (`GetRegistryScanningConfiguration`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -72,11 +68,7 @@ impl ScanType {
     }
 }
 
-impl fmt::Display for ScanType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as_word!(ScanType);
 
 /// How a destination's scan ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -103,11 +95,7 @@ impl ScanState {
     }
 }
 
-impl fmt::Display for ScanState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as_word!(ScanState);
 
 /// One finding in the report's short list of the worst.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

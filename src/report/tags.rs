@@ -48,11 +48,7 @@ impl TagAction {
     }
 }
 
-impl std::fmt::Display for TagAction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as_word!(TagAction);
 
 impl TagPlan {
     /// A tag whose state was not read.
