@@ -79,11 +79,19 @@ impl EcrRegion {
         registry_id: Option<String>,
         observer: SharedObserver,
     ) -> Self {
-        let config = aws_sdk_ecr::config::Builder::from(shared)
-            .region(Region::new(region.to_string()))
-            .build();
+        let config =
+            aws_sdk_ecr::config::Builder::from(shared).region(Region::new(region.to_string()));
+        Self::with_config(config, region, registry_id, observer)
+    }
+
+    fn with_config(
+        config: aws_sdk_ecr::config::Builder,
+        region: &str,
+        registry_id: Option<String>,
+        observer: SharedObserver,
+    ) -> Self {
         Self {
-            client: aws_sdk_ecr::Client::from_conf(config),
+            client: aws_sdk_ecr::Client::from_conf(config.build()),
             place: format!("region {region}"),
             region: region.to_string(),
             registry_id,
@@ -123,15 +131,8 @@ impl EcrRegion {
             assume_role::assumed_role_provider(shared, region, &request, observer.clone()).await;
         let config = aws_sdk_ecr::config::Builder::from(shared)
             .region(Region::new(region.to_string()))
-            .credentials_provider(provider)
-            .build();
-        Self {
-            client: aws_sdk_ecr::Client::from_conf(config),
-            place: format!("region {region}"),
-            region: region.to_string(),
-            registry_id,
-            observer,
-        }
+            .credentials_provider(provider);
+        Self::with_config(config, region, registry_id, observer)
     }
 
     pub fn region(&self) -> &str {

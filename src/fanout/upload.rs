@@ -86,9 +86,10 @@ pub async fn push_all(
     observer.upload_started(&uploads);
     let work = async {
         join_all(lanes.iter_mut().map(|lane| async move {
-            let prepared = prepare_region(lane.destination, options).await;
-            if let Ok(state) = lane.state.get_mut() {
-                *state = prepared;
+            if let Err(e) = prepare_region(lane.destination, options).await
+                && let Ok(state) = lane.state.get_mut()
+            {
+                *state = Err(e);
             }
         }))
         .await;
@@ -137,7 +138,7 @@ async fn send_everything(lanes: &[Sending<'_>], options: &UploadOptions<'_>, ima
 async fn prepare_region(
     destination: &mut Destination,
     options: &UploadOptions<'_>,
-) -> anyhow::Result<UploadOutcome> {
+) -> anyhow::Result<()> {
     let session = &mut destination.session;
     let plan = destination
         .plan
@@ -156,7 +157,7 @@ async fn prepare_region(
         session.connect_registry(&options.client)?;
     }
     super::repository::apply::apply_changes(session, &plan.changes, options).await?;
-    Ok(UploadOutcome::default())
+    Ok(())
 }
 
 /// Uploads every blob some region lacks, in the two lanes.
