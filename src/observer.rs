@@ -14,10 +14,8 @@ use crate::secret::Secret;
 pub enum Phase {
     /// Log in, look repositories and tags up, find the blobs each destination lacks.
     Plan,
-    /// Reading the blobs some destination lacks from the source registry (an image promoted
-    /// from a registry), each once.
-    Fetch,
-    /// Phase 1: blobs and manifests by digest, every destination at once.
+    /// Phase 1: blobs and manifests by digest, every destination at once (for an image read
+    /// from a registry, each blob downloaded once alongside its uploads).
     Upload,
     /// Waiting for what ECR replication delivers: after phase 1 the image, after phase 2 the
     /// tags. It ends at once where no destination is replicated.

@@ -34,7 +34,6 @@ pub async fn obtain_image(
                     stall_timeout: config.stall_timeout,
                     ..Default::default()
                 },
-                concurrency: config.concurrency,
             };
             source::open(reference, &options, &aws, observer).await
         }

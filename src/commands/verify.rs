@@ -37,7 +37,6 @@ pub async fn run(raw: &RawInputs, ci: &CiEnvironment) -> anyhow::Result<()> {
             role: None,
             docker_config: ci.docker_config_file(),
             client: crate::registry::ClientOptions::default(),
-            concurrency: config.concurrency,
         };
         let image = crate::source::open(reference, &options, &aws, observer.clone()).await?;
         tracing::info!(source = %reference, digest = %image.top.digest, "verifying the source's digest");

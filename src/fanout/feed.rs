@@ -11,18 +11,17 @@
 //! of the file from disk itself (carrying on the hash from where the shared reader left it). A
 //! slow region slows only itself; memory never grows beyond one buffer per blob.
 
-use std::io::SeekFrom;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use bytes::Bytes;
+use futures::StreamExt;
 use tokio::sync::{Notify, mpsc};
 
 use tracing::debug;
 
-use crate::image::{BlobFile, Sha256Hasher};
+use crate::image::{BlobFile, ChunkReader, Sha256Hasher, hashed_from};
 
 /// Bytes per chunk read from disk.
 pub const CHUNK: usize = 256 * 1024;
@@ -159,13 +158,8 @@ async fn read_once(
     grace: Duration,
 ) -> FeedStats {
     let mut stats = FeedStats::default();
-    let mut file = match tokio::fs::File::open(&blob.path).await {
-        Ok(file) => file,
-        Err(e) => {
-            fail_all(&mut subscribers, &blob, &format!("cannot open: {e}")).await;
-            return stats;
-        }
-    };
+    // A blob still arriving from a source registry is read as it lands.
+    let mut reader = ChunkReader::new(&blob, 0, CHUNK);
     wait_for_start(&subscribers, &start, grace).await;
     let mut hasher = Sha256Hasher::new();
     let mut offset = 0u64;
@@ -173,18 +167,15 @@ async fn read_once(
         if subscribers.iter().all(Option::is_none) {
             return stats;
         }
-        let mut buffer = BytesMut::with_capacity(CHUNK);
-        let n = match file.read_buf(&mut buffer).await {
-            Ok(n) => n,
+        let chunk = match reader.next_chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
             Err(e) => {
                 fail_all(&mut subscribers, &blob, &format!("read: {e}")).await;
                 return stats;
             }
         };
-        if n == 0 {
-            break;
-        }
-        let chunk = buffer.freeze();
+        let n = chunk.len();
         // Pace: wait until the fastest region can take the chunk, then offer it to the rest.
         let Some(first) = wait_for_room(&subscribers, &chunk).await else {
             return stats;
@@ -252,7 +243,8 @@ async fn fail_all(subscribers: &mut [Subscriber], blob: &BlobFile, message: &str
     }
 }
 
-/// One region's body: the shared chunks, then, if detached, the rest read from disk.
+/// One region's body: the shared chunks, then, if detached, the rest read from disk (hashed
+/// on from where the shared reader left it).
 fn region_body(
     receiver: mpsc::Receiver<Result<Bytes, std::io::Error>>,
     handover: Handover,
@@ -265,8 +257,7 @@ fn region_body(
             Handover,
             BlobFile,
         ),
-        Own(tokio::fs::File, Sha256Hasher, BlobFile),
-        Done,
+        Own(BlobBody),
     }
     let stream = futures::stream::unfold(State::Shared(receiver, handover, blob), move |state| {
         first_poll.mark();
@@ -277,52 +268,14 @@ fn region_body(
                     None => {
                         let taken = handover.lock().ok().and_then(|mut h| h.take());
                         let (offset, hasher) = taken?;
-                        match open_at(&blob, offset).await {
-                            Ok(file) => next_own(file, hasher, blob).await,
-                            Err(e) => Some((Err(e), State::Done)),
-                        }
+                        let mut own: BlobBody = Box::pin(hashed_from(&blob, offset, hasher, CHUNK));
+                        own.next().await.map(|item| (item, State::Own(own)))
                     }
                 },
-                State::Own(file, hasher, blob) => next_own(file, hasher, blob).await,
-                State::Done => None,
+                State::Own(mut own) => own.next().await.map(|item| (item, State::Own(own))),
             }
         }
     });
-
-    async fn open_at(blob: &BlobFile, offset: u64) -> Result<tokio::fs::File, std::io::Error> {
-        let mut file = tokio::fs::File::open(&blob.path).await?;
-        file.seek(SeekFrom::Start(offset)).await?;
-        Ok(file)
-    }
-
-    async fn next_own(
-        mut file: tokio::fs::File,
-        mut hasher: Sha256Hasher,
-        blob: BlobFile,
-    ) -> Option<(Result<Bytes, std::io::Error>, State)> {
-        let mut buffer = BytesMut::with_capacity(CHUNK);
-        match file.read_buf(&mut buffer).await {
-            Err(e) => Some((Err(e), State::Done)),
-            Ok(0) => {
-                let (read, digest) = (hasher.bytes_hashed(), hasher.finish());
-                if digest == blob.digest && read == blob.size {
-                    None
-                } else {
-                    let message = format!(
-                        "blob file {} changed on disk: expected {}, read {digest}",
-                        blob.path.display(),
-                        blob.digest
-                    );
-                    Some((Err(std::io::Error::other(message)), State::Done))
-                }
-            }
-            Ok(_) => {
-                hasher.update(&buffer);
-                Some((Ok(buffer.freeze()), State::Own(file, hasher, blob)))
-            }
-        }
-    }
-
     Box::pin(stream)
 }
 

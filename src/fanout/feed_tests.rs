@@ -16,6 +16,7 @@ fn blob_file(dir: &std::path::Path, content: &[u8], digest: Option<Digest>) -> B
         size: content.len() as u64,
         media_type: "application/octet-stream".into(),
         path,
+        arrival: crate::image::Arrival::on_disk(),
     }
 }
 

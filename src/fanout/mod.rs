@@ -166,25 +166,17 @@ async fn run_phases(
         return Ok(BTreeMap::new());
     }
     let started = Instant::now();
-    if image.is_remote() {
-        let fetching = in_phase(
-            observer,
-            Phase::Fetch,
-            fetch_source_blobs(image, destinations),
-        );
-        tokio::select! {
-            fetched = fetching => fetched?,
-            () = cancel.cancelled() => return Err(anyhow!(
-                "cancelled while reading the source's blobs; nothing was pushed or tagged in any region"
-            ).into()),
-        }
-    }
     let mut failures = in_phase(
         observer,
         Phase::Upload,
         upload::push_all(destinations, &options.upload, image, (observer, cancel)),
     )
-    .await;
+    .await
+    .map_err(|e| {
+        e.context(
+            "reading the source failed; no manifest was stored and no tag was moved in any region",
+        )
+    })?;
     let uploads_failed = !failures.is_empty();
     if !uploads_failed {
         in_phase(
@@ -279,26 +271,6 @@ impl From<PlanRefused> for RunError {
     fn from(refused: PlanRefused) -> Self {
         anyhow::Error::from(refused).into()
     }
-}
-
-/// Fetches, once each, the source blobs that some destination lacks (an image read from a
-/// registry); a blob every destination holds is never read.
-async fn fetch_source_blobs(
-    image: &LocalImage,
-    destinations: &[Destination],
-) -> anyhow::Result<()> {
-    let mut needed: Vec<usize> = destinations
-        .iter()
-        .filter_map(|d| d.plan.as_ref())
-        .flat_map(|p| p.blobs_to_send().iter().copied())
-        .collect();
-    needed.sort_unstable();
-    needed.dedup();
-    let bytes = image.fetch(&needed).await.map_err(|e| {
-        e.context("reading the source failed; nothing was pushed or tagged in any region")
-    })?;
-    info!(blobs = needed.len(), bytes, "source blobs ready");
-    Ok(())
 }
 
 /// Reads every region's tags once more, after all of this run's puts; warns for each tag that

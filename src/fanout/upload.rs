@@ -6,6 +6,11 @@
 //! `SMALL_LANE` small blobs and `concurrency` large ones (largest first) at a time, each to
 //! every region that needs it at once, read from disk once (see `feed`). A region that fails
 //! stops receiving work; the others carry on, and the caller decides.
+//!
+//! An image read from a registry has its blobs downloaded here, each alongside its upload: the
+//! uploads read the spill file as it lands, so a blob's bytes go on to every destination while
+//! the rest is still arriving. A failed download (refused, stalled, corrupted) ends phase 1 in
+//! every destination at once: no manifest is put anywhere.
 
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
@@ -18,7 +23,7 @@ use tracing::info;
 
 use tokio_util::sync::CancellationToken;
 
-use super::destination::{Destination, UploadOutcome};
+use super::destination::{Destination, Failure, UploadOutcome};
 use super::feed::feed_blob;
 use super::options::UploadOptions;
 use super::plan::RegionPlan;
@@ -26,7 +31,7 @@ use super::repository::Wanted;
 use super::session::RegionSession;
 use crate::image::{BlobFile, LocalImage};
 use crate::observer::{Observer, UploadProgress};
-use crate::registry::{BlobBody, MountOutcome};
+use crate::registry::{BlobBody, MountOutcome, RegistryError, RegistryErrorKind};
 use crate::report::RepositoryAction;
 
 /// Blobs smaller than this go in the small lane.
@@ -54,18 +59,50 @@ impl Sending<'_> {
     fn live(&self) -> bool {
         self.state.lock().is_ok_and(|s| s.is_ok())
     }
+
+    /// Whether it failed because a request made no progress for the stall bound.
+    fn stalled(&self) -> bool {
+        self.state.lock().is_ok_and(|s| {
+            s.as_ref().is_err_and(|e| {
+                e.chain().any(|cause| {
+                    cause
+                        .downcast_ref::<RegistryError>()
+                        .is_some_and(|r| r.kind == RegistryErrorKind::Stalled)
+                })
+            })
+        })
+    }
+}
+
+/// The first failure to read the source (an image from a registry); it stops phase 1.
+#[derive(Default)]
+struct SourceFailure {
+    error: Mutex<Option<anyhow::Error>>,
+    stop: CancellationToken,
+}
+
+impl SourceFailure {
+    fn record(&self, error: anyhow::Error) {
+        if let Ok(mut slot) = self.error.lock()
+            && slot.is_none()
+        {
+            *slot = Some(error);
+        }
+        self.stop.cancel();
+    }
 }
 
 /// Runs phase 1 in every planned destination at once and records each one's outcome (or
 /// failure) in its record. The observer sees the bytes each destination sent, for progress.
 /// A cancellation stops the uploads; every destination then fails as cancelled.
-/// Returns the failures, by region.
+/// Returns the failures, by region; or, when reading the source failed, its error (recorded
+/// as the failure of every destination that had not failed already).
 pub async fn push_all(
     destinations: &mut [Destination],
     options: &UploadOptions<'_>,
     image: &LocalImage,
     (observer, cancel): (&dyn Observer, &CancellationToken),
-) -> Vec<(String, anyhow::Error)> {
+) -> anyhow::Result<Vec<(String, anyhow::Error)>> {
     let mut lanes: Vec<Sending<'_>> = destinations
         .iter_mut()
         .filter(|d| d.plan.is_some())
@@ -84,6 +121,7 @@ pub async fn push_all(
         })
         .collect();
     observer.upload_started(&uploads);
+    let source = SourceFailure::default();
     let work = async {
         join_all(lanes.iter_mut().map(|lane| async move {
             if let Err(e) = prepare_region(lane.destination, options).await
@@ -93,12 +131,23 @@ pub async fn push_all(
             }
         }))
         .await;
-        send_everything(&lanes, options, image).await;
+        send_everything(&lanes, options, image, &source).await;
     };
     let cancelled = tokio::select! {
         () = work => false,
         () = cancel.cancelled() => true,
+        () = source.stop.cancelled() => false,
     };
+    if let Some(error) = source.error.into_inner().ok().flatten() {
+        let failure = Failure::of(&error);
+        for lane in lanes {
+            match lane.state.into_inner() {
+                Ok(Err(own)) => lane.destination.fail(&own),
+                _ => lane.destination.outcome.failure = Some(failure.clone()),
+            }
+        }
+        return Err(error);
+    }
     let mut failures = Vec::new();
     for lane in lanes {
         let state = if cancelled {
@@ -116,13 +165,21 @@ pub async fn push_all(
             }
         }
     }
-    failures
+    Ok(failures)
 }
 
 /// The blobs, then the manifests, of every live lane.
-async fn send_everything(lanes: &[Sending<'_>], options: &UploadOptions<'_>, image: &LocalImage) {
+async fn send_everything(
+    lanes: &[Sending<'_>],
+    options: &UploadOptions<'_>,
+    image: &LocalImage,
+    source: &SourceFailure,
+) {
     let started = Instant::now();
-    upload_blobs(lanes, options, image).await;
+    upload_blobs(lanes, options, image, source).await;
+    if source.stop.is_cancelled() {
+        return;
+    }
     for lane in lanes {
         if let Ok(Ok(outcome)) = lane.state.lock().as_deref() {
             info!(region = %lane.session().target.region, blobs = outcome.blobs_uploaded,
@@ -165,6 +222,7 @@ async fn upload_blobs<'l, 'd>(
     lanes: &'l [Sending<'d>],
     options: &UploadOptions<'_>,
     image: &LocalImage,
+    source: &SourceFailure,
 ) {
     let mut wanted: Vec<(usize, Vec<&'l Sending<'d>>)> = (0..image.blobs.len())
         .map(|blob| {
@@ -184,12 +242,60 @@ async fn upload_blobs<'l, 'd>(
         .into_iter()
         .partition(|(blob, _)| image.blobs[*blob].size < SMALL_BLOB);
     let mount_from = options.mount_from;
-    let send = |(blob, needing): (usize, Vec<&'l Sending<'d>>)| {
-        upload_one_blob(&image.blobs[blob], mount_from, needing)
+    let send = |(blob, needing): (usize, Vec<&'l Sending<'d>>)| async move {
+        if image.is_remote() {
+            upload_arriving_blob((image, blob), mount_from, needing, source).await;
+        } else {
+            upload_one_blob(&image.blobs[blob], mount_from, needing).await;
+        }
     };
     let small_lane = futures::stream::iter(small).for_each_concurrent(SMALL_LANE, send);
     let large_lane = futures::stream::iter(large).for_each_concurrent(options.concurrency, send);
     tokio::join!(small_lane, large_lane);
+}
+
+/// Downloads blob `index` of an image read from a registry and, alongside, sends it to every
+/// lane in `needing` as it lands. The uploads begin once the first bytes have landed, so that
+/// a source that sends nothing stalls the download, not the destinations. A download failure
+/// is recorded for the whole run (the uploads of the blob are dropped); when uploads stalled
+/// while the download was still going, the download's outcome decides who is to blame.
+async fn upload_arriving_blob(
+    (image, index): (&LocalImage, usize),
+    mount_from: Option<&str>,
+    needing: Vec<&Sending<'_>>,
+    source: &SourceFailure,
+) {
+    if source.stop.is_cancelled() || !needing.iter().any(|lane| lane.live()) {
+        return;
+    }
+    let blob = &image.blobs[index];
+    let lanes = needing.clone();
+    let download = image.fetch(index);
+    let uploads = async {
+        if blob.arrival.begun().await.is_ok() {
+            upload_one_blob(blob, mount_from, needing).await;
+        }
+    };
+    tokio::pin!(download, uploads);
+    let mut downloaded = false;
+    loop {
+        tokio::select! {
+            biased;
+            fetched = &mut download, if !downloaded => match fetched {
+                Ok(_) => downloaded = true,
+                Err(e) => return source.record(e),
+            },
+            () = &mut uploads => break,
+        }
+    }
+    if !downloaded
+        && lanes.iter().any(|lane| lane.stalled())
+        && let Err(e) = download.await
+    {
+        // The uploads ended first (they stalled waiting for bytes, or failed); a download that
+        // fails too is the cause.
+        source.record(e);
+    }
 }
 
 /// Sends one blob to every lane in `needing` that has not failed, reading it once.

@@ -78,6 +78,7 @@ pub(crate) fn convert_legacy_archive(
         size: config.size,
         media_type: DOCKER_CONFIG.to_owned(),
         path: config_path,
+        arrival: crate::image::Arrival::on_disk(),
     }];
 
     let output_dir = root.join(COMPRESSED_LAYERS_DIR);

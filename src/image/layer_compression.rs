@@ -235,6 +235,7 @@ pub(crate) fn gzip_layer(
             size,
             media_type: media_type.to_owned(),
             path: layer_path.to_path_buf(),
+            arrival: super::Arrival::on_disk(),
         });
     }
     fs::create_dir_all(output_dir)
@@ -284,5 +285,6 @@ pub(crate) fn gzip_layer(
         size,
         media_type: media_type.to_owned(),
         path: final_path,
+        arrival: super::Arrival::on_disk(),
     })
 }

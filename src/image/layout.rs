@@ -227,6 +227,7 @@ impl LayoutReader {
             size: descriptor.size,
             media_type: descriptor.media_type.clone(),
             path,
+            arrival: super::Arrival::on_disk(),
         })
     }
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use tempfile::TempDir;
 
+use super::blob_read::Arrival;
 use super::digest::Digest;
 use super::manifest::ManifestBlob;
 
@@ -21,6 +22,9 @@ pub struct BlobFile {
     pub size: u64,
     pub media_type: String,
     pub path: PathBuf,
+    /// Whether the file is whole on disk or still being written (an image read from a
+    /// registry, pushed on while it downloads).
+    pub arrival: Arrival,
 }
 
 /// An image read from local disk, ready to be pushed.
@@ -45,11 +49,12 @@ pub struct LocalImage {
 }
 
 /// Writes the files of blobs that are not on disk yet (an image read from a registry), each
-/// verified against its digest and size. Called once per push with the blobs some destination
-/// lacks; blobs every destination holds are never fetched.
+/// verified against its digest and size, telling the file's readers how far it has landed
+/// ([`BlobFile::arrival`]). Called by the push for each blob some destination lacks, alongside
+/// its upload; blobs every destination holds are never fetched.
 pub trait BlobFetcher: Send + Sync + std::fmt::Debug {
-    /// Fetches `blobs` to their `path`s; the bytes fetched.
-    fn fetch<'a>(&'a self, blobs: Vec<&'a BlobFile>) -> BoxFuture<'a, anyhow::Result<u64>>;
+    /// Fetches `blob` to its `path` (nothing when it is there already); the bytes fetched.
+    fn fetch<'a>(&'a self, blob: &'a BlobFile) -> BoxFuture<'a, anyhow::Result<u64>>;
 }
 
 impl LocalImage {
@@ -84,15 +89,13 @@ impl LocalImage {
         self.fetcher.is_some()
     }
 
-    /// Makes the files of `blobs` (indexes into `blobs`) exist: a no-op for an image on disk.
-    /// The bytes fetched.
-    pub async fn fetch(&self, blobs: &[usize]) -> anyhow::Result<u64> {
-        let Some(fetcher) = &self.fetcher else {
-            return Ok(0);
-        };
-        fetcher
-            .fetch(blobs.iter().map(|&i| &self.blobs[i]).collect())
-            .await
+    /// Makes the file of blob `index` exist, its readers reading it as it lands: a no-op for an
+    /// image on disk. The bytes fetched.
+    pub async fn fetch(&self, index: usize) -> anyhow::Result<u64> {
+        match (&self.fetcher, self.blobs.get(index)) {
+            (Some(fetcher), Some(blob)) => fetcher.fetch(blob).await,
+            _ => Ok(0),
+        }
     }
 
     /// Ties the lifetime of an extraction directory to this image.

@@ -35,7 +35,6 @@ impl ScreenObserver {
 fn group_title(phase: Phase) -> Option<&'static str> {
     match phase {
         Phase::Plan => Some("ecr-fanout: plan (log in, repositories, tags, missing blobs)"),
-        Phase::Fetch => Some("ecr-fanout: read the missing blobs from the source registry"),
         Phase::Upload => Some("ecr-fanout: phase 1, upload blobs and manifests by digest"),
         Phase::Verify => Some("ecr-fanout: verify every region"),
         Phase::Scan => Some("ecr-fanout: scan gate (vulnerability findings before any tag moves)"),

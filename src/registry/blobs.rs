@@ -12,10 +12,9 @@ use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
-use tokio::io::AsyncReadExt;
 
 use super::{RegistryClient, RegistryError, RegistryErrorKind};
-use crate::image::{BlobFile, Digest, Sha256Hasher};
+use crate::image::{BlobFile, Digest, Sha256Hasher, hashed_from};
 
 /// Bytes read from disk per request-body chunk.
 const READ_CHUNK: usize = 512 * 1024;
@@ -47,7 +46,9 @@ impl RegistryClient {
                     StatusCode::FORBIDDEN => {
                         Err(RegistryError::from_response(403, "token has expired?"))
                     }
-                    s => Err(RegistryError::from_response(s.as_u16(), "")),
+                    s => Err(RegistryError::from_response(s.as_u16(), "").waiting(
+                        super::error::retry_after(response.headers(), std::time::SystemTime::now()),
+                    )),
                 }
             }
         })
@@ -123,10 +124,7 @@ impl RegistryClient {
                         return Ok(MountOutcome::Mounted);
                     }
                     StatusCode::ACCEPTED => {}
-                    status => {
-                        let body = response.text().await.unwrap_or_default();
-                        return Err(RegistryError::from_response(status.as_u16(), &body));
-                    }
+                    status => return Err(RegistryError::from_http(status, response).await),
                 }
                 let location = self.session_url(&response, blob)?;
                 let body = match first {
@@ -142,12 +140,11 @@ impl RegistryClient {
                     .send()
                     .await
                     .map_err(|e| RegistryError::from_transport(&e))?;
-                if response.status().is_success() {
+                let status = response.status();
+                if status.is_success() {
                     Ok(MountOutcome::Uploaded)
                 } else {
-                    let status = response.status().as_u16();
-                    let body = response.text().await.unwrap_or_default();
-                    Err(RegistryError::from_response(status, &body))
+                    Err(RegistryError::from_http(status, response).await)
                 }
             }
         })
@@ -185,18 +182,13 @@ impl RegistryClient {
 /// not match the blob's digest.
 pub type BlobBody = BoxStream<'static, Result<Bytes, std::io::Error>>;
 
-/// The blob read from its file, hashed on the way.
+/// The blob read from its file, hashed on the way (as it lands, for a blob still arriving).
 async fn file_body(blob: &BlobFile) -> Result<BlobBody, RegistryError> {
-    let file = tokio::fs::File::open(&blob.path).await.map_err(|e| {
-        RegistryError::new(
-            RegistryErrorKind::Rejected,
-            format!("cannot open {}: {e}", blob.path.display()),
-        )
-    })?;
-    Ok(Box::pin(hashed_file_stream(
-        file,
-        blob.digest.clone(),
-        blob.size,
+    Ok(Box::pin(hashed_from(
+        blob,
+        0,
+        Sha256Hasher::new(),
+        READ_CHUNK,
     )))
 }
 
@@ -214,55 +206,6 @@ fn counted(
     })
 }
 
-/// Reads `file` in chunks, hashing them; the stream ends with an error instead of
-/// its last chunk when the content does not match `digest` and `size`.
-fn hashed_file_stream(
-    file: tokio::fs::File,
-    digest: Digest,
-    size: u64,
-) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
-    struct State {
-        file: tokio::fs::File,
-        hasher: Option<Sha256Hasher>,
-        digest: Digest,
-        size: u64,
-    }
-    let state = State {
-        file,
-        hasher: Some(Sha256Hasher::new()),
-        digest,
-        size,
-    };
-    futures::stream::unfold(state, |mut state| async move {
-        let hasher = state.hasher.as_mut()?;
-        let mut buffer = vec![0u8; READ_CHUNK];
-        match state.file.read(&mut buffer).await {
-            Err(e) => {
-                state.hasher = None;
-                Some((Err(e), state))
-            }
-            Ok(0) => {
-                let hasher = state.hasher.take()?;
-                let (read, got) = (hasher.bytes_hashed(), hasher.finish());
-                if got == state.digest && read == state.size {
-                    None
-                } else {
-                    let message = format!(
-                        "blob file changed on disk: expected {} ({} bytes), read {got} ({read} bytes)",
-                        state.digest, state.size
-                    );
-                    Some((Err(std::io::Error::other(message)), state))
-                }
-            }
-            Ok(n) => {
-                buffer.truncate(n);
-                hasher.update(&buffer);
-                Some((Ok(Bytes::from(buffer)), state))
-            }
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,10 +214,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("blob");
         std::fs::write(&path, content).unwrap();
-        let file = tokio::fs::File::open(&path).await.unwrap();
+        let blob = BlobFile {
+            digest,
+            size,
+            media_type: "application/octet-stream".into(),
+            path,
+            arrival: crate::image::Arrival::on_disk(),
+        };
         let sent = Arc::new(AtomicU64::new(0));
         let counters = [sent.clone(), Arc::new(AtomicU64::new(0))];
-        let body: BlobBody = Box::pin(hashed_file_stream(file, digest, size));
+        let body = file_body(&blob).await.unwrap();
         let mut stream = Box::pin(counted(body, counters));
         let mut out = Vec::new();
         while let Some(item) = stream.next().await {
@@ -300,6 +249,6 @@ mod tests {
     async fn corrupted_file_ends_in_an_error() {
         let digest = Digest::of_bytes(b"expected");
         let (_, error) = collect(b"tampered", digest, 8).await;
-        assert!(error.unwrap().contains("blob file changed on disk"));
+        assert!(error.unwrap().contains("changed on disk"));
     }
 }

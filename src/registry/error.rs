@@ -3,6 +3,7 @@
 //! ECR's "authorization token has expired" text.
 
 use std::fmt;
+use std::time::{Duration, SystemTime};
 
 /// What kind of failure a registry request met.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +65,8 @@ fn is_immutable_tag_refusal(body: &str) -> bool {
 pub struct RegistryError {
     pub kind: RegistryErrorKind,
     pub detail: String,
+    /// How long the registry asked us to wait before repeating (`Retry-After` on 429 or 503).
+    pub retry_after: Option<Duration>,
 }
 
 impl fmt::Display for RegistryError {
@@ -77,7 +80,22 @@ impl RegistryError {
         Self {
             kind,
             detail: detail.into(),
+            retry_after: None,
         }
+    }
+
+    /// An HTTP error answer read whole: its status, the start of its body and its
+    /// `Retry-After`.
+    pub async fn from_http(status: reqwest::StatusCode, response: reqwest::Response) -> Self {
+        let retry_after = retry_after(response.headers(), SystemTime::now());
+        let body = response.text().await.unwrap_or_default();
+        Self::from_response(status.as_u16(), &body).waiting(retry_after)
+    }
+
+    /// The same error, asking for `retry_after` before a repeat.
+    pub fn waiting(mut self, retry_after: Option<Duration>) -> Self {
+        self.retry_after = retry_after;
+        self
     }
 
     /// Notes how many attempts were made, when more than one.
@@ -122,6 +140,21 @@ impl RegistryError {
     }
 }
 
+/// `Retry-After` as seconds or as an HTTP date (relative to `now`); `None` when absent or
+/// unreadable.
+pub fn retry_after(headers: &reqwest::header::HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +193,27 @@ mod tests {
             RegistryErrorKind::from_status(400, immutable),
             RegistryErrorKind::ImmutableTag
         );
+    }
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_a_date() {
+        use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(RETRY_AFTER, HeaderValue::from_str(value).unwrap());
+            retry_after(&headers, now)
+        };
+        assert_eq!(with("7"), Some(Duration::from_secs(7)));
+        assert_eq!(
+            with(&httpdate::fmt_http_date(now + Duration::from_secs(30))),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            with(&httpdate::fmt_http_date(now - Duration::from_secs(30))),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(with("soon"), None);
+        assert_eq!(retry_after(&HeaderMap::new(), now), None);
     }
 }

@@ -38,8 +38,7 @@ impl RegistryClient {
                 if status.is_success() {
                     return Ok(());
                 }
-                let body = response.text().await.unwrap_or_default();
-                Err(RegistryError::from_response(status.as_u16(), &body))
+                Err(RegistryError::from_http(status, response).await)
             }
         })
         .await
@@ -63,8 +62,7 @@ impl RegistryClient {
                     return Ok(None);
                 }
                 if !status.is_success() {
-                    let body = response.text().await.unwrap_or_default();
-                    return Err(RegistryError::from_response(status.as_u16(), &body));
+                    return Err(RegistryError::from_http(status, response).await);
                 }
                 let media_type = response
                     .headers()
@@ -103,7 +101,9 @@ impl RegistryClient {
                     s if s == StatusCode::FORBIDDEN => {
                         Err(RegistryError::from_response(403, "token has expired?"))
                     }
-                    s => Err(RegistryError::from_response(s.as_u16(), "")),
+                    s => Err(RegistryError::from_response(s.as_u16(), "").waiting(
+                        super::error::retry_after(response.headers(), std::time::SystemTime::now()),
+                    )),
                 }
             }
         })

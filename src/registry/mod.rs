@@ -9,7 +9,8 @@
 //! `Docker-Content-Digest`. (oci-client was used for blobs at first; its credential set-up
 //! costs a `/v2/` round trip per operation and it re-serializes manifests, so nothing of it is
 //! left.) Every request goes through [`RegistryClient::run`]: retries with backoff, one
-//! credential refresh, a stall bound.
+//! credential refresh, a stall bound; a `Retry-After` on 429 or 503 sets the wait before the
+//! next attempt.
 
 mod bearer;
 mod blobs;
@@ -157,10 +158,22 @@ impl RegistryClient {
                 }
             }
             if error.kind.is_temporary() && self.options.retry.allows_another(attempts, started) {
-                let delay = self.options.retry.delay(attempts - 1);
-                warn!(registry = %self.host, attempt = attempts, "{what}: {error}; retrying in {} ms", delay.as_millis());
-                tokio::time::sleep(delay).await;
-                continue;
+                // The registry's own `Retry-After` wins over our backoff, within the budget.
+                let delay = error
+                    .retry_after
+                    .unwrap_or_else(|| self.options.retry.delay(attempts - 1));
+                if started.elapsed() + delay <= self.options.retry.max_elapsed {
+                    warn!(registry = %self.host, attempt = attempts, "{what}: {error}; retrying in {} ms", delay.as_millis());
+                    tokio::time::sleep(delay).await;
+                    continue;
+                }
+                if let Some(wait) = error.retry_after {
+                    error.detail = format!(
+                        "{} (the registry asked to wait {} s, beyond the retry budget)",
+                        error.detail,
+                        wait.as_secs()
+                    );
+                }
             }
             return Err(error.after_attempts(attempts));
         }

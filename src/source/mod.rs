@@ -2,22 +2,22 @@
 //! bytes to every destination. The manifests (an index with all its children) are read as their
 //! exact bytes and checked against their digests; config and layer blobs are fetched only when
 //! the push knows that some destination lacks them, each once, streamed to a spill file while
-//! it is hashed (the file is deleted with the image), then uploaded from there as a local
-//! image's blobs are. An ECR source logs in with `GetAuthorizationToken` of its account and
+//! it is hashed (the file is deleted with the image). The push reads each spill file as it
+//! lands (see `image::blob_read`), so a blob's upload to every destination runs alongside its
+//! download. An ECR source logs in with `GetAuthorizationToken` of its account and
 //! region; any other host uses Docker's config (`credHelpers`, `auths`, `credsStore`), else no
 //! credentials; a registry that answers with a Bearer challenge gets a pull token for the
 //! repository, asked for with those credentials (or anonymously).
 
 mod docker_config;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use anyhow::{Context, anyhow, bail};
 use aws_config::SdkConfig;
-use futures::StreamExt;
 use futures::future::BoxFuture;
 use tempfile::TempDir;
 use tracing::info;
@@ -26,7 +26,8 @@ use crate::config::tag_references::ecr_host_parts;
 use crate::ecr::EcrRegion;
 use crate::error::{InputError, VerificationFailed};
 use crate::image::{
-    BlobFetcher, BlobFile, Digest, LocalImage, ManifestBlob, RegistryReference, platforms,
+    Arrival, BlobFetcher, BlobFile, Digest, Landing, LocalImage, ManifestBlob, RegistryReference,
+    platforms,
 };
 use crate::observer::SharedObserver;
 use crate::registry::{ClientOptions, Credentials, RegistryClient, RegistryErrorKind};
@@ -44,8 +45,6 @@ pub struct SourceOptions {
     /// Docker's `config.json`, for credentials of a non-ECR host.
     pub docker_config: Option<PathBuf>,
     pub client: ClientOptions,
-    /// Blob downloads at once.
-    pub concurrency: usize,
 }
 
 /// Reads the manifests of `reference` and returns the image, its blobs to be fetched on
@@ -95,27 +94,28 @@ pub async fn open(
         children: Vec::new(),
         seen_manifests: HashSet::new(),
         blobs: Vec::new(),
-        seen_blobs: HashSet::new(),
+        landings: HashMap::new(),
         platforms: Vec::new(),
     };
     walk.visit(&top, 0).await?;
     let Walk {
         children,
         blobs,
+        landings,
         mut platforms,
         ..
     } = walk;
-    if !top.is_index() {
-        platforms = single_manifest_platforms(&client, &top, &blobs).await;
-    }
-    info!(source = %reference, digest = %top.digest, manifests = children.len() + 1,
-          blobs = blobs.len(), "source resolved");
     let fetcher = Arc::new(Fetcher {
         client,
         reference: reference.clone(),
-        concurrency: options.concurrency.max(1),
+        landings,
         spill,
     });
+    if !top.is_index() {
+        platforms = single_manifest_platforms(&fetcher, &top, &blobs).await;
+    }
+    info!(source = %reference, digest = %top.digest, manifests = children.len() + 1,
+          blobs = blobs.len(), "source resolved");
     Ok(LocalImage::new(top, children, blobs, platforms, reference.to_string()).fetched_by(fetcher))
 }
 
@@ -196,7 +196,8 @@ struct Walk<'a> {
     children: Vec<ManifestBlob>,
     seen_manifests: HashSet<Digest>,
     blobs: Vec<BlobFile>,
-    seen_blobs: HashSet<Digest>,
+    /// The writing side of each blob's spill file, by digest (each blob once).
+    landings: HashMap<Digest, Landing>,
     platforms: Vec<String>,
 }
 
@@ -216,12 +217,15 @@ impl Walk<'_> {
             }
             if !manifest.is_index() {
                 for descriptor in manifest.references()? {
-                    if self.seen_blobs.insert(descriptor.digest.clone()) {
+                    if !self.landings.contains_key(&descriptor.digest) {
+                        let (landing, arrival) = Arrival::pending();
+                        self.landings.insert(descriptor.digest.clone(), landing);
                         self.blobs.push(BlobFile {
                             path: self.dir.join(descriptor.digest.hex()),
                             digest: descriptor.digest,
                             size: descriptor.size,
                             media_type: descriptor.media_type,
+                            arrival,
                         });
                     }
                 }
@@ -275,7 +279,7 @@ impl Walk<'_> {
 /// A single manifest's platform, from its config blob (fetched now: a few KiB); empty when it
 /// cannot be read.
 async fn single_manifest_platforms(
-    client: &RegistryClient,
+    fetcher: &Fetcher,
     top: &ManifestBlob,
     blobs: &[BlobFile],
 ) -> Vec<String> {
@@ -285,21 +289,18 @@ async fn single_manifest_platforms(
     let Some(config_file) = blobs.iter().find(|b| b.digest == config.digest) else {
         return Vec::new();
     };
-    if client
-        .download_blob(config_file, Arc::default())
-        .await
-        .is_err()
-    {
+    if fetcher.fetch_one(config_file).await.is_err() {
         return Vec::new();
     }
     platforms::from_single_manifest(top, blobs)
 }
 
-/// Downloads blobs on demand into the spill directory (deleted with the image).
+/// Downloads blobs on demand into the spill directory (deleted with the image), each reported
+/// to its readers through its [`Landing`] as it lands.
 struct Fetcher {
     client: Arc<RegistryClient>,
     reference: RegistryReference,
-    concurrency: usize,
+    landings: HashMap<Digest, Landing>,
     spill: TempDir,
 }
 
@@ -313,13 +314,25 @@ impl std::fmt::Debug for Fetcher {
 }
 
 impl Fetcher {
-    /// One blob to its spill file (nothing when an earlier fetch wrote it); its size.
-    async fn fetch_one(&self, blob: &BlobFile, received: Arc<AtomicU64>) -> anyhow::Result<u64> {
-        if blob.path.is_file() {
+    /// One blob to its spill file (nothing when an earlier fetch completed it); the bytes
+    /// downloaded. A failure is told to the file's readers too.
+    async fn fetch_one(&self, blob: &BlobFile) -> anyhow::Result<u64> {
+        let landing = self
+            .landings
+            .get(&blob.digest)
+            .with_context(|| format!("internal: blob {} is not of the source", blob.digest))?;
+        if landing.is_complete() {
             return Ok(0);
         }
-        match self.client.download_blob(blob, received).await {
-            Ok(()) => Ok(blob.size),
+        let downloaded = match self
+            .client
+            .download_blob(blob, Arc::new(AtomicU64::new(0)), landing)
+            .await
+        {
+            Ok(()) => {
+                landing.complete();
+                return Ok(blob.size);
+            }
             Err(e) if e.kind == RegistryErrorKind::Corrupt => Err(VerificationFailed(format!(
                 "source {}: download blob: {e}",
                 self.reference
@@ -331,28 +344,16 @@ impl Fetcher {
                 blob.digest,
                 blob.size
             )),
+        };
+        if let Err(e) = &downloaded {
+            landing.failed(&format!("{e:#}"));
         }
+        downloaded
     }
 }
 
 impl BlobFetcher for Fetcher {
-    fn fetch<'a>(&'a self, blobs: Vec<&'a BlobFile>) -> BoxFuture<'a, anyhow::Result<u64>> {
-        Box::pin(async move {
-            let received = Arc::new(AtomicU64::new(0));
-            let mut downloads = Vec::with_capacity(blobs.len());
-            for blob in blobs {
-                downloads.push(self.fetch_one(blob, received.clone()));
-            }
-            let results: Vec<anyhow::Result<u64>> = futures::stream::iter(downloads)
-                .buffer_unordered(self.concurrency)
-                .collect()
-                .await;
-            let mut bytes = 0;
-            for result in results {
-                bytes += result?;
-            }
-            info!(source = %self.reference, bytes, "source blobs downloaded");
-            Ok(bytes)
-        })
+    fn fetch<'a>(&'a self, blob: &'a BlobFile) -> BoxFuture<'a, anyhow::Result<u64>> {
+        Box::pin(self.fetch_one(blob))
     }
 }

@@ -6,8 +6,9 @@
 
 use crate::harness::fault::{Fault, RequestMatch};
 use crate::harness::moto::{ACCESS_KEY_ID, moto_password};
+use crate::harness::running::Running;
 use crate::harness::token_registry::TokenRegistry;
-use crate::harness::{RunOutput, TestEnv, ecr_fanout, run, skopeo};
+use crate::harness::{Emulation, RunOutput, TestEnv, ecr_fanout, run, skopeo};
 use crate::scenario::*;
 
 const STAGING: &str = "123456789012.dkr.ecr.us-west-2.amazonaws.com";
@@ -234,7 +235,7 @@ async fn a_source_that_refuses_or_stalls_its_blobs_fails_the_run_naming_it_with_
         &refused,
         &[
             &format!("source docker://{STAGING}/staging/web:v1: download blob"),
-            "nothing was pushed or tagged in any region",
+            "no manifest was stored and no tag was moved in any region",
         ],
     );
     staging.clear_faults();
@@ -441,7 +442,7 @@ async fn verify_compares_the_regions_with_the_image_in_the_build_registry() {
 }
 
 #[tokio::test]
-async fn a_source_blob_served_with_other_bytes_fails_with_exit_3_before_any_upload() {
+async fn a_source_blob_served_with_other_bytes_fails_with_exit_3_and_nothing_is_stored() {
     let env = environment().await;
     let (image, _) = single_manifest_image(&env, "promote-corrupt");
     stage(&env, &image).await;
@@ -473,7 +474,7 @@ async fn a_source_blob_served_with_other_bytes_fails_with_exit_3_before_any_uplo
         &[
             &format!("source docker://{STAGING}/staging/web:v1: download blob"),
             &format!("blob {layer} arrived as"),
-            "nothing was pushed or tagged in any region",
+            "no manifest was stored and no tag was moved in any region",
         ],
     );
     assert_destinations_hold_nothing(&env).await;
@@ -493,4 +494,116 @@ async fn a_missing_source_tag_is_exit_2_naming_it_and_nothing_is_written() {
         )],
     );
     assert_destinations_hold_nothing(&env).await;
+}
+
+#[tokio::test]
+async fn a_layer_goes_on_to_the_destinations_while_it_downloads_and_a_cut_download_resumes() {
+    let env = environment().await;
+    let dir = env.path("layout-streamed");
+    let digest = ecr_fanout::image::fixtures::write_single_manifest_layout(
+        &dir,
+        "streamed",
+        &[6_000_000, 10_000],
+    )
+    .unwrap()
+    .to_string();
+    stage(&env, &format!("oci:{}", dir.display())).await;
+    let staging = env.region("staging");
+    let manifest = skopeo::inspect_raw(staging, "staging/web", "v1")
+        .await
+        .unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
+    let layer = manifest["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Served by the registry itself (no redirect), so that the proxy can stall the body: the
+    // layer's download stops after 1 MiB until the fault is cleared, then its connection closes.
+    staging.control().disable(Emulation::PresignedBlobRedirect);
+    staging.control().inject(Fault::only(
+        RequestMatch {
+            method: Some("GET"),
+            kind: Some("blob"),
+            reference: Some(layer.clone()),
+        },
+        Fault::StallDownloadAfter {
+            bytes: 1 << 20,
+            times: 1,
+        },
+    ));
+    let us_east = env.region("us-east-1").control();
+    us_east.inject(Fault::StallUploadAfter {
+        bytes: 512 * 1024,
+        times: 1,
+    });
+    let mut cmd = promote_command(&env, &format!("docker://{STAGING}/staging/web:v1"));
+    cmd.args(["--source-registry-endpoint", &staging.proxy_url()])
+        .args(["--tags", "prod", "--create-repository"]);
+    let running = Running::start(cmd);
+    let within = std::time::Duration::from_secs(60);
+    staging
+        .control()
+        .wait_until_fired("stall-download", 1, within)
+        .await;
+    // Half a MiB of the layer has reached us-east-1 while its download is stuck at 1 MiB: the
+    // upload runs alongside the download.
+    us_east.wait_until_fired("stall-upload", 1, within).await;
+    us_east.clear_faults();
+    staging.control().clear_faults();
+    let out = running.finish(within).await;
+    assert!(out.success(), "{out}");
+    for region in ["us-east-1", "eu-west-1"] {
+        let served = skopeo::manifest_digest(env.region(region), "web", "prod")
+            .await
+            .unwrap();
+        assert_eq!(served, digest, "{region}");
+    }
+    // The cut download carried on where it stopped (206), instead of starting again.
+    let layer_gets: Vec<u16> = staging
+        .control()
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.uri.ends_with(&layer))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(layer_gets, [200, 206], "GETs of the layer at the source");
+}
+
+#[tokio::test]
+async fn a_throttled_source_is_asked_again_after_its_retry_after() {
+    let env = environment().await;
+    let (image, digest) = single_manifest_image(&env, "promote-throttled");
+    stage(&env, &image).await;
+    let staging = env.region("staging").control();
+    let staged = staging.requests().len();
+    staging.inject(Fault::only(
+        RequestMatch::kind("GET", "manifest"),
+        Fault::Throttle {
+            count: 1,
+            retry_after: 2,
+        },
+    ));
+    let out = promote(&env, ":v1", &["--tags", "prod", "--create-repository"]).await;
+    assert!(out.success(), "{out}");
+    assert_eq!(
+        skopeo::manifest_digest(env.region("us-east-1"), "web", "prod")
+            .await
+            .unwrap(),
+        digest
+    );
+    let gets: Vec<_> = staging
+        .requests()
+        .into_iter()
+        .skip(staged)
+        .filter(|r| r.method == "GET" && r.uri.ends_with("/manifests/v1"))
+        .collect();
+    assert_eq!(
+        gets.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [429, 200]
+    );
+    let waited = gets[1].received - gets[0].received;
+    assert!(
+        waited >= std::time::Duration::from_secs(2),
+        "asked again after {waited:?}, before the 2 s Retry-After"
+    );
 }

@@ -156,6 +156,7 @@ async fn handle(
             kind: kind.clone(),
             status: 0,
             forwarded: false,
+            received: std::time::Instant::now(),
         },
     };
     if !faults.latency.is_zero() {

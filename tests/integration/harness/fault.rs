@@ -29,6 +29,13 @@ pub enum Fault {
     /// Like `CutUploadAfter`, but after `bytes` bytes the proxy stops reading and waits (an
     /// upload that stalls mid-body) until cleared or dropped, then closes without an answer.
     StallUploadAfter { bytes: u64, times: usize },
+    /// The next `times` GETs answered 200 or 206 (a blob download, when forwarded): send at
+    /// most `bytes` bytes of the answer's body, then wait until cleared (a download that
+    /// stalls mid-body), then close the connection without the rest.
+    StallDownloadAfter { bytes: u64, times: usize },
+    /// Answer the next `count` requests `429` with ECR's throttling error and
+    /// `Retry-After: SECONDS`, without forwarding.
+    Throttle { count: usize, retry_after: u64 },
     /// Answer `status` without forwarding to the next `count` requests (only those whose
     /// [`PathKind::label`] is `kind`, when given). 429 and 503 carry ECR-like JSON errors.
     Status {
@@ -124,14 +131,16 @@ impl Fault {
     }
 
     /// The name [`ProxyControl::faults_fired`](super::ProxyControl::faults_fired) counts it
-    /// under: "refuse-connections", "hang", "cut-upload", "stall-upload", "status-<code>"
-    /// (e.g. "status-503"), "latency", "token-expired", "corrupt-manifest-get".
+    /// under: "refuse-connections", "hang", "cut-upload", "stall-upload", "stall-download",
+    /// "throttle", "status-<code>" (e.g. "status-503"), "latency", "token-expired", "corrupt-manifest-get".
     pub fn label(&self) -> String {
         match self {
             Fault::RefuseConnections => "refuse-connections".into(),
             Fault::Hang => "hang".into(),
             Fault::CutUploadAfter { .. } => "cut-upload".into(),
             Fault::StallUploadAfter { .. } => "stall-upload".into(),
+            Fault::StallDownloadAfter { .. } => "stall-download".into(),
+            Fault::Throttle { .. } => "throttle".into(),
             Fault::Status { status, .. } => format!("status-{status}"),
             Fault::Latency(_) => "latency".into(),
             Fault::TokenExpired { .. } => "token-expired".into(),
@@ -145,10 +154,11 @@ impl Fault {
     fn budget(&self) -> Option<usize> {
         match self {
             Fault::RefuseConnections | Fault::Hang | Fault::Latency(_) => None,
-            Fault::CutUploadAfter { times, .. } | Fault::StallUploadAfter { times, .. } => {
-                Some(*times)
-            }
+            Fault::CutUploadAfter { times, .. }
+            | Fault::StallUploadAfter { times, .. }
+            | Fault::StallDownloadAfter { times, .. } => Some(*times),
             Fault::Status { count, .. }
+            | Fault::Throttle { count, .. }
             | Fault::TokenExpired { count }
             | Fault::CorruptManifestGet { count }
             | Fault::Hold { count, .. } => Some(*count),
@@ -163,6 +173,8 @@ impl Fault {
             Fault::CutUploadAfter { .. } | Fault::StallUploadAfter { .. } => {
                 facts.is_upload_with_body()
             }
+            Fault::StallDownloadAfter { .. } => facts.method == Method::GET,
+            Fault::Throttle { .. } => true,
             Fault::Status { kind, .. } => kind.is_none_or(|k| k == facts.kind.label()),
             Fault::TokenExpired { .. } => facts.authenticated,
             Fault::Hold {
@@ -183,6 +195,8 @@ impl Fault {
             Fault::Hang => Some(RequestAction::Hang),
             Fault::CutUploadAfter { bytes, .. } => Some(RequestAction::CutUpload(*bytes)),
             Fault::StallUploadAfter { bytes, .. } => Some(RequestAction::StallUpload(*bytes)),
+            Fault::StallDownloadAfter { bytes, .. } => Some(RequestAction::StallDownload(*bytes)),
+            Fault::Throttle { retry_after, .. } => Some(RequestAction::Throttle(*retry_after)),
             Fault::Status { status, .. } => Some(RequestAction::Status(*status)),
             Fault::TokenExpired { .. } => Some(RequestAction::TokenExpired),
             Fault::Hold { .. } => Some(RequestAction::Hold),
@@ -222,6 +236,8 @@ pub(crate) enum RequestAction {
     Hang,
     CutUpload(u64),
     StallUpload(u64),
+    StallDownload(u64),
+    Throttle(u64),
     Status(u16),
     TokenExpired,
     Hold,

@@ -162,6 +162,8 @@ pub struct RequestRecord {
     /// False when the proxy answered by itself (emulation or fault) instead of forwarding;
     /// true for a cut or stalled upload, part of whose body reached the registry.
     pub forwarded: bool,
+    /// When its head arrived (before any latency fault).
+    pub received: std::time::Instant,
 }
 
 /// What the first PATCH of an upload session was answered with; later PATCHes replay it.

@@ -1,6 +1,7 @@
 //! How the ECR proxy carries out a fault the [`FaultBook`](super::fault::FaultBook) chose for a
 //! request: ECR-like error answers (429, 503, expired token), hanging until the faults are
-//! cleared, forwarding only the first bytes of an upload and then aborting both sides, and
+//! cleared, forwarding only the first bytes of an upload and then aborting both sides, sending
+//! only the first bytes of a download until cleared, throttling with `Retry-After`, and
 //! corrupting one byte of a served manifest.
 
 use std::future::Future;
@@ -58,6 +59,20 @@ pub(crate) async fn answer_with_fault(
             drain(req.into_body()).await;
             Ok((status_answer(status), false))
         }
+        RequestAction::Throttle(seconds) => {
+            drain(req.into_body()).await;
+            let mut resp = json_error(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_REQUESTS_BODY);
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+            Ok((resp, false))
+        }
+        RequestAction::StallDownload(bytes) => {
+            let resp = forward(&shared, req, None).await;
+            if !matches!(resp.status(), StatusCode::OK | StatusCode::PARTIAL_CONTENT) {
+                return Ok((resp, true));
+            }
+            Ok((stall_body_after(resp, bytes, cleared), true))
+        }
         RequestAction::TokenExpired => {
             drain(req.into_body()).await;
             Ok((json_error(StatusCode::FORBIDDEN, TOKEN_EXPIRED_BODY), false))
@@ -101,6 +116,43 @@ fn status_answer(status: u16) -> Response<ProxyBody> {
             json_error(code, &body.to_string())
         }
     }
+}
+
+/// `resp` with its body cut after `limit` bytes: those are sent, then the body waits until
+/// `cleared` and ends in an error (hyper closes the connection without the rest).
+fn stall_body_after(
+    resp: Response<ProxyBody>,
+    limit: u64,
+    cleared: CancellationToken,
+) -> Response<ProxyBody> {
+    let (parts, body) = resp.into_parts();
+    let state = (body, limit, Some(cleared));
+    let stream = futures::stream::unfold(state, |(mut body, left, cleared)| async move {
+        let cleared = cleared?;
+        if left == 0 {
+            cleared.cancelled().await;
+            let error: BoxError = "stalled download released".into();
+            return Some((Err(error), (body, 0, None)));
+        }
+        match body.frame().await {
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(mut data) => {
+                    let take = usize::try_from(left).unwrap_or(usize::MAX).min(data.len());
+                    let data = data.split_to(take);
+                    let left = left - take as u64;
+                    Some((
+                        Ok(hyper::body::Frame::data(data)),
+                        (body, left, Some(cleared)),
+                    ))
+                }
+                Err(frame) => Some((Ok(frame), (body, left, Some(cleared)))),
+            },
+            Some(Err(e)) => Some((Err(e), (body, left, None))),
+            None => None,
+        }
+    });
+    let body = http_body_util::StreamBody::new(stream).boxed();
+    Response::from_parts(parts, body)
 }
 
 type AfterLimit = Pin<Box<dyn Future<Output = ()> + Send>>;
