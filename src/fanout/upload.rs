@@ -10,7 +10,9 @@
 //! An image read from a registry has its blobs downloaded here, each alongside its upload: the
 //! uploads read the spill file as it lands, so a blob's bytes go on to every destination while
 //! the rest is still arriving. A failed download (refused, stalled, corrupted) ends phase 1 in
-//! every destination at once: no manifest is put anywhere.
+//! every destination at once: no manifest is put anywhere. A destination in the source's own
+//! registry (same account and region) mounts each blob from the source repository instead,
+//! and gets the bytes like the others only where the registry declines the mount.
 
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
@@ -29,7 +31,8 @@ use super::options::UploadOptions;
 use super::plan::RegionPlan;
 use super::repository::Wanted;
 use super::session::RegionSession;
-use crate::image::{BlobFile, LocalImage};
+use crate::config::tag_references::ecr_host_parts;
+use crate::image::{BlobFile, LocalImage, RegistryReference};
 use crate::observer::{Observer, UploadProgress};
 use crate::registry::{BlobBody, MountOutcome, RegistryError, RegistryErrorKind};
 use crate::report::RepositoryAction;
@@ -265,10 +268,17 @@ async fn upload_arriving_blob(
     needing: Vec<&Sending<'_>>,
     source: &SourceFailure,
 ) {
-    if source.stop.is_cancelled() || !needing.iter().any(|lane| lane.live()) {
+    if source.stop.is_cancelled() {
         return;
     }
     let blob = &image.blobs[index];
+    let needing = match image.registry_reference() {
+        Some(reference) => mount_from_source(blob, reference, needing).await,
+        None => needing,
+    };
+    if !needing.iter().any(|lane| lane.live()) {
+        return;
+    }
     let lanes = needing.clone();
     let download = image.fetch(index);
     let uploads = async {
@@ -295,6 +305,61 @@ async fn upload_arriving_blob(
         // The uploads ended first (they stalled waiting for bytes, or failed); a download that
         // fails too is the cause.
         source.record(e);
+    }
+}
+
+/// Mounts `blob` from the source repository in every live lane of the source's registry (same
+/// account and region, another repository), where nothing needs to be downloaded or sent. The
+/// lanes that still need the bytes: those of other registries, and those whose registry
+/// declined the mount.
+async fn mount_from_source<'l, 'd>(
+    blob: &BlobFile,
+    source: &RegistryReference,
+    needing: Vec<&'l Sending<'d>>,
+) -> Vec<&'l Sending<'d>> {
+    let (mounting, mut rest): (Vec<_>, Vec<_>) = needing.into_iter().partition(|lane| {
+        lane.live()
+            && same_registry(&lane.session().uri_host, &source.host)
+            && lane.session().target.repository != source.repository
+    });
+    let mounts = mounting.iter().map(|lane| async move {
+        let session = lane.session();
+        let mounted = match session.registry() {
+            Ok(client) => client
+                .mount_blob(blob, &source.repository)
+                .await
+                .map_err(anyhow::Error::from),
+            Err(e) => Err(e),
+        };
+        mounted.with_context(|| {
+            format!(
+                "{}: mount blob {} from {}",
+                session.describe(),
+                blob.digest,
+                source.repository
+            )
+        })
+    });
+    for (lane, mounted) in mounting.iter().zip(join_all(mounts).await) {
+        let Ok(mut state) = lane.state.lock() else {
+            continue;
+        };
+        match (mounted, state.as_mut()) {
+            (Ok(true), Ok(outcome)) => outcome.blobs_mounted += 1,
+            (Ok(false), Ok(_)) => rest.push(lane),
+            (Err(e), Ok(_)) => *state = Err(e),
+            (_, Err(_)) => {}
+        }
+    }
+    rest
+}
+
+/// Whether two registry hosts are one registry: the same ECR account and region, whatever the
+/// spelling of the host (FIPS, dual-stack), or else the same host name.
+fn same_registry(host: &str, other: &str) -> bool {
+    match (ecr_host_parts(host), ecr_host_parts(other)) {
+        (Some(one), Some(two)) => one == two,
+        _ => host.eq_ignore_ascii_case(other),
     }
 }
 

@@ -12,6 +12,7 @@ use tempfile::TempDir;
 use super::blob_read::Arrival;
 use super::digest::Digest;
 use super::manifest::ManifestBlob;
+use super::source::RegistryReference;
 
 /// A config or layer blob stored as a file, to be streamed (never loaded whole).
 ///
@@ -55,6 +56,9 @@ pub struct LocalImage {
 pub trait BlobFetcher: Send + Sync + std::fmt::Debug {
     /// Fetches `blob` to its `path` (nothing when it is there already); the bytes fetched.
     fn fetch<'a>(&'a self, blob: &'a BlobFile) -> BoxFuture<'a, anyhow::Result<u64>>;
+
+    /// The registry repository the blobs are read from.
+    fn reference(&self) -> &RegistryReference;
 }
 
 impl LocalImage {
@@ -87,6 +91,11 @@ impl LocalImage {
     /// Whether blob files must be fetched before they are read (an image from a registry).
     pub fn is_remote(&self) -> bool {
         self.fetcher.is_some()
+    }
+
+    /// The registry repository an image read from a registry comes from.
+    pub fn registry_reference(&self) -> Option<&RegistryReference> {
+        self.fetcher.as_deref().map(|f| f.reference())
     }
 
     /// Makes the file of blob `index` exist, its readers reading it as it lands: a no-op for an

@@ -86,6 +86,33 @@ impl RegistryClient {
         self.upload(blob, Some(source), sent, shared_body).await
     }
 
+    /// Asks the registry to link `blob` from `source` (a repository of the same registry)
+    /// without sending it: `true` when it did (201). `false` when it opened an upload session
+    /// instead (202: ECR mounts only where the account enabled `BLOB_MOUNTING` and a manifest
+    /// in the source references the blob); that session is left unused, and the caller uploads
+    /// the blob in a session of its own once it has the bytes.
+    pub async fn mount_blob(&self, blob: &BlobFile, source: &str) -> Result<bool, RegistryError> {
+        let url = format!(
+            "{}/v2/{}/blobs/uploads/?mount={}&from={source}",
+            self.base_url, self.repository, blob.digest
+        );
+        self.run("mount blob", None, |session| {
+            let request = session.authorize(self.http.post(&url).header(CONTENT_LENGTH, 0));
+            async move {
+                let response = request
+                    .send()
+                    .await
+                    .map_err(|e| RegistryError::from_transport(&e))?;
+                match response.status() {
+                    StatusCode::CREATED => Ok(true),
+                    StatusCode::ACCEPTED => Ok(false),
+                    status => Err(RegistryError::from_http(status, response).await),
+                }
+            }
+        })
+        .await
+    }
+
     /// POST (with a mount request when `mount_from` is given), then, unless mounted, one PUT
     /// with the whole body and `?digest=`. Retried like every request; a retry reads the file.
     async fn upload(

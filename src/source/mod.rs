@@ -356,4 +356,8 @@ impl BlobFetcher for Fetcher {
     fn fetch<'a>(&'a self, blob: &'a BlobFile) -> BoxFuture<'a, anyhow::Result<u64>> {
         Box::pin(self.fetch_one(blob))
     }
+
+    fn reference(&self) -> &RegistryReference {
+        &self.reference
+    }
 }

@@ -607,3 +607,70 @@ async fn a_throttled_source_is_asked_again_after_its_retry_after() {
         "asked again after {waited:?}, before the 2 s Retry-After"
     );
 }
+
+#[tokio::test]
+async fn a_destination_in_the_source_registry_mounts_every_blob_instead_of_downloading_it() {
+    let env = environment().await;
+    let (image, digest) = single_manifest_image(&env, "promote-mounted");
+    stage(&env, &image).await;
+    let staging = env.region("staging");
+    let staged = staging.control().requests().len();
+    let endpoints = format!(
+        "us-west-2={},us-east-1={}",
+        staging.proxy_url(),
+        env.region("us-east-1").proxy_url()
+    );
+    let mut cmd = ecr_fanout(&env);
+    cmd.args(["push", "--json", "--image"])
+        .arg(format!("docker://{STAGING}/staging/web:v1"))
+        .args([
+            "--regions",
+            "us-west-2,us-east-1",
+            "--repository",
+            "prod/web",
+        ])
+        .args(["--registry-endpoints", &endpoints])
+        .args(["--source-registry-endpoint", &staging.proxy_url()])
+        .args(["--tags", "prod", "--create-repository"]);
+    let out = run(cmd).await;
+    assert!(out.success(), "{out}");
+    for region in ["staging", "us-east-1"] {
+        let served = skopeo::manifest_digest(env.region(region), "prod/web", "prod")
+            .await
+            .unwrap();
+        assert_eq!(served, digest, "{region}");
+    }
+    let report = report(&out);
+    let regions = report["regions"].as_array().unwrap();
+    let by_region = |name: &str| regions.iter().find(|r| r["region"] == name).unwrap();
+    // Three blobs (a config and two layers): linked from staging/web in its own registry, sent
+    // to the other, each downloaded once, for the other only.
+    assert_eq!(by_region("us-west-2")["blobs_mounted"], 3);
+    assert_eq!(by_region("us-west-2")["bytes_uploaded"], 0);
+    assert_eq!(by_region("us-east-1")["blobs_uploaded"], 3);
+    let since: Vec<_> = staging
+        .control()
+        .requests()
+        .into_iter()
+        .skip(staged)
+        .collect();
+    let mounted = since
+        .iter()
+        .filter(|r| r.method == "POST" && r.uri.contains("from=staging/web") && r.status == 201)
+        .count();
+    assert_eq!(
+        mounted, 3,
+        "mount requests answered 201 at the source registry"
+    );
+    assert!(
+        !since
+            .iter()
+            .any(|r| r.method == "PUT" && r.uri.contains("/blobs/uploads/")),
+        "no blob was uploaded into the source's registry"
+    );
+    let downloads = since
+        .iter()
+        .filter(|r| r.method == "GET" && r.uri.contains("/blobs/sha256:"))
+        .count();
+    assert_eq!(downloads, 3, "each blob downloaded once, for us-east-1");
+}
