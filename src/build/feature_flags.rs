@@ -12,6 +12,7 @@ use super::stream::{ToolCommand, run_captured};
 use crate::config::build_features::{Annotation, BuildFeatures, CacheKind, CacheSpec};
 use crate::config::tag_references::ecr_host_parts;
 use crate::error::InputError;
+use crate::registry::is_loopback_host;
 
 /// What `TOOL build --help` and `TOOL --version` said.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -238,14 +239,28 @@ pub fn containers_flags(
         needs(input, flag)?;
     }
     let mut flags = FeatureFlags::default();
+    let mut loopback_cache = false;
     for (input, flag, specs) in [
         ("cache-from", "--cache-from", &features.cache_from),
         ("cache-to", "--cache-to", &features.cache_to),
     ] {
         for spec in specs {
-            flags.flag(flag, cache_repository(input, &name, spec)?);
+            let repository = cache_repository(input, &name, spec)?;
+            loopback_cache |= repository
+                .split_once('/')
+                .is_some_and(|(host, _)| is_loopback_host(host));
+            flags.flag(flag, repository);
             flags.layers = true;
         }
+    }
+    if loopback_cache {
+        // Docker reaches loopback registries over plain HTTP; buildah only without TLS
+        // verification, which then holds for every registry of the build.
+        tracing::info!(
+            "a cache repository is on a loopback host: {} builds with --tls-verify=false",
+            tool.program()
+        );
+        flags.switch("--tls-verify=false");
     }
     common_buildkit_flags(&mut flags, features);
     if features.sbom {

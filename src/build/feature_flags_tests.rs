@@ -355,6 +355,21 @@ fn a_repository_with_a_port_keeps_it() {
 }
 
 #[test]
+fn a_cache_on_a_loopback_registry_is_reached_without_tls_verification() {
+    let features = BuildFeatures {
+        cache_to: vec![registry("127.0.0.1:5000/cache:build")],
+        ..Default::default()
+    };
+    let flags = containers_flags(ContainersTool::Buildah, &buildah_1_28(), &features).unwrap();
+    assert_eq!(
+        line(&flags),
+        "--cache-to 127.0.0.1:5000/cache --tls-verify=false"
+    );
+    let elsewhere = containers_flags(ContainersTool::Buildah, &buildah_1_28(), &only("cache-to"));
+    assert!(!line(&elsewhere.unwrap()).contains("--tls-verify"));
+}
+
+#[test]
 fn help_flags_are_whole_words() {
     let help = buildah_1_28();
     assert!(help.has("--cache-from") && help.has("--pull") && !help.has("--sbom"));

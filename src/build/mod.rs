@@ -5,7 +5,8 @@
 //! `docker-daemon:` images (`docker save`), the other subprocess the image module must not run.
 //!
 //! `detect` chooses the builder, `metadata` adds the standard OCI labels and annotations,
-//! `stream` runs the tools; one file per builder.
+//! `registry_auth` holds the builder's temporary login to its cache registries, `stream` runs
+//! the tools; one file per builder.
 
 mod buildah;
 mod buildx;
@@ -15,6 +16,7 @@ pub mod feature_flags;
 pub mod metadata;
 mod platform_check;
 mod process_group;
+mod registry_auth;
 pub mod stream;
 
 use tempfile::TempDir;
@@ -27,6 +29,8 @@ use metadata::OciMetadata;
 use stream::ToolCommand;
 
 pub use platform_check::check_built_platforms;
+use registry_auth::BuildAuth;
+pub use registry_auth::BuilderLogin;
 pub use stream::ToolFailed;
 
 /// Flags a build gets from its features, placed before `--file` and the context.
@@ -35,6 +39,8 @@ pub struct FeatureFlags {
     pub args: Vec<String>,
     /// buildah and podman: keep intermediate layers (a cache needs them).
     pub layers: bool,
+    /// Variables the build command runs with (`DOCKER_CONFIG` of a registry login).
+    pub env: Vec<(String, String)>,
 }
 
 impl FeatureFlags {
@@ -47,8 +53,24 @@ impl FeatureFlags {
         self.args.push(word.to_owned());
     }
 
-    /// `command` with these flags appended.
+    /// buildah and podman log in to registries with the auth file of `auth`; docker and
+    /// buildx read it (and the user's plugins and builders) from its `DOCKER_CONFIG`.
+    fn log_in_with(&mut self, auth: Option<&BuildAuth>, docker: bool) {
+        let Some(auth) = auth else { return };
+        if docker {
+            let dir = auth.docker_config_dir().display().to_string();
+            self.env.push(("DOCKER_CONFIG".to_owned(), dir));
+        } else {
+            self.flag("--authfile", auth.auth_file().display().to_string());
+        }
+    }
+
+    /// `command` with these flags appended (and these variables set).
     pub fn appended_to(&self, command: ToolCommand) -> ToolCommand {
+        let command = self
+            .env
+            .iter()
+            .fold(command, |command, (key, value)| command.env(key, value));
         command.args(self.args.iter().cloned())
     }
 }
@@ -83,9 +105,14 @@ impl BuiltImage {
 }
 
 /// Chooses the builder, builds `options` and returns where the result is. `ci`, the CI
-/// environment read at start-up, gives `DOCKER_BUILDKIT`, the metadata's variables and
-/// buildah's settings.
-pub async fn build_image(options: &BuildOptions, ci: &CiEnvironment) -> anyhow::Result<BuiltImage> {
+/// environment read at start-up, gives `DOCKER_BUILDKIT`, the metadata's variables,
+/// buildah's settings and the user's registry logins, which the builder gets with `logins`
+/// (its cache registries') added, in a temporary auth file deleted when the build ends.
+pub async fn build_image(
+    options: &BuildOptions,
+    ci: &CiEnvironment,
+    logins: &[BuilderLogin],
+) -> anyhow::Result<BuiltImage> {
     let (builder, why) = detect::choose_builder(
         options.builder,
         &detect::SystemProbe,
@@ -110,13 +137,22 @@ pub async fn build_image(options: &BuildOptions, ci: &CiEnvironment) -> anyhow::
     let containers = buildah::ContainersSettings::from_ci(ci);
     let features = &options.features;
     let work = work_dir()?;
-    match &builder {
+    let docker = !matches!(builder, detect::Builder::Buildah | detect::Builder::Podman);
+    // Lives until the build has ended, however it ends (a cancelled build drops it too).
+    let auth = if docker {
+        BuildAuth::for_docker(logins, ci.docker_config_file().as_deref())?
+    } else {
+        BuildAuth::for_containers(logins, ci.containers_auth_file().as_deref())?
+    };
+    let built = match &builder {
         detect::Builder::Buildx(info) => {
-            let flags = feature_flags::buildx_flags(info, features)?;
+            let mut flags = feature_flags::buildx_flags(info, features)?;
+            flags.log_in_with(auth.as_ref(), docker);
             buildx::build(info, options, &metadata, &flags, work).await
         }
         detect::Builder::DockerClassic => {
-            let flags = feature_flags::classic_flags(features)?;
+            let mut flags = feature_flags::classic_flags(features)?;
+            flags.log_in_with(auth.as_ref(), docker);
             docker_classic::build(options, &metadata, &flags, work).await
         }
         detect::Builder::Buildah | detect::Builder::Podman => {
@@ -125,10 +161,17 @@ pub async fn build_image(options: &BuildOptions, ci: &CiEnvironment) -> anyhow::
             } else {
                 buildah::ContainersTool::Podman
             };
-            let flags = containers_feature_flags(tool, features).await?;
+            let mut flags = containers_feature_flags(tool, features).await?;
+            flags.log_in_with(auth.as_ref(), docker);
             buildah::build(tool, &containers, options, &metadata, &flags, work).await
         }
+    };
+    if let Some(auth) = auth {
+        let dir = auth.docker_config_dir().display().to_string();
+        drop(auth);
+        tracing::debug!("removed the builder's temporary registry login {dir}");
     }
+    built
 }
 
 /// buildah's or podman's flags for `features`; their help is asked only when a feature is.
@@ -176,4 +219,47 @@ fn common_build_flags(
         command = command.args(["--label".to_owned(), format!("{key}={value}")]);
     }
     command
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    fn login() -> BuilderLogin {
+        BuilderLogin {
+            host: "127.0.0.1:5000".to_owned(),
+            username: "AWS".to_owned(),
+            password: Secret::new("build-mod-unit-password"),
+        }
+    }
+
+    #[test]
+    fn buildah_gets_the_auth_file_and_docker_the_config_dir() {
+        let auth = BuildAuth::for_containers(&[login()], None).unwrap();
+        let mut containers = FeatureFlags::default();
+        containers.log_in_with(auth.as_ref(), false);
+        let file = auth.as_ref().unwrap().auth_file().display().to_string();
+        let command = containers.appended_to(ToolCommand::new("buildah").arg("build"));
+        assert_eq!(
+            command.to_string(),
+            format!("buildah build --authfile {file}")
+        );
+
+        let mut docker = FeatureFlags::default();
+        docker.log_in_with(auth.as_ref(), true);
+        let command = docker.appended_to(ToolCommand::new("docker").arg("build"));
+        let dir = auth
+            .as_ref()
+            .unwrap()
+            .docker_config_dir()
+            .display()
+            .to_string();
+        assert_eq!(command.env, [("DOCKER_CONFIG".to_owned(), dir)]);
+        assert_eq!(command.args, ["build"]);
+
+        let mut none = FeatureFlags::default();
+        none.log_in_with(None, true);
+        assert_eq!(none, FeatureFlags::default());
+    }
 }

@@ -1,7 +1,7 @@
 //! Running builder subprocesses. [`ToolCommand`] is a command line as data (so tests can check
 //! exactly what would run); [`run_streaming`] runs one with its stdout and stderr copied live,
 //! line by line, to our stderr (stdout stays for data) and keeps the last lines for the error
-//! when it fails; [`run_captured`] runs a short probe (`docker version`, `git rev-parse`) with
+//! when it fails (known secrets masked in both); [`run_captured`] runs a short probe (`docker version`, `git rev-parse`) with
 //! a time bound and returns what it printed. Each runs in a process group of its own, stopped
 //! whole when the run is cancelled.
 
@@ -150,7 +150,8 @@ pub async fn run_streaming(command: &ToolCommand, what: &str) -> anyhow::Result<
     .into())
 }
 
-/// Copies each line of `stream` to stderr and remembers the last [`ERROR_TAIL_LINES`].
+/// Copies each line of `stream` to stderr, known secrets masked, and remembers the last
+/// [`ERROR_TAIL_LINES`].
 async fn copy_lines(stream: impl AsyncRead + Unpin, tail: Arc<Mutex<OutputTail>>, is_stderr: bool) {
     let mut reader = BufReader::new(stream);
     let mut line = Vec::new();
@@ -161,7 +162,9 @@ async fn copy_lines(stream: impl AsyncRead + Unpin, tail: Arc<Mutex<OutputTail>>
             Ok(_) => {}
         }
         let text = String::from_utf8_lossy(&line);
-        let text = text.trim_end_matches(['\n', '\r']);
+        // A builder never prints a registry password it was given; masked all the same.
+        let text = crate::secret::redact(text.trim_end_matches(['\n', '\r']));
+        let text = text.as_ref();
         {
             let mut stderr = std::io::stderr().lock();
             let _ = writeln!(stderr, "{text}").and_then(|()| stderr.flush());
@@ -258,6 +261,19 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("\ncleaning up"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn a_known_secret_the_tool_prints_is_masked() {
+        let _known = crate::secret::Secret::new("stream-unit-secret-8812");
+        let script = "echo 'login stream-unit-secret-8812 refused' >&2; exit 1";
+        let command = ToolCommand::new("sh").args(["-c", script]);
+        let message = run_streaming(&command, "a build")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("login *** refused"), "{message}");
+        assert!(!message.contains("stream-unit-secret-8812"), "{message}");
     }
 
     #[tokio::test]

@@ -1,6 +1,7 @@
 //! One file per subcommand: each turns parsed arguments into a run and returns its result.
 
 pub mod action;
+mod cache_logins;
 mod lambda;
 mod obtain_image;
 pub mod push;

@@ -1,11 +1,12 @@
 //! The image `push` sends: a prebuilt one read from disk, one read from a registry
 //! (`docker://`, its blobs fetched later, only where a destination lacks them), one exported from
 //! the Docker daemon (`docker-daemon:`), or one built from `context` (inside a `::group::` on GitHub, the
-//! builder's output streaming to stderr). Either way the result is a `LocalImage` whose
-//! temporary files live as long as it does.
+//! builder's output streaming to stderr, logged in to the ECR registries its cache lines name).
+//! Either way the result is a `LocalImage` whose temporary files live as long as it does.
 
 use anyhow::Context as _;
 
+use super::cache_logins::cache_logins;
 use crate::build::{self, BuiltImage};
 use crate::config::Config;
 use crate::config::build::ImageInput;
@@ -54,7 +55,8 @@ pub async fn obtain_image(
                     options.file.display(),
                     options.builder.as_str()
                 ));
-                build::build_image(options, ci).await?
+                let logins = cache_logins(config, options, &observer).await?;
+                build::build_image(options, ci, &logins).await?
             };
             let image = open_built(built)
                 .await

@@ -42,6 +42,7 @@ pub const NAMES: &[&str] = &[
     "DOCKER_BUILDKIT",
     "STORAGE_DRIVER",
     "BUILDAH_ISOLATION",
+    "REGISTRY_AUTH_FILE",
 ];
 
 /// A snapshot of the variables in [`NAMES`], as they were set.
@@ -142,6 +143,13 @@ impl CiEnvironment {
         }
     }
 
+    /// The auth file buildah and podman read: `REGISTRY_AUTH_FILE`, else Docker's
+    /// `config.json` (their fallback, and the file `docker login` writes).
+    pub fn containers_auth_file(&self) -> Option<PathBuf> {
+        self.path("REGISTRY_AUTH_FILE")
+            .or_else(|| self.docker_config_file())
+    }
+
     /// A non-empty value of `name` as a path, whatever its bytes.
     fn path(&self, name: &str) -> Option<PathBuf> {
         self.raw(name).filter(|v| !v.is_empty()).map(PathBuf::from)
@@ -187,6 +195,23 @@ mod tests {
             Some(PathBuf::from("/home/ci/.docker/config.json"))
         );
         assert_eq!(env(&[]).docker_config_file(), None);
+    }
+
+    #[test]
+    fn the_containers_auth_file_is_registry_auth_file_else_dockers() {
+        let both = env(&[
+            ("REGISTRY_AUTH_FILE", "/run/auth.json"),
+            ("HOME", "/home/ci"),
+        ]);
+        assert_eq!(
+            both.containers_auth_file(),
+            Some(PathBuf::from("/run/auth.json"))
+        );
+        let home = env(&[("HOME", "/home/ci")]);
+        assert_eq!(
+            home.containers_auth_file(),
+            Some(PathBuf::from("/home/ci/.docker/config.json"))
+        );
     }
 
     #[test]

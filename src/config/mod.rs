@@ -7,6 +7,7 @@
 pub mod action_env;
 pub mod build;
 pub mod build_features;
+pub mod cache_registries;
 pub mod ci_environment;
 pub mod cli;
 pub mod handoff;

@@ -123,7 +123,9 @@ impl Reference<'_> {
     }
 }
 
-fn host_is_target(host: &str, target: &Target) -> bool {
+/// Whether registry `host` is `target`'s: its `registry-endpoints` host, or its ECR host (region,
+/// and account when `registry-id` is given).
+pub(super) fn host_is_target(host: &str, target: &Target) -> bool {
     let host = host.to_ascii_lowercase();
     let override_host = target.endpoint_override.as_deref().map(|url| {
         url.trim_start_matches("https://")

@@ -204,16 +204,19 @@ pub fn write_docker_archive(path: &Path, seed: &str) -> anyhow::Result<()> {
 
 /// A `docker save` archive as Docker 25+ writes it with the classic image store: an OCI
 /// layout (plus Docker's `manifest.json`) whose one linux/amd64 layer is the plain tar
-/// `layer`, stored uncompressed. Returns the (uncompressed) manifest's digest.
+/// `layer`, stored uncompressed, with a history entry for it. Returns the (uncompressed) manifest's digest.
 pub fn write_plain_layer_docker_archive(path: &Path, layer: &[u8]) -> anyhow::Result<Digest> {
     let staging = tempfile::tempdir().context("cannot create a staging directory")?;
     let layout = LayoutBuilder::create(staging.path())?;
     let layer_digest = layout.add_blob(layer)?;
     let layer = Descriptor::new(PLAIN_OCI_LAYER, layer_digest.clone(), layer.len() as u64);
-    let config = layout.add_config(
+    let mut config = image_config_json(
         &platform("amd64", None),
         std::slice::from_ref(&layer_digest),
-    )?;
+    );
+    // Docker records how each layer was made; buildah's layer cache needs that history.
+    config["history"] = json!([{ "created_by": "ecr-fanout test fixture: one plain layer" }]);
+    let config = layout.add_json(OCI_CONFIG, &config)?;
     let manifest = layout.add_manifest(&config, &[layer])?;
     layout.write_index_json(&[(&manifest, "latest")])?;
     let docker_manifest = json!([{

@@ -186,3 +186,13 @@ impl RegistryClient {
         )
     }
 }
+
+/// Whether `host` (`NAME[:PORT]`) is a loopback registry (`localhost`, `127.x.x.x`, `[::1]`),
+/// which Docker reaches over plain HTTP.
+pub fn is_loopback_host(host: &str) -> bool {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    name == "localhost" || name == "[::1]" || name.starts_with("127.")
+}

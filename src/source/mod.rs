@@ -30,7 +30,9 @@ use crate::image::{
     platforms,
 };
 use crate::observer::SharedObserver;
-use crate::registry::{ClientOptions, Credentials, RegistryClient, RegistryErrorKind};
+use crate::registry::{
+    ClientOptions, Credentials, RegistryClient, RegistryErrorKind, is_loopback_host,
+};
 use crate::secret::Secret;
 
 /// Indexes nest one or two levels in practice; deeper means something is wrong.
@@ -128,7 +130,7 @@ async fn connect(
 ) -> anyhow::Result<RegistryClient> {
     let base_url = match &options.endpoint {
         Some(url) => url.clone(),
-        None if is_loopback(&reference.host) => format!("http://{}", reference.host),
+        None if is_loopback_host(&reference.host) => format!("http://{}", reference.host),
         None => format!("https://{}", reference.host),
     };
     let (credentials, refresh) = match ecr_host_parts(&reference.host) {
@@ -177,15 +179,6 @@ async fn connect(
         &options.client,
     )
     .map_err(|e| anyhow!("source {reference}: set up the registry client: {e}"))
-}
-
-/// Docker reaches loopback registries over plain HTTP.
-fn is_loopback(host: &str) -> bool {
-    let name = match host.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
-        _ => host,
-    };
-    name == "localhost" || name == "[::1]" || name.starts_with("127.")
 }
 
 /// Reads child manifests (dependencies first) and collects blob descriptors, each once.

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::build::support::build_command;
+use crate::build::support::{build_command, logins_left};
 use crate::harness::fault::Fault;
 use crate::harness::running::Running;
 use crate::harness::{RunOutput, TestEnv, skopeo};
@@ -155,7 +155,7 @@ async fn sigterm_during_tag_puts_lets_only_the_puts_in_flight_land() {
 }
 
 #[tokio::test]
-async fn sigterm_during_a_buildah_build_stops_the_builder() {
+async fn sigterm_during_a_buildah_build_stops_the_builder_and_removes_its_login() {
     let env = TestEnv::start(&REGIONS[..1]).await;
     let storage = crate::harness::buildah::BuildahStorage::in_dir(&env.path("buildah")).unwrap();
     storage.require_buildah().await;
@@ -169,8 +169,14 @@ async fn sigterm_during_a_buildah_build_stops_the_builder() {
         "FROM scratch\nCOPY big.bin /big.bin\n",
     )
     .unwrap();
-    let args = ["--builder", "buildah", "--tags", "v1"];
-    let cmd = build_command(&env, storage.env_vars(), &context, &args);
+    // A cache in the region's ECR registry: the builder runs logged in to it.
+    let cache = format!("{}/cache:build", env.regions()[0].proxy_host());
+    let args = ["--builder", "buildah", "--tags", "v1", "--cache-to", &cache];
+    let tmp = env.path("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut vars = storage.env_vars();
+    vars.push(("TMPDIR".into(), tmp.display().to_string()));
+    let cmd = build_command(&env, vars, &context, &args);
     let run = Running::start(cmd);
     run.wait_for_stderr("COPY big.bin", WITHIN).await;
     let out = signal_and_finish(run, libc::SIGTERM).await;
@@ -189,6 +195,8 @@ async fn sigterm_during_a_buildah_build_stops_the_builder() {
         "builder processes left: {still_running:?}"
     );
     assert!(skopeo::catalog(&env.regions()[0]).await.unwrap().is_empty());
+    assert!(out.stderr.contains(" --authfile "), "{out}");
+    assert_eq!(logins_left(&tmp), Vec::<String>::new(), "the login is left");
 }
 
 /// Processes whose command line mentions `text` (from /proc), zombies left out.

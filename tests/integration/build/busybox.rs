@@ -1,8 +1,15 @@
 //! A tiny runnable base image made in the test from the host's static busybox
 //! (`/bin/busybox`, Debian's busybox-static, installed by scripts/test): one plain layer tar
-//! with `bin/busybox` and a `bin/sh` link, no network and no registry needed.
+//! with `bin/busybox` and a `bin/sh` link, no network and no registry needed; and that image
+//! in a test's buildah storage under one name, for `FROM`.
 
 use std::path::Path;
+
+use crate::harness::TestEnv;
+use crate::harness::buildah::BuildahStorage;
+
+/// The name the busybox base has in a test's buildah storage.
+pub const BASE: &str = "localhost/ecr-fanout-test-busybox:base";
 
 /// The static busybox the layers are made of.
 pub const BUSYBOX: &str = "/bin/busybox";
@@ -42,4 +49,25 @@ pub fn busybox_docker_archive(path: &Path) -> String {
     ecr_fanout::image::fixtures::write_plain_layer_docker_archive(path, &busybox_layer())
         .unwrap()
         .to_string()
+}
+
+/// Puts the busybox base into `storage` as [`BASE`] (the archive is written in `env`'s
+/// directory); the same image, with the same ID, every time.
+pub async fn busybox_base_in(env: &TestEnv, storage: &BuildahStorage) {
+    let archive = env.path("busybox-base.tar");
+    if !archive.exists() {
+        busybox_docker_archive(&archive);
+    }
+    let pulled = storage
+        .buildah(&[
+            "pull",
+            "-q",
+            &format!("docker-archive:{}", archive.display()),
+        ])
+        .await
+        .unwrap();
+    storage
+        .buildah(&["tag", pulled.trim(), BASE])
+        .await
+        .unwrap();
 }

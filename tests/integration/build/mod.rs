@@ -5,6 +5,7 @@
 //! labels, platforms. docker buildx is not in Debian: its command lines are unit-tested.
 
 mod busybox;
+mod cache;
 mod compressed_layers;
 mod secrets;
 pub mod support;

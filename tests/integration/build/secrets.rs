@@ -6,34 +6,20 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::busybox::busybox_docker_archive;
+use super::busybox::{BASE, busybox_base_in};
 use super::support::{build_and_push, context};
 use crate::harness::buildah::BuildahStorage;
 use crate::harness::{TestEnv, skopeo};
 use crate::scenario::*;
 
 const SECRET_VALUE: &str = "s3cret-value-4711-do-not-keep";
-const BASE: &str = "localhost/ecr-fanout-test-busybox:base";
 
 #[tokio::test]
 async fn a_buildah_build_reads_a_secret_that_no_layer_keeps() {
     let env = TestEnv::start(&REGIONS[..1]).await;
     let storage = BuildahStorage::in_dir(&env.path("buildah")).unwrap();
     storage.require_buildah().await;
-    let archive = env.path("base.tar");
-    busybox_docker_archive(&archive);
-    let pulled = storage
-        .buildah(&[
-            "pull",
-            "-q",
-            &format!("docker-archive:{}", archive.display()),
-        ])
-        .await
-        .unwrap();
-    storage
-        .buildah(&["tag", pulled.trim(), BASE])
-        .await
-        .unwrap();
+    busybox_base_in(&env, &storage).await;
     // The Dockerfile names only the value's hash: the value itself appears nowhere but in
     // the secret file.
     let hash = skopeo::sha256_digest(SECRET_VALUE.as_bytes());

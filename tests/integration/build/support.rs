@@ -1,6 +1,6 @@
 //! Shared steps of the build tests: a context directory with a Dockerfile, a build-and-push
-//! run as a GitHub job of a known commit with `SOURCE_DATE_EPOCH` set, and reading the pushed
-//! configs' labels back from every region with skopeo.
+//! run as a GitHub job of a known commit with `SOURCE_DATE_EPOCH` set, reading the pushed
+//! configs' labels back from every region with skopeo, and the builder logins a run left.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -66,6 +66,16 @@ pub fn build_command(
         .args(["--registry-endpoints", &env.registry_endpoints_arg()])
         .args(args);
     cmd
+}
+
+/// The builder logins (`ecr-fanout-auth-*` directories) left in the temporary directory `tmp`.
+pub fn logins_left(tmp: &Path) -> Vec<String> {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("ecr-fanout-auth-"))
+        .collect()
 }
 
 /// The labels of `web:TAG`'s config, read with skopeo from every region; all alike.
