@@ -9,7 +9,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use tempfile::TempDir;
 
-use super::blob_read::Arrival;
+use super::arrival::Arrival;
 use super::digest::Digest;
 use super::manifest::ManifestBlob;
 use super::source::RegistryReference;

@@ -5,6 +5,7 @@
 //! config/layer blobs as files to be streamed later (never loaded whole into memory).
 
 mod archive;
+pub mod arrival;
 pub mod blob_read;
 pub mod descriptor;
 pub mod digest;
@@ -32,7 +33,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-pub use blob_read::{Arrival, ChunkReader, Landing, hashed_from};
+pub use arrival::{Arrival, Landing};
+pub use blob_read::{ChunkReader, hashed_from};
 pub use descriptor::{Descriptor, Platform};
 pub use digest::{Digest, DigestError, DigestWriter, Sha256Hasher};
 pub use local::{BlobFetcher, BlobFile, LocalImage};
