@@ -674,3 +674,70 @@ async fn a_destination_in_the_source_registry_mounts_every_blob_instead_of_downl
         .count();
     assert_eq!(downloads, 3, "each blob downloaded once, for us-east-1");
 }
+
+#[tokio::test]
+async fn a_source_token_that_expires_mid_copy_is_refreshed_once() {
+    let env = environment().await;
+    let (image, digest) = single_manifest_image(&env, "promote-expired");
+    stage(&env, &image).await;
+    let staging = env.region("staging").control();
+    let logins_before = env
+        .moto()
+        .count_calls_in("us-west-2", "GetAuthorizationToken");
+    // The manifests are read; the token has expired by the first layer download.
+    staging.inject(Fault::only(
+        RequestMatch::kind("GET", "blob"),
+        Fault::TokenExpired { count: 1 },
+    ));
+    let out = promote(&env, ":v1", &["--tags", "prod", "--create-repository"]).await;
+    assert!(out.success(), "{out}");
+    assert_eq!(staging.faults_fired("token-expired"), 1);
+    assert_eq!(
+        env.moto()
+            .count_calls_in("us-west-2", "GetAuthorizationToken")
+            - logins_before,
+        2,
+        "the source logged in, then once more after its token expired"
+    );
+    for region in ["us-east-1", "eu-west-1"] {
+        let served = skopeo::manifest_digest(env.region(region), "web", "prod")
+            .await
+            .unwrap();
+        assert_eq!(served, digest, "{region}");
+    }
+}
+
+#[tokio::test]
+async fn sigterm_while_a_layer_downloads_moves_no_tag_anywhere() {
+    let env = environment().await;
+    let dir = env.path("layout-cancelled");
+    ecr_fanout::image::fixtures::write_single_manifest_layout(&dir, "cancelled", &[3_000_000])
+        .unwrap();
+    stage(&env, &format!("oci:{}", dir.display())).await;
+    let staging = env.region("staging");
+    staging.control().disable(Emulation::PresignedBlobRedirect);
+    staging.control().inject(Fault::StallDownloadAfter {
+        bytes: 1 << 20,
+        times: 100,
+    });
+    let mut cmd = promote_command(&env, &format!("docker://{STAGING}/staging/web:v1"));
+    cmd.args(["--source-registry-endpoint", &staging.proxy_url()])
+        .args(["--tags", "prod", "--create-repository"]);
+    let running = Running::start(cmd);
+    let within = std::time::Duration::from_secs(60);
+    staging
+        .control()
+        .wait_until_fired("stall-download", 1, within)
+        .await;
+    running.signal(libc::SIGTERM);
+    let out = running.finish(within).await;
+    staging.control().clear_faults();
+    assert_eq!(out.status, 1, "{out}");
+    assert_stderr_says(&out, &["cancelled"]);
+    for region in ["us-east-1", "eu-west-1"] {
+        let tags = skopeo::tags(env.region(region), "web")
+            .await
+            .unwrap_or_default();
+        assert!(tags.is_empty(), "{region} has tags {tags:?}");
+    }
+}
