@@ -29,6 +29,7 @@ pub async fn run(cli: Cli, ci: &CiEnvironment) -> anyhow::Result<()> {
     ecr::set_credentials_hint_environment(ci);
     match cli.command {
         Command::Push(args) => commands::push::run(&args.into_raw(), ci).await,
+        Command::Merge(args) => commands::merge::run(&args.into_raw(), ci).await,
         Command::Action => commands::action::run(ci).await,
         Command::Verify(args) => commands::verify::run(&args.into_raw(), ci).await,
     }

@@ -3,6 +3,7 @@
 pub mod action;
 mod cache_logins;
 mod lambda;
+pub mod merge;
 mod obtain_image;
 pub mod push;
 pub mod verify;

@@ -2,7 +2,9 @@
 //! (`docker://`, its blobs fetched later, only where a destination lacks them), one exported from
 //! the Docker daemon (`docker-daemon:`), or one built from `context` (inside a `::group::` on GitHub, the
 //! builder's output streaming to stderr, logged in to the ECR registries its cache lines name).
-//! Either way the result is a `LocalImage` whose temporary files live as long as it does.
+//! For `merge`, the index over per-platform images the destinations hold, each read from one
+//! that has it. Either way the result is a `LocalImage` whose temporary files live as long as
+//! it does.
 
 use anyhow::Context as _;
 
@@ -37,6 +39,14 @@ pub async fn obtain_image(
                 },
             };
             source::open(reference, &options, &aws, observer).await
+        }
+        ImageInput::Merge(request) => {
+            let aws = crate::ecr::load_aws_config(config.stall_timeout).await;
+            let options = crate::registry::ClientOptions {
+                stall_timeout: config.stall_timeout,
+                ..Default::default()
+            };
+            source::merged::open(&config.targets, request, &options, (&aws, observer)).await
         }
         ImageInput::Prebuilt(ImageSource::DockerDaemon { reference }) => {
             let exported = {

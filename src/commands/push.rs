@@ -16,10 +16,20 @@ use crate::output;
 
 /// Runs `push` from raw inputs in `ci`, the CI environment read at start-up.
 pub async fn run(raw: &config::raw::RawInputs, ci: &CiEnvironment) -> anyhow::Result<()> {
+    run_resolved(raw, config::resolve, ci).await
+}
+
+/// Runs a push whose configuration `resolve` makes from `raw` (`push`'s, or `merge`'s with the
+/// merged index as its image); writes the outputs with `command` in the report.
+pub(super) async fn run_resolved(
+    raw: &config::raw::RawInputs,
+    resolve: fn(&config::raw::RawInputs) -> Result<config::Config, crate::error::InputError>,
+    ci: &CiEnvironment,
+) -> anyhow::Result<()> {
     // From the first moment: a signal during the build stops the builder and exits 1.
     let cancel = CancellationToken::new();
     let _signals = cancel_on_signal(cancel.clone());
-    let mut config = config::resolve(raw)?;
+    let mut config = resolve(raw)?;
     let roles = config.targets.iter_mut().filter_map(|t| t.role.as_mut());
     config::name_role_sessions(
         roles.chain(config.source_role.as_mut()),
@@ -47,6 +57,9 @@ pub async fn run(raw: &config::raw::RawInputs, ci: &CiEnvironment) -> anyhow::Re
           platforms = ?image.platforms, blobs = image.blobs.len(), bytes = image.blob_bytes(),
           source = %config.image, "image ready");
     let mut outcome = fanout::push(&config, &image, observer, &cancel).await;
+    if matches!(config.image, config::build::ImageInput::Merge(_)) {
+        outcome.report.command = fanout::ReportCommand::Merge;
+    }
     if outcome.error.is_none() {
         let rendered =
             output::ecs::render_into_report(&task_definitions, &config, &mut outcome.report, ci);

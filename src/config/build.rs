@@ -117,6 +117,8 @@ pub enum ImageInput {
     Prebuilt(ImageSource),
     /// `image` was absent: build from a context.
     Build(BuildOptions),
+    /// `merge`: the index over per-platform images the destinations hold.
+    Merge(super::merge::MergeRequest),
 }
 
 impl fmt::Display for ImageInput {
@@ -129,6 +131,10 @@ impl fmt::Display for ImageInput {
                 options.context.display(),
                 options.builder.as_str()
             ),
+            ImageInput::Merge(request) => {
+                let sources: Vec<&str> = request.sources.iter().map(|d| d.as_str()).collect();
+                write!(formatter, "merge of {}", sources.join(", "))
+            }
         }
     }
 }

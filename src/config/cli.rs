@@ -36,6 +36,9 @@ pub enum Command {
     Push(Box<PushArgs>),
     /// What action.yml runs: read every input from `INPUT_<NAME>` variables, then push.
     Action,
+    /// Join per-platform images that earlier jobs pushed by digest into one multi-platform
+    /// index in every destination: copy what a destination lacks, verify, then tag.
+    Merge(Box<MergeArgs>),
     /// Deep-verify an image already in the registries: every region serves it whole, and the
     /// same digest everywhere (failover drills, replication checks).
     Verify(Box<super::verify::VerifyArgs>),
@@ -46,9 +49,12 @@ pub enum Command {
 pub struct PushArgs {
     #[command(flatten)]
     pub destination: super::shared_args::DestinationArgs,
-    /// Tags to put, comma- or newline-separated.
+    /// Tags to put, comma- or newline-separated (required unless --by-digest).
     #[arg(long)]
     pub tags: Option<String>,
+    /// Push and verify by digest everywhere, move no tag (leave --tags out) [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub by_digest: Option<String>,
     /// Prebuilt image: oci:PATH[:REF], oci-archive:PATH[:REF], docker-archive:PATH or
     /// docker-daemon:NAME:TAG [default: build from --context].
     #[arg(long)]
@@ -112,6 +118,36 @@ pub struct PushArgs {
     pub report: super::shared_args::ReportArgs,
 }
 
+/// Inputs of `merge`: those of `push` (destinations, tags, repository settings, outputs) and
+/// the per-platform images to join. Inputs that make the image (`image`, `context`, build
+/// inputs) are refused.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Digests of the per-platform images (sha256:…), comma- or newline-separated.
+    #[arg(long)]
+    pub sources: Option<String>,
+    /// A file of digests (one per line) or a directory of per-job artifacts named after them
+    /// (sha256-HEX, sha256:HEX or HEX) or holding one.
+    #[arg(long, value_name = "PATH")]
+    pub sources_from: Option<String>,
+    /// Merge images built from different `org.opencontainers.image.revision`s [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub allow_mixed_revisions: Option<String>,
+    #[command(flatten)]
+    pub push: PushArgs,
+}
+
+impl MergeArgs {
+    /// The flags as raw inputs under their design names.
+    pub fn into_raw(self) -> RawInputs {
+        let mut raw = self.push.into_raw();
+        raw.set("sources", self.sources);
+        raw.set("sources-from", self.sources_from);
+        raw.set("allow-mixed-revisions", self.allow_mixed_revisions);
+        raw
+    }
+}
+
 impl PushArgs {
     /// The flags as raw inputs under their design names.
     pub fn into_raw(self) -> RawInputs {
@@ -124,6 +160,7 @@ impl PushArgs {
         self.report.add_to(&mut raw);
         let pairs = [
             ("tags", self.tags),
+            ("by-digest", self.by_digest),
             ("image", self.image),
             ("create-repository", self.create_repository),
             ("image-tag-mutability", self.image_tag_mutability),

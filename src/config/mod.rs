@@ -13,6 +13,7 @@ pub mod cli;
 pub mod handoff;
 mod lifecycle;
 pub mod management;
+pub mod merge;
 pub mod names;
 pub mod policy_input;
 pub mod raw;
@@ -26,7 +27,7 @@ pub mod verify;
 
 use std::path::PathBuf;
 
-pub use resolve::resolve;
+pub use resolve::{resolve, resolve_merge};
 pub use tag_mutability::{TagMutability, TagRules};
 
 /// Everything `push` needs, validated.

@@ -11,6 +11,7 @@ pub const PUSH_INPUTS: &[&str] = &[
     "regions",
     "repository",
     "tags",
+    "by-digest",
     "registry-id",
     "targets",
     "image",
@@ -70,6 +71,9 @@ pub const PUSH_INPUTS: &[&str] = &[
 /// Inputs only `verify` understands (it shares the rest with `push`).
 pub const VERIFY_ONLY_INPUTS: &[&str] = &["digest"];
 
+/// Inputs only `merge` understands (it shares the rest with `push`).
+pub const MERGE_ONLY_INPUTS: &[&str] = &["sources", "sources-from", "allow-mixed-revisions"];
+
 /// Input values by name. Empty strings count as absent, as they do for GitHub Action inputs.
 #[derive(Debug, Default, Clone)]
 pub struct RawInputs {
@@ -80,7 +84,9 @@ impl RawInputs {
     /// Sets an input; `None` and blank values are ignored.
     pub fn set(&mut self, name: &'static str, value: Option<String>) {
         debug_assert!(
-            PUSH_INPUTS.contains(&name) || VERIFY_ONLY_INPUTS.contains(&name),
+            PUSH_INPUTS.contains(&name)
+                || VERIFY_ONLY_INPUTS.contains(&name)
+                || MERGE_ONLY_INPUTS.contains(&name),
             "unknown input {name}"
         );
         if let Some(value) = value.filter(|v| !v.trim().is_empty()) {

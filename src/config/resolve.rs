@@ -18,6 +18,29 @@ pub fn resolve(raw: &RawInputs) -> Result<Config, InputError> {
     let tags = resolve_tags(raw, &targets)?;
     let handoff = super::handoff::resolve_handoff(raw, &targets)?;
     let image = super::build::resolve_image_input(raw)?;
+    resolve_with((raw, image), targets, tags, handoff)
+}
+
+/// `merge`'s configuration: `push`'s, with the index over `sources` as the image.
+pub fn resolve_merge(raw: &RawInputs) -> Result<Config, InputError> {
+    let request = super::merge::resolve_merge(raw)?;
+    let targets = resolve_targets(raw)?;
+    let tags = resolve_tags(raw, &targets)?;
+    let handoff = super::handoff::resolve_handoff(raw, &targets)?;
+    resolve_with(
+        (raw, super::build::ImageInput::Merge(request)),
+        targets,
+        tags,
+        handoff,
+    )
+}
+
+fn resolve_with(
+    (raw, image): (&RawInputs, super::build::ImageInput),
+    targets: Vec<Target>,
+    tags: ResolvedTags,
+    handoff: super::handoff::HandoffOptions,
+) -> Result<Config, InputError> {
     let repository_settings = resolve_repository_settings(raw)?;
     let source_endpoint = resolve_source_endpoint(raw, &image)?;
     let source_role = resolve_source_role(raw, &image)?;
@@ -64,13 +87,19 @@ pub(super) fn resolve_tags(
     targets: &[Target],
 ) -> Result<ResolvedTags, InputError> {
     let entries = raw.list("tags");
-    if entries.is_empty() {
-        return Err(InputError::new(
+    let by_digest = raw.bool("by-digest", false)?;
+    match (entries.is_empty(), by_digest) {
+        (true, false) => Err(InputError::new(
             "tags",
-            "is required (comma-separated image tags, e.g. v1.2.3,latest)",
-        ));
+            "is required (comma-separated image tags, e.g. v1.2.3,latest) unless by-digest is true",
+        )),
+        (true, true) => Ok(ResolvedTags::default()),
+        (false, true) => Err(InputError::new(
+            "by-digest",
+            "moves no tag, but tags are given; leave tags empty, or set by-digest to false",
+        )),
+        (false, false) => resolve_tag_entries(&entries, targets),
     }
-    resolve_tag_entries(&entries, targets)
 }
 
 fn resolve_repository_settings(raw: &RawInputs) -> Result<RepositorySettings, InputError> {

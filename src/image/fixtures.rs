@@ -132,6 +132,17 @@ pub fn write_single_manifest_layout(
     seed: &str,
     layer_sizes: &[usize],
 ) -> anyhow::Result<Digest> {
+    write_platform_layout(dir, seed, layer_sizes, ("amd64", None))
+}
+
+/// A single-manifest layout for linux/`architecture`[/`variant`] tagged "latest"; returns
+/// the manifest digest.
+pub fn write_platform_layout(
+    dir: &Path,
+    seed: &str,
+    layer_sizes: &[usize],
+    (architecture, variant): (&str, Option<&str>),
+) -> anyhow::Result<Digest> {
     let layout = LayoutBuilder::create(dir)?;
     let mut layers = Vec::new();
     let mut diff_ids = Vec::new();
@@ -140,7 +151,7 @@ pub fn write_single_manifest_layout(
         layers.push(layer);
         diff_ids.push(diff_id);
     }
-    let config = layout.add_config(&platform("amd64", None), &diff_ids)?;
+    let config = layout.add_config(&platform(architecture, variant), &diff_ids)?;
     let manifest = layout.add_manifest(&config, &layers)?;
     layout.write_index_json(&[(&manifest, "latest")])?;
     Ok(manifest.digest)

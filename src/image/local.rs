@@ -57,8 +57,9 @@ pub trait BlobFetcher: Send + Sync + std::fmt::Debug {
     /// Fetches `blob` to its `path` (nothing when it is there already); the bytes fetched.
     fn fetch<'a>(&'a self, blob: &'a BlobFile) -> BoxFuture<'a, anyhow::Result<u64>>;
 
-    /// The registry repository the blobs are read from.
-    fn reference(&self) -> &RegistryReference;
+    /// The registry repository the blobs are read from, when there is one (a merge reads
+    /// each child from a destination that holds it).
+    fn reference(&self) -> Option<&RegistryReference>;
 }
 
 impl LocalImage {
@@ -95,7 +96,7 @@ impl LocalImage {
 
     /// The registry repository an image read from a registry comes from.
     pub fn registry_reference(&self) -> Option<&RegistryReference> {
-        self.fetcher.as_deref().map(|f| f.reference())
+        self.fetcher.as_deref().and_then(|f| f.reference())
     }
 
     /// Makes the file of blob `index` exist, its readers reading it as it lands: a no-op for an

@@ -19,6 +19,7 @@ mod layout;
 pub mod local;
 pub mod manifest;
 pub mod media_types;
+pub mod merged_index;
 pub mod platforms;
 pub mod source;
 

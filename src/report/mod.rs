@@ -86,6 +86,8 @@ pub enum ReportCommand {
     Push,
     /// Set by `verify`.
     Verify,
+    /// Set by `merge`.
+    Merge,
 }
 
 impl ReportCommand {
@@ -94,6 +96,7 @@ impl ReportCommand {
         match self {
             Self::Push => "push",
             Self::Verify => "verify",
+            Self::Merge => "merge",
         }
     }
 }
@@ -403,6 +406,7 @@ mod tests {
         assert_words(&[
             (ReportCommand::Push, "push"),
             (ReportCommand::Verify, "verify"),
+            (ReportCommand::Merge, "merge"),
         ]);
     }
 

@@ -10,6 +10,7 @@
 //! repository, asked for with those credentials (or anonymously).
 
 mod docker_config;
+pub mod merged;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -107,10 +108,16 @@ pub async fn open(
         mut platforms,
         ..
     } = walk;
-    let fetcher = Arc::new(Fetcher {
+    let origin = Arc::new(Origin {
         client,
-        reference: reference.clone(),
-        landings,
+        name: format!("source {reference}"),
+    });
+    let fetcher = Arc::new(Fetcher {
+        blobs: landings
+            .into_iter()
+            .map(|(digest, landing)| (digest, (origin.clone(), landing)))
+            .collect(),
+        reference: Some(reference.clone()),
         spill,
     });
     if !top.is_index() {
@@ -288,19 +295,25 @@ async fn single_manifest_platforms(
     platforms::from_single_manifest(top, blobs)
 }
 
-/// Downloads blobs on demand into the spill directory (deleted with the image), each reported
-/// to its readers through its [`Landing`] as it lands.
-struct Fetcher {
+/// Where a blob is downloaded from: a registry client and how errors name it.
+struct Origin {
     client: Arc<RegistryClient>,
-    reference: RegistryReference,
-    landings: HashMap<Digest, Landing>,
+    /// `source docker://…`, or the destination a merge reads a child from.
+    name: String,
+}
+
+/// Downloads blobs on demand into the spill directory (deleted with the image), each from its
+/// origin, each reported to its readers through its [`Landing`] as it lands.
+struct Fetcher {
+    blobs: HashMap<Digest, (Arc<Origin>, Landing)>,
+    reference: Option<RegistryReference>,
     spill: TempDir,
 }
 
 impl std::fmt::Debug for Fetcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Fetcher")
-            .field("source", &self.reference.to_string())
+            .field("blobs", &self.blobs.len())
             .field("spill", &self.spill.path())
             .finish_non_exhaustive()
     }
@@ -310,14 +323,14 @@ impl Fetcher {
     /// One blob to its spill file (nothing when an earlier fetch completed it); the bytes
     /// downloaded. A failure is told to the file's readers too.
     async fn fetch_one(&self, blob: &BlobFile) -> anyhow::Result<u64> {
-        let landing = self
-            .landings
+        let (origin, landing) = self
+            .blobs
             .get(&blob.digest)
-            .with_context(|| format!("internal: blob {} is not of the source", blob.digest))?;
+            .with_context(|| format!("internal: blob {} has no origin", blob.digest))?;
         if landing.is_complete() {
             return Ok(0);
         }
-        let downloaded = match self
+        let downloaded = match origin
             .client
             .download_blob(blob, Arc::new(AtomicU64::new(0)), landing)
             .await
@@ -326,14 +339,12 @@ impl Fetcher {
                 landing.complete();
                 return Ok(blob.size);
             }
-            Err(e) if e.kind == RegistryErrorKind::Corrupt => Err(VerificationFailed(format!(
-                "source {}: download blob: {e}",
-                self.reference
-            ))
-            .into()),
+            Err(e) if e.kind == RegistryErrorKind::Corrupt => {
+                Err(VerificationFailed(format!("{}: download blob: {e}", origin.name)).into())
+            }
             Err(e) => Err(anyhow!(
-                "source {}: download blob {} ({} bytes): {e}",
-                self.reference,
+                "{}: download blob {} ({} bytes): {e}",
+                origin.name,
                 blob.digest,
                 blob.size
             )),
@@ -350,7 +361,7 @@ impl BlobFetcher for Fetcher {
         Box::pin(self.fetch_one(blob))
     }
 
-    fn reference(&self) -> &RegistryReference {
-        &self.reference
+    fn reference(&self) -> Option<&RegistryReference> {
+        self.reference.as_ref()
     }
 }
