@@ -1,12 +1,20 @@
 //! GitHub Action inputs: `INPUT_<NAME>` environment variables → [`RawInputs`]. The runner
 //! upper-cases the input name, keeps `-`, turns spaces into `_`, and sets a variable for every
 //! declared input, empty when the workflow left it unset; empty therefore means absent. The
-//! names understood are exactly [`PUSH_INPUTS`]; any other non-empty `INPUT_*` variable is an
-//! [`UnknownInput`] naming the closest valid input (exit 2).
+//! names understood are exactly those `action.yml` declares ([`action_inputs`]); any other
+//! non-empty `INPUT_*` variable is an [`UnknownInput`] naming the closest valid input (exit 2).
+//! The `command` input picks push, merge or verify; an input the command does not take is
+//! ignored while it holds its `action.yml` default (the runner sets every declared input) and
+//! an error naming it otherwise.
 
 use std::ffi::OsString;
 
-use super::raw::{PUSH_INPUTS, RawInputs};
+use std::collections::BTreeMap;
+
+use super::raw::{
+    COMMAND_INPUT, MERGE_ONLY_INPUTS, PUSH_INPUTS, RawInputs, VERIFY_INPUTS, action_inputs,
+};
+use crate::error::InputError;
 pub use crate::error::{ActionInputError, UnknownInput};
 
 /// The prefix the runner puts before every input name.
@@ -36,11 +44,7 @@ pub fn inputs_from_vars(
         let value = value
             .into_string()
             .map_err(|_| ActionInputError::NotUtf8(name.to_string()))?;
-        match PUSH_INPUTS
-            .iter()
-            .copied()
-            .find(|i| variable_name(i) == name)
-        {
+        match action_inputs().find(|i| variable_name(i) == name) {
             Some(input) => raw.set(input, Some(value)),
             // Declared-but-unset inputs of a newer action.yml arrive empty: absent, not wrong.
             None if value.trim().is_empty() => {
@@ -72,11 +76,104 @@ fn unknown_input(variable: &str) -> UnknownInput {
 /// input listed first.
 pub fn closest_input(given: &str) -> &'static str {
     let given = given.to_lowercase().replace('_', "-");
-    PUSH_INPUTS
-        .iter()
-        .copied()
+    action_inputs()
         .min_by_key(|input| edit_distance(&given, input))
         .unwrap_or("regions")
+}
+
+/// The command the action runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActionCommand {
+    Push,
+    Merge,
+    Verify,
+}
+
+impl ActionCommand {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Push => "push",
+            Self::Merge => "merge",
+            Self::Verify => "verify",
+        }
+    }
+
+    /// Whether this command takes `input`.
+    fn takes(self, input: &str) -> bool {
+        match self {
+            Self::Push => PUSH_INPUTS.contains(&input),
+            Self::Merge => {
+                MERGE_ONLY_INPUTS.contains(&input)
+                    || (PUSH_INPUTS.contains(&input)
+                        && !super::merge::IMAGE_INPUTS.contains(&input))
+            }
+            Self::Verify => VERIFY_INPUTS.contains(&input),
+        }
+    }
+}
+
+/// `action.yml`, as built into the binary, for its inputs' defaults.
+const ACTION_YML: &str = include_str!("../../action.yml");
+
+#[derive(serde::Deserialize)]
+struct ActionDefaults {
+    inputs: BTreeMap<String, InputDefault>,
+}
+
+#[derive(serde::Deserialize)]
+struct InputDefault {
+    default: Option<String>,
+}
+
+/// Each input's `default:` in `action.yml`.
+fn action_defaults() -> BTreeMap<String, String> {
+    serde_yaml_ng::from_str::<ActionDefaults>(ACTION_YML)
+        .map(|parsed| {
+            parsed
+                .inputs
+                .into_iter()
+                .filter_map(|(name, input)| Some((name, input.default?)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The command `command` names, and the inputs for it: an input it does not take is dropped
+/// while it holds its `action.yml` default, and refused (exit 2) when set to anything else.
+pub fn for_command(mut raw: RawInputs) -> Result<(ActionCommand, RawInputs), InputError> {
+    let command = match raw.get(COMMAND_INPUT).map(str::trim) {
+        None | Some("push") => ActionCommand::Push,
+        Some("merge") => ActionCommand::Merge,
+        Some("verify") => ActionCommand::Verify,
+        Some(other) => {
+            return Err(InputError::new(
+                COMMAND_INPUT,
+                format!("'{other}' is not valid; use push, merge or verify"),
+            ));
+        }
+    };
+    raw.remove(COMMAND_INPUT);
+    let defaults = action_defaults();
+    let foreign: Vec<(&'static str, String)> = raw
+        .given()
+        .filter(|(name, _)| !command.takes(name))
+        .map(|(name, value)| (name, value.trim().to_string()))
+        .collect();
+    for (name, value) in foreign {
+        if defaults.get(name).is_some_and(|default| *default == value) {
+            raw.remove(name);
+            continue;
+        }
+        return Err(InputError::new(
+            name,
+            format!(
+                "is not an input of {} (command: {}); leave it unset there",
+                command.as_str(),
+                command.as_str()
+            ),
+        ));
+    }
+    Ok((command, raw))
 }
 
 /// Levenshtein distance over characters.
@@ -129,6 +226,47 @@ mod tests {
         assert_eq!(raw.get("registry-id"), Some("123456789012"));
         assert!(raw.bool("create-repository", false).unwrap());
         assert_eq!(raw.get("kms-key"), None);
+    }
+
+    #[test]
+    fn the_command_drops_other_commands_defaults_and_refuses_their_values() {
+        let raw = inputs_from_vars(vars(&[
+            ("INPUT_COMMAND", "merge"),
+            ("INPUT_SOURCES", "sha256:abc"),
+            ("INPUT_BUILDER", "auto"),
+            ("INPUT_CREATE-REPOSITORY", "false"),
+        ]))
+        .unwrap();
+        let (command, raw) = for_command(raw).unwrap();
+        assert_eq!(command, ActionCommand::Merge);
+        assert_eq!(raw.get("sources"), Some("sha256:abc"));
+        assert_eq!(
+            raw.get("builder"),
+            None,
+            "its default, for a build merge does not do"
+        );
+        assert_eq!(raw.get("create-repository"), Some("false"));
+        let raw = inputs_from_vars(vars(&[
+            ("INPUT_COMMAND", "merge"),
+            ("INPUT_CONTEXT", "app/"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            for_command(raw).unwrap_err().to_string(),
+            "invalid input `context`: is not an input of merge (command: merge); leave it unset there"
+        );
+        let raw = inputs_from_vars(vars(&[("INPUT_DIGEST", "sha256:abc")])).unwrap();
+        assert!(
+            for_command(raw)
+                .unwrap_err()
+                .to_string()
+                .starts_with("invalid input `digest`: is not an input of push")
+        );
+        let raw = inputs_from_vars(vars(&[("INPUT_COMMAND", "deploy")])).unwrap();
+        assert_eq!(
+            for_command(raw).unwrap_err().to_string(),
+            "invalid input `command`: 'deploy' is not valid; use push, merge or verify"
+        );
     }
 
     #[test]

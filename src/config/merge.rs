@@ -21,7 +21,7 @@ pub struct MergeRequest {
 }
 
 /// Inputs of `push` that make or name the image, which a merge does not take.
-const IMAGE_INPUTS: &[&str] = &[
+pub const IMAGE_INPUTS: &[&str] = &[
     "image",
     "builder",
     "context",

@@ -74,6 +74,38 @@ pub const VERIFY_ONLY_INPUTS: &[&str] = &["digest"];
 /// Inputs only `merge` understands (it shares the rest with `push`).
 pub const MERGE_ONLY_INPUTS: &[&str] = &["sources", "sources-from", "allow-mixed-revisions"];
 
+/// The inputs `verify` takes (`digest`, and these of `push`).
+pub const VERIFY_INPUTS: &[&str] = &[
+    "regions",
+    "repository",
+    "registry-id",
+    "targets",
+    "registry-endpoints",
+    "endpoint-style",
+    "json",
+    "dotenv-file",
+    "summary",
+    "tags",
+    "digest",
+    "image",
+    "source-registry-endpoint",
+    "concurrency",
+    "image-uri-format",
+];
+
+/// The action input that picks the command; every other action input is one of a command's.
+pub const COMMAND_INPUT: &str = "command";
+
+/// Every input the action declares: each command's, and [`COMMAND_INPUT`].
+pub fn action_inputs() -> impl Iterator<Item = &'static str> {
+    PUSH_INPUTS
+        .iter()
+        .chain(MERGE_ONLY_INPUTS)
+        .chain(VERIFY_ONLY_INPUTS)
+        .copied()
+        .chain(std::iter::once(COMMAND_INPUT))
+}
+
 /// Input values by name. Empty strings count as absent, as they do for GitHub Action inputs.
 #[derive(Debug, Default, Clone)]
 pub struct RawInputs {
@@ -84,14 +116,24 @@ impl RawInputs {
     /// Sets an input; `None` and blank values are ignored.
     pub fn set(&mut self, name: &'static str, value: Option<String>) {
         debug_assert!(
-            PUSH_INPUTS.contains(&name)
-                || VERIFY_ONLY_INPUTS.contains(&name)
-                || MERGE_ONLY_INPUTS.contains(&name),
+            action_inputs().any(|input| input == name),
             "unknown input {name}"
         );
         if let Some(value) = value.filter(|v| !v.trim().is_empty()) {
             self.values.insert(name, value);
         }
+    }
+
+    /// The inputs given, with their values.
+    pub fn given(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.values
+            .iter()
+            .map(|(name, value)| (*name, value.as_str()))
+    }
+
+    /// Forgets an input.
+    pub fn remove(&mut self, name: &str) {
+        self.values.remove(name);
     }
 
     /// Inputs from `(name, value)` pairs, for tests.

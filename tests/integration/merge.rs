@@ -278,3 +278,43 @@ async fn a_region_failing_during_the_merge_leaves_no_tag_anywhere_and_by_digest_
         );
     }
 }
+
+#[tokio::test]
+async fn the_action_merges_with_command_merge_and_every_other_input_at_its_default() {
+    let env = TestEnv::start(&REGIONS[..2]).await;
+    let amd64 = push_platform(&env, "action-amd64", "amd64", &REGIONS[..2]).await;
+    let arm64 = push_platform(&env, "action-arm64", "arm64", &REGIONS[..2]).await;
+    let action = crate::action_support::action_yml();
+    let regions = REGIONS[..2].join(",");
+    let sources = format!("{amd64}\n{arm64}");
+    let endpoints = env.registry_endpoints_arg();
+    let mut cmd = ecr_fanout(&env);
+    cmd.arg("action").envs(action.input_env(&[
+        ("command", "merge"),
+        ("regions", &regions),
+        ("repository", "web"),
+        ("registry-endpoints", &endpoints),
+        ("sources", &sources),
+        ("tags", "v1"),
+        ("json", "true"),
+    ]));
+    let out = run(cmd).await;
+    assert!(out.success(), "{out}");
+    let index = report(&out)["digest"].as_str().unwrap().to_string();
+    assert_tags_everywhere(&env, "web", &["v1"], &index).await;
+    let mut cmd = ecr_fanout(&env);
+    cmd.arg("action").envs(action.input_env(&[
+        ("command", "merge"),
+        ("regions", &regions),
+        ("repository", "web"),
+        ("sources", &sources),
+        ("tags", "v2"),
+        ("builder", "buildah"),
+    ]));
+    let refused = run(cmd).await;
+    assert_eq!(refused.status, 2, "{refused}");
+    assert_stderr_says(
+        &refused,
+        &["invalid input `builder`: is not an input of merge (command: merge)"],
+    );
+}
