@@ -25,6 +25,9 @@ pub async fn run(raw: &config::raw::RawInputs, ci: &CiEnvironment) -> anyhow::Re
         roles.chain(config.source_role.as_mut()),
         &super::role_session_name(ci),
     );
+    if let Some(lock) = config.lock.as_mut() {
+        lock.run_id = super::run_id(ci);
+    }
     if !config.ignored_tag_references.is_empty() {
         warn!(
             "{}",

@@ -33,8 +33,10 @@ pub fn resolve(raw: &RawInputs) -> Result<Config, InputError> {
             ),
         ));
     }
+    let lock = super::lock::resolve_lock(raw, &targets[0].region)?;
     Ok(Config {
         image,
+        lock,
         targets,
         tags: tags.tags,
         ignored_tag_references: tags.ignored,
@@ -55,6 +57,7 @@ pub fn resolve(raw: &RawInputs) -> Result<Config, InputError> {
         },
         handoff,
         scan: super::scan::resolve_scan(raw)?,
+        tag_order: super::lock::resolve_tag_order(raw)?,
     })
 }
 
