@@ -22,6 +22,7 @@ mod faults;
 mod grouped_errors;
 mod immutable;
 mod large_blobs;
+mod lock;
 mod mount;
 mod observed_run;
 mod outputs;
