@@ -15,7 +15,8 @@ use super::observed::in_phase;
 use super::options::PhaseOptions;
 use super::repository::plan::tag_rules_of;
 use super::session::UNKNOWN_ACCOUNT;
-use super::{Convergence, RunError, check_convergence, plan, replication, tag_all};
+use super::{Convergence, RunError, check_convergence, plan, replication, tag_all, tag_order};
+use crate::config::lock::TagOrder;
 use crate::error::PlanRefused;
 use crate::image::LocalImage;
 use crate::lock::{LockKey, LockTable, LockUnavailable};
@@ -61,7 +62,9 @@ fn unavailable_or_fail<T>(
     )))
 }
 
-/// Phase 2, the replication wait and the convergence check, holding `lock` when given.
+/// Phase 2 (after `tag-order: newer` held back the tags a destination holds at a newer image),
+/// the replication wait and the convergence check of the tags that moved, holding `lock` when
+/// given.
 pub async fn move_tags(
     options: &PhaseOptions<'_>,
     (image, observer): (&LocalImage, &dyn Observer),
@@ -106,6 +109,16 @@ async fn tags_and_convergence(
     destinations: &mut [Destination],
     stop: &CancellationToken,
 ) -> Result<BTreeMap<String, Convergence>, RunError> {
+    let skipped = match options.tag_order {
+        TagOrder::Any => Vec::new(),
+        TagOrder::Newer => tag_order::hold_back_older(options.tags, image, destinations).await?,
+    };
+    let moving: Vec<String> = options
+        .tags
+        .iter()
+        .filter(|tag| !skipped.contains(tag))
+        .cloned()
+        .collect();
     in_phase(observer, Phase::Tags, tag_all(image, destinations, stop)).await?;
     in_phase(
         observer,
@@ -116,7 +129,7 @@ async fn tags_and_convergence(
     let convergence = in_phase(
         observer,
         Phase::Convergence,
-        check_convergence(options.tags, image, destinations),
+        check_convergence(&moving, image, destinations),
     )
     .await?;
     Ok(convergence)

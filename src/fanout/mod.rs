@@ -21,6 +21,7 @@ mod scan_verdict;
 mod served_image;
 mod session;
 mod tag;
+mod tag_order;
 mod upload;
 mod verify;
 mod verify_existing;

@@ -1,7 +1,7 @@
 //! What each phase of `push` needs from the configuration, taken apart once at the start of
 //! the run: a phase sees its own options, not the whole [`Config`].
 
-use crate::config::lock::{LockOptions, OnUnavailable};
+use crate::config::lock::{LockOptions, OnUnavailable, TagOrder};
 use crate::config::management::RepositoryManagement;
 use crate::config::scan::ScanOptions;
 use crate::config::{Config, EndpointStyle, RepositorySettings};
@@ -42,6 +42,8 @@ pub struct PhaseOptions<'a> {
     pub scan: &'a ScanOptions,
     /// The lease lock around phase 2 and the convergence check.
     pub lock: Option<&'a LockOptions>,
+    /// Whether a tag may move to an older image.
+    pub tag_order: TagOrder,
 }
 
 impl<'a> PhaseOptions<'a> {
@@ -71,6 +73,7 @@ impl<'a> PhaseOptions<'a> {
             tags: &config.tags,
             scan: &config.scan,
             lock: config.lock.as_ref(),
+            tag_order: config.tag_order,
         }
     }
 

@@ -5,6 +5,7 @@
 //! config/layer blobs as files to be streamed later (never loaded whole into memory).
 
 mod archive;
+pub mod created;
 pub mod descriptor;
 pub mod digest;
 mod docker_archive;

@@ -29,6 +29,7 @@ mod outputs;
 mod promote;
 mod push;
 mod secrets;
+mod tag_order;
 mod tag_references;
 mod tag_rules;
 
