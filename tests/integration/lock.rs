@@ -181,6 +181,127 @@ async fn sigterm_during_the_tags_releases_the_lock() {
     assert_eq!(table(&env).await.unwrap().items, Vec::<String>::new());
 }
 
+#[tokio::test]
+async fn waiting_longer_than_the_timeout_fails_naming_the_holder() {
+    let env = TestEnv::start(&["us-east-1", "eu-west-1"]).await;
+    with_repository(&env).await;
+    let (image_a, digest_a) = single_manifest_image(&env, "patient-a");
+    let (image_b, _) = single_manifest_image(&env, "impatient-b");
+    let late = env.region("eu-west-1").control();
+    late.inject(hold_put("race"));
+    let a = Running::start(locked_push(
+        &env,
+        &image_a,
+        "pipeline-a",
+        &["--tags", "race"],
+    ));
+    late.wait_until_fired("hold", 1, WITHIN).await;
+    let b = locked_push(
+        &env,
+        &image_b,
+        "pipeline-b",
+        &["--tags", "race", "--lock-timeout", "2"],
+    );
+    let out_b = crate::harness::run(b).await;
+    assert_eq!(out_b.status, 1, "{out_b}");
+    assert_stderr_says(
+        &out_b,
+        &[
+            "timed out after 2 s waiting for the lock on 123456789012/web:race held by run \
+           pipeline-a (lock-timeout); no tag was moved in any region",
+        ],
+    );
+    late.release_held();
+    assert!(a.finish(WITHIN).await.success());
+    assert_tags_everywhere(&env, "web", &["race"], &digest_a).await;
+}
+
+#[tokio::test]
+async fn a_lease_taken_over_stops_further_tag_puts_and_fails_the_run() {
+    let env = TestEnv::start(&["us-east-1", "eu-west-1"]).await;
+    with_repository(&env).await;
+    let (image, _) = single_manifest_image(&env, "taken-over");
+    let late = env.region("eu-west-1").control();
+    for tag in ["t1", "t2", "t3"] {
+        late.inject(hold_put(tag));
+    }
+    let args = ["--tags", "t1,t2,t3,t4", "--lock-lease", "2"];
+    let a = Running::start(locked_push(&env, &image, "pipeline-a", &args));
+    late.wait_until_fired("hold", 3, WITHIN).await;
+    // Another run's item replaces one of A's (as if A's lease had expired): A's next
+    // renewal finds its token gone.
+    take_over(&env, "123456789012/web:t2").await;
+    a.wait_for_stderr("could not be renewed", WITHIN).await;
+    late.release_held();
+    let out = a.finish(WITHIN).await;
+    assert_eq!(out.status, 1, "{out}");
+    assert_stderr_says(
+        &out,
+        &[
+            "the lock's lease could not be renewed (the lease had been taken over by another run",
+            "eu-west-1, repository web, tag t4: cancelled before the tag was put",
+        ],
+    );
+    let eu = crate::harness::skopeo::tags(env.region("eu-west-1"), "web")
+        .await
+        .unwrap();
+    assert!(!eu.contains(&"t4".to_string()), "{eu:?}");
+}
+
+/// Puts an item of another holder under `key`, straight into moto.
+async fn take_over(env: &TestEnv, key: &str) {
+    use aws_sdk_dynamodb::types::AttributeValue::{N, S};
+    crate::harness::lock_table::dynamodb_client(env.moto(), "us-east-1")
+        .put_item()
+        .table_name(TABLE)
+        .item("lock_id", S(key.into()))
+        .item("holder_run", S("intruder".into()))
+        .item("holder_token", S("intruder-token".into()))
+        .item("expires_at_ms", N(i64::MAX.to_string()))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn more_than_100_items_are_taken_100_at_a_time() {
+    let env = TestEnv::start(&["us-east-1"]).await;
+    with_repository(&env).await;
+    let (image, digest) = single_manifest_image(&env, "many");
+    let tags: Vec<String> = (0..101).map(|n| format!("t{n:03}")).collect();
+    let out =
+        crate::harness::run(locked_push(&env, &image, "a", &["--tags", &tags.join(",")])).await;
+    assert!(out.success(), "{out}");
+    // Two transactions: 100 items, then the last one (no renewal in so short a run).
+    assert_eq!(env.moto().count_calls("TransactWriteItems"), 2);
+    assert_stderr_says(
+        &out,
+        &["lock acquired in table ecr-fanout-locks (101 items)"],
+    );
+    assert_eq!(table(&env).await.unwrap().items, Vec::<String>::new());
+    let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+    assert_tags_everywhere(&env, "web", &tags, &digest).await;
+}
+
+#[tokio::test]
+async fn a_dry_run_takes_no_lock() {
+    let env = TestEnv::start(&["us-east-1", "eu-west-1"]).await;
+    with_repository(&env).await;
+    let (image, _) = single_manifest_image(&env, "dry");
+    let out = crate::harness::run(locked_push(
+        &env,
+        &image,
+        "a",
+        &["--tags", "v1", "--dry-run"],
+    ))
+    .await;
+    assert!(out.success(), "{out}");
+    for call in ["DescribeTable", "CreateTable", "TransactWriteItems"] {
+        assert_eq!(env.moto().count_calls(call), 0, "{call}");
+    }
+    assert_eq!(table(&env).await, None);
+}
+
 /// `AWS_ENDPOINT_URL_DYNAMODB` at a port nobody listens on.
 fn unreachable_lock(env: &TestEnv, image: &str, policy: &str) -> Command {
     let mut cmd = locked_push(
