@@ -1,6 +1,7 @@
 //! The orchestration across regions: plan every region, then phase 1 (blobs and manifests by
 //! digest, all regions concurrently), verification, and only when every region succeeded,
-//! phase 2 (tags), then the convergence check (every region's tags read once more). Each
+//! phase 2 (tags), then the convergence check (every region's tags read once more); with
+//! `lock-table` those two hold the lease lock ([`locked`]). Each
 //! destination is one record ([`destination::Destination`]) that every phase reads and writes;
 //! the report is built from the records once, at the end, and the run decides then.
 
