@@ -2,8 +2,8 @@
 //! time: one item per (registry id, repository, tag), taken all together with conditional
 //! transactions (absent, or expired by the item's own expiry plus [`CLOCK_SKEW_MARGIN`]),
 //! renewed every third of the lease in the background, deleted at the end. The engine holds it
-//! across phase 2 and the convergence check. The DynamoDB calls are [`dynamo`]'s, the timing is
-//! [`lease`]'s; this file puts them together and reports through the observer.
+//! across phase 2 and the convergence check. The DynamoDB calls are `dynamo`'s, the timing is
+//! `lease`'s; this file puts them together and reports through the observer.
 
 mod dynamo;
 mod lease;
