@@ -12,6 +12,7 @@ pub mod ecr;
 pub mod error;
 pub mod fanout;
 pub mod image;
+pub mod lock;
 pub mod observer;
 pub mod output;
 pub mod registry;

@@ -63,6 +63,29 @@ pub struct FinishedDestination<'a> {
     pub error: Option<&'a str>,
 }
 
+/// The lease lock around the tag moves (`lock-table`), as it changes.
+#[derive(Clone, Copy, Debug)]
+pub enum LockEvent<'a> {
+    /// Another run holds `key` (`ACCOUNT/REPOSITORY:TAG`): this run waits for it, at most
+    /// `timeout` in all.
+    Waiting {
+        key: &'a str,
+        holder: &'a str,
+        timeout: std::time::Duration,
+    },
+    /// Every item is held by this run, after waiting `waited`.
+    Acquired {
+        table: &'a str,
+        items: usize,
+        waited: std::time::Duration,
+    },
+    /// The items were deleted at the end of the run (or left to expire where that failed).
+    Released { table: &'a str, items: usize },
+    /// The table's region cannot be reached and `lock-on-unavailable: proceed`: the tags move
+    /// without the lock.
+    Unavailable { reason: &'a str },
+}
+
 /// Watches a run. Synchronous and cheap: called from the tasks that do the work, never awaited.
 pub trait Observer: Send + Sync {
     /// A phase begins; every started phase is also finished, on success, failure or
@@ -74,6 +97,7 @@ pub trait Observer: Send + Sync {
     /// [`Phase::Upload`] finishes.
     fn upload_started(&self, uploads: &[UploadProgress]);
     fn destination_finished(&self, destination: &FinishedDestination<'_>);
+    fn lock_changed(&self, event: &LockEvent<'_>);
     /// A secret arrived (a registry password, an AWS key) and must be masked before anything
     /// could print it. It is already registered for log redaction ([`crate::secret`]).
     fn secret_received(&self, secret: &Secret);
@@ -92,5 +116,6 @@ impl Observer for Unobserved {
     fn destination_planned(&self, _: &PlannedDestination<'_>) {}
     fn upload_started(&self, _: &[UploadProgress]) {}
     fn destination_finished(&self, _: &FinishedDestination<'_>) {}
+    fn lock_changed(&self, _: &LockEvent<'_>) {}
     fn secret_received(&self, _: &Secret) {}
 }

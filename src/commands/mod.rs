@@ -12,10 +12,18 @@ use crate::config::ci_environment::CiEnvironment;
 
 /// The STS session name of assumed roles in this run: the CI run's id, else host and pid.
 fn role_session_name(ci: &CiEnvironment) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+    ci.role_session_name(&host_name(), std::process::id())
+}
+
+/// The run's id as the lock names its holder: the CI run's id, else host and pid.
+fn run_id(ci: &CiEnvironment) -> String {
+    ci.run_id(&host_name(), std::process::id())
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .ok()
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_string());
-    ci.role_session_name(&host, std::process::id())
+        .unwrap_or_else(|| "localhost".to_string())
 }

@@ -35,6 +35,9 @@ pub(super) async fn run_resolved(
         roles.chain(config.source_role.as_mut()),
         &super::role_session_name(ci),
     );
+    if let Some(lock) = config.lock.as_mut() {
+        lock.run_id = super::run_id(ci);
+    }
     if !config.ignored_tag_references.is_empty() {
         warn!(
             "{}",

@@ -31,8 +31,9 @@ pub const NAMES: &[&str] = &[
     // Other CI systems, for the missing-credentials hint.
     "GITLAB_CI",
     "JENKINS_URL",
-    // The run's id, for the session name of assumed roles.
+    // The run's id, for the session name of assumed roles and the lock's holder.
     "GITHUB_RUN_ID",
+    "GITHUB_RUN_ATTEMPT",
     "CI_PIPELINE_ID",
     "BUILD_TAG",
     // Docker's credentials, for images read from a registry.
@@ -111,15 +112,26 @@ impl CiEnvironment {
             .is_some_and(|v| v.trim() == "0")
     }
 
-    /// The session name for assumed roles: `ecr-fanout-` and the CI run's id
-    /// (`GITHUB_RUN_ID`, `CI_PIPELINE_ID` or `BUILD_TAG`), else `host`-`pid`; cut to STS's 64
-    /// characters of `[A-Za-z0-9+=,.@-]`.
-    pub fn role_session_name(&self, host: &str, pid: u32) -> String {
-        let run = ["GITHUB_RUN_ID", "CI_PIPELINE_ID", "BUILD_TAG"]
+    /// The CI run's id: `GITHUB_RUN_ID` (with `-` and `GITHUB_RUN_ATTEMPT` when set),
+    /// `CI_PIPELINE_ID` or `BUILD_TAG`, else `host`-`pid`; trimmed. It names the holder of the
+    /// lease lock.
+    pub fn run_id(&self, host: &str, pid: u32) -> String {
+        if let Some(run) = self.non_blank("GITHUB_RUN_ID") {
+            return match self.non_blank("GITHUB_RUN_ATTEMPT") {
+                Some(attempt) => format!("{}-{}", run.trim(), attempt.trim()),
+                None => run.trim().to_string(),
+            };
+        }
+        ["CI_PIPELINE_ID", "BUILD_TAG"]
             .iter()
             .find_map(|name| self.non_blank(name))
-            .unwrap_or_else(|| format!("{host}-{pid}"));
-        let cleaned: String = format!("ecr-fanout-{}", run.trim())
+            .map_or_else(|| format!("{host}-{pid}"), |run| run.trim().to_string())
+    }
+
+    /// The session name for assumed roles: `ecr-fanout-` and the [run's id](Self::run_id),
+    /// cut to STS's 64 characters of `[A-Za-z0-9+=,.@-]`.
+    pub fn role_session_name(&self, host: &str, pid: u32) -> String {
+        let cleaned: String = format!("ecr-fanout-{}", self.run_id(host, pid))
             .chars()
             .map(|c| {
                 if c.is_ascii_alphanumeric() || "+=,.@-".contains(c) {
@@ -231,6 +243,27 @@ mod tests {
         let tag = "x".repeat(100);
         let long = env(&[("BUILD_TAG", tag.as_str())]);
         assert_eq!(long.role_session_name("h", 1).len(), 64);
+    }
+
+    #[test]
+    fn the_run_id_is_the_github_run_and_attempt_else_the_pipeline_else_host_and_pid() {
+        let github = env(&[
+            ("GITHUB_RUN_ID", "1234567"),
+            ("GITHUB_RUN_ATTEMPT", "2"),
+            ("CI_PIPELINE_ID", "99"),
+        ]);
+        assert_eq!(github.run_id("h", 7), "1234567-2");
+        assert_eq!(github.role_session_name("h", 7), "ecr-fanout-1234567-2");
+        assert_eq!(env(&[("GITHUB_RUN_ID", "5")]).run_id("h", 7), "5");
+        assert_eq!(env(&[("CI_PIPELINE_ID", " 99 ")]).run_id("h", 7), "99");
+        assert_eq!(
+            env(&[("BUILD_TAG", "jenkins-web-9")]).run_id("h", 7),
+            "jenkins-web-9"
+        );
+        assert_eq!(
+            env(&[("GITHUB_RUN_ATTEMPT", "3")]).run_id("box", 42),
+            "box-42"
+        );
     }
 
     fn env(vars: &[(&str, &str)]) -> CiEnvironment {

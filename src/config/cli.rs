@@ -90,6 +90,8 @@ pub struct PushArgs {
     pub handoff: super::handoff::HandoffArgs,
     #[command(flatten)]
     pub scan: super::scan::ScanArgs,
+    #[command(flatten)]
+    pub lock: super::lock::LockArgs,
     /// Plan only: read what is there, write nothing anywhere [default: false].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub dry_run: Option<String>,
@@ -155,6 +157,7 @@ impl PushArgs {
         self.management.add_to(&mut raw);
         self.handoff.add_to(&mut raw);
         self.scan.add_to(&mut raw);
+        self.lock.add_to(&mut raw);
         self.build.add_to(&mut raw);
         self.destination.add_to(&mut raw);
         self.report.add_to(&mut raw);

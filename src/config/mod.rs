@@ -12,6 +12,7 @@ pub mod ci_environment;
 pub mod cli;
 pub mod handoff;
 mod lifecycle;
+pub mod lock;
 pub mod management;
 pub mod merge;
 pub mod names;
@@ -64,6 +65,10 @@ pub struct Config {
     pub handoff: handoff::HandoffOptions,
     /// The vulnerability scan before any tag moves.
     pub scan: scan::ScanOptions,
+    /// The DynamoDB lease lock around phase 2 and the convergence check (`lock-table`).
+    pub lock: Option<lock::LockOptions>,
+    /// Whether a tag may move to an older image (`tag-order`).
+    pub tag_order: lock::TagOrder,
 }
 
 /// One destination: a repository in one account's registry in one region.

@@ -56,8 +56,10 @@ fn resolve_with(
             ),
         ));
     }
+    let lock = super::lock::resolve_lock(raw, &targets[0].region)?;
     Ok(Config {
         image,
+        lock,
         targets,
         tags: tags.tags,
         ignored_tag_references: tags.ignored,
@@ -78,6 +80,7 @@ fn resolve_with(
         },
         handoff,
         scan: super::scan::resolve_scan(raw)?,
+        tag_order: super::lock::resolve_tag_order(raw)?,
     })
 }
 

@@ -1,5 +1,5 @@
-//! The only AWS code. Per-region ECR control-plane clients built from aws-config's default
-//! credential chain (`AWS_ENDPOINT_URL_ECR` honoured), registry logins from
+//! The ECR code (with `lock`'s DynamoDB calls, the only AWS code). Per-region ECR
+//! control-plane clients built from aws-config's default credential chain (`AWS_ENDPOINT_URL_ECR` honoured), registry logins from
 //! `GetAuthorizationToken`, repository lookup and creation, and ECR's host-name rules. What it
 //! hands to the rest of the program is plain data: a host, a user name and a [`Secret`].
 //!

@@ -89,9 +89,7 @@ mod tests {
     use super::*;
 
     fn digest(c: char) -> Digest {
-        format!("sha256:{}", c.to_string().repeat(64))
-            .parse()
-            .unwrap()
+        Digest::repeated(c)
     }
 
     fn served(pairs: &[(&str, Option<char>)]) -> BTreeMap<String, Option<Digest>> {

@@ -1,6 +1,7 @@
 //! The orchestration across regions: plan every region, then phase 1 (blobs and manifests by
 //! digest, all regions concurrently), verification, and only when every region succeeded,
-//! phase 2 (tags), then the convergence check (every region's tags read once more). Each
+//! phase 2 (tags), then the convergence check (every region's tags read once more); with
+//! `lock-table` those two hold the lease lock ([`locked`]). Each
 //! destination is one record ([`destination::Destination`]) that every phase reads and writes;
 //! the report is built from the records once, at the end, and the run decides then.
 
@@ -9,6 +10,7 @@ mod destination;
 mod failures;
 mod feed;
 mod image_uri;
+mod locked;
 mod observed;
 mod options;
 mod plan;
@@ -20,6 +22,7 @@ mod scan_verdict;
 mod served_image;
 mod session;
 mod tag;
+mod tag_order;
 mod upload;
 mod verify;
 mod verify_existing;
@@ -147,10 +150,11 @@ async fn run_phases(
             destinations,
             credentials_problem.as_deref(),
         );
-        tokio::join!(plans, replication_rules)
+        let lock = locked::prepare_lock(options, aws, observer);
+        tokio::join!(plans, replication_rules, lock)
     });
-    let replication_rules = tokio::select! {
-        (plans, rules) = planning => { plans?; rules },
+    let (replication_rules, lock) = tokio::select! {
+        (plans, rules, lock) = planning => { plans?; (rules, lock?) },
         () = cancel.cancelled() => return Err(anyhow!("cancelled during the plan; nothing was written").into()),
     };
     whole_plan::after_plan(options, destinations, replication_rules)?;
@@ -225,17 +229,12 @@ async fn run_phases(
             () = cancel.cancelled() => return Err(anyhow!("cancelled during the scan; no tag was moved in any region").into()),
         }
     }
-    in_phase(observer, Phase::Tags, tag_all(image, destinations, cancel)).await?;
-    in_phase(
-        observer,
-        Phase::ReplicationWait,
-        replication::wait::await_replicated_tags(image, destinations, cancel),
-    )
-    .await?;
-    let convergence = in_phase(
-        observer,
-        Phase::Convergence,
-        check_convergence(options.tags, image, destinations),
+    let convergence = locked::move_tags(
+        options,
+        (image, observer),
+        lock.as_ref(),
+        destinations,
+        cancel,
     )
     .await?;
     let seconds = started.elapsed().as_secs_f64();

@@ -1,6 +1,7 @@
 //! What each phase of `push` needs from the configuration, taken apart once at the start of
 //! the run: a phase sees its own options, not the whole [`Config`].
 
+use crate::config::lock::{LockOptions, OnUnavailable, TagOrder};
 use crate::config::management::RepositoryManagement;
 use crate::config::scan::ScanOptions;
 use crate::config::{Config, EndpointStyle, RepositorySettings};
@@ -39,6 +40,10 @@ pub struct PhaseOptions<'a> {
     pub tags: &'a [String],
     /// The scan gate between verification and phase 2.
     pub scan: &'a ScanOptions,
+    /// The lease lock around phase 2 and the convergence check.
+    pub lock: Option<&'a LockOptions>,
+    /// Whether a tag may move to an older image.
+    pub tag_order: TagOrder,
 }
 
 impl<'a> PhaseOptions<'a> {
@@ -67,7 +72,15 @@ impl<'a> PhaseOptions<'a> {
             verify: config.verify.then_some(config.concurrency),
             tags: &config.tags,
             scan: &config.scan,
+            lock: config.lock.as_ref(),
+            tag_order: config.tag_order,
         }
+    }
+
+    /// Whether the tags move without the lock when its region cannot be reached.
+    pub fn lock_proceeds_when_unavailable(&self) -> bool {
+        self.lock
+            .is_some_and(|l| l.on_unavailable == OnUnavailable::Proceed)
     }
 
     /// Whether the run changes repository settings or policies anywhere.

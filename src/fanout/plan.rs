@@ -162,25 +162,7 @@ async fn read_region_state(
     let client = session.registry()?;
     let where_ = session.describe();
     let where_ = where_.as_str();
-    let tags = join_all(options.tags.iter().map(|tag| async move {
-        let current = client
-            .get_manifest(tag)
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!("{where_}, tag {tag}: read the tag's current digest: {e}")
-            })?
-            .map(|m| m.digest);
-        let action = match &current {
-            None => TagAction::Create,
-            Some(d) if *d == image.top.digest => TagAction::Unchanged,
-            Some(_) => TagAction::Move,
-        };
-        anyhow::Ok(TagPlan {
-            tag: tag.clone(),
-            current,
-            action,
-        })
-    }));
+    let tags = read_tags(session, options.tags, &image.top.digest);
     let manifests = join_all(image.manifests_in_push_order().map(|manifest| async move {
         let present = client
             .manifest_exists(manifest.digest.as_str())
@@ -198,7 +180,7 @@ async fn read_region_state(
         .buffered(options.concurrency * 2)
         .collect::<Vec<_>>();
     let (tags, manifests, blobs) = tokio::join!(tags, manifests, blobs);
-    let tags = tags.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    let tags = tags?;
     let missing_manifests = manifests
         .into_iter()
         .filter_map(Result::transpose)
@@ -212,6 +194,38 @@ async fn read_region_state(
         missing_manifests,
         missing_blobs,
     })
+}
+
+/// Reads every tag's current digest, all at once: what phase 2 does to it.
+pub(super) async fn read_tags(
+    session: &RegionSession,
+    tags: &[String],
+    ours: &Digest,
+) -> anyhow::Result<Vec<TagPlan>> {
+    let client = session.registry()?;
+    let reads = tags.iter().map(|tag| async move {
+        let current = client
+            .get_manifest(tag)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{}, tag {tag}: read the tag's current digest: {e}",
+                    session.describe()
+                )
+            })?
+            .map(|m| m.digest);
+        let action = match &current {
+            None => TagAction::Create,
+            Some(d) if d == ours => TagAction::Unchanged,
+            Some(_) => TagAction::Move,
+        };
+        anyhow::Ok(TagPlan {
+            tag: tag.clone(),
+            current,
+            action,
+        })
+    });
+    join_all(reads).await.into_iter().collect()
 }
 
 /// A tag that ECR would refuse to move (by the repository's mode and exclusion filters, as

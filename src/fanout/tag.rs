@@ -11,7 +11,7 @@ use tracing::{info, warn};
 use super::session::RegionSession;
 use crate::image::LocalImage;
 use crate::registry::{RegistryError, RegistryErrorKind};
-use crate::report::TagPlan;
+use crate::report::{TagAction, TagPlan};
 
 /// Which tags a region moved, and the error that stopped it, if any.
 #[derive(Debug, Default)]
@@ -20,7 +20,8 @@ pub struct TagOutcome {
     pub error: Option<anyhow::Error>,
 }
 
-/// Puts the tags that do not already point at the image, then reads all of them back.
+/// Puts the tags that do not already point at the image (and are not skipped by
+/// `tag-order: newer`), then reads all of them back.
 pub async fn tag_region(
     session: &RegionSession,
     image: &LocalImage,
@@ -52,9 +53,9 @@ async fn put_tags(
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
     let client = session.registry()?;
-    let pending = tags
-        .iter()
-        .filter(|t| t.current.as_ref() != Some(&image.top.digest));
+    let pending = tags.iter().filter(|t| {
+        t.current.as_ref() != Some(&image.top.digest) && t.action != TagAction::Skipped
+    });
     let results: Vec<(&str, anyhow::Result<bool>)> = futures::stream::iter(pending)
         .map(|tag| async move {
             if cancel.is_cancelled() {

@@ -37,6 +37,13 @@ pub enum DigestError {
 }
 
 impl Digest {
+    /// `sha256:` and 64 times the hex digit `c`: a digest for tests.
+    #[cfg(test)]
+    pub fn repeated(c: char) -> Digest {
+        let hex = c.to_string().repeat(64);
+        Digest::parse(&format!("{ALGORITHM_PREFIX}{hex}")).unwrap()
+    }
+
     /// Parses `sha256:<64 lowercase hex>`; rejects other algorithms, lengths and uppercase hex.
     pub fn parse(s: &str) -> Result<Digest, DigestError> {
         let Some(hex_part) = s.strip_prefix(ALGORITHM_PREFIX) else {

@@ -157,6 +157,21 @@ pub fn write_platform_layout(
     Ok(manifest.digest)
 }
 
+/// A single-manifest linux/amd64 layout whose config says it was `created` (RFC 3339) and
+/// carries no `org.opencontainers.image.created` label; returns the manifest digest.
+pub fn write_created_layout(dir: &Path, seed: &str, created: &str) -> anyhow::Result<Digest> {
+    let layout = LayoutBuilder::create(dir)?;
+    let (layer, diff_id) = layout.add_layer(&format!("{seed}/layer-0"), 1000)?;
+    let mut config = image_config_json(&platform("amd64", None), &[diff_id]);
+    if let Some(fields) = config.as_object_mut() {
+        fields.insert("created".to_owned(), json!(created));
+    }
+    let config = layout.add_json(OCI_CONFIG, &config)?;
+    let manifest = layout.add_manifest(&config, &[layer])?;
+    layout.write_index_json(&[(&manifest, "latest")])?;
+    Ok(manifest.digest)
+}
+
 /// A linux/amd64 + linux/arm64/v8 index tagged "latest": both manifests share one layer and
 /// each has one of its own. Returns the index digest.
 pub fn write_multi_platform_layout(dir: &Path, seed: &str) -> anyhow::Result<Digest> {

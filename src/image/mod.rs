@@ -7,6 +7,7 @@
 mod archive;
 pub mod arrival;
 pub mod blob_read;
+pub mod created;
 pub mod descriptor;
 pub mod digest;
 mod docker_archive;

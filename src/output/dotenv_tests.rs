@@ -58,6 +58,7 @@ fn report(regions: Vec<RegionReport>, task_definitions: bool) -> Report {
         image_bytes: 42,
         task_definitions,
         convergence: BTreeMap::new(),
+        tags_skipped: Vec::new(),
         destinations: regions.iter().map(DestinationSummary::of).collect(),
         regions,
         error: None,

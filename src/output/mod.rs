@@ -6,6 +6,7 @@ mod dotenv;
 pub mod ecs;
 mod github;
 mod human;
+mod lock_log;
 pub mod logging;
 pub mod observer;
 pub mod progress;

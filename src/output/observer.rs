@@ -7,7 +7,9 @@ use std::sync::{Mutex, PoisonError};
 
 use super::progress::{self, UploadBars};
 use super::workflow::{Group, WorkflowCommands};
-use crate::observer::{FinishedDestination, Observer, Phase, PlannedDestination, UploadProgress};
+use crate::observer::{
+    FinishedDestination, LockEvent, Observer, Phase, PlannedDestination, UploadProgress,
+};
 use crate::secret::Secret;
 
 /// Progress on stderr, GitHub groups and masks.
@@ -89,6 +91,10 @@ impl Observer for ScreenObserver {
 
     /// Failures are annotated from the report when it is emitted ([`super::emit`]).
     fn destination_finished(&self, _: &FinishedDestination<'_>) {}
+
+    fn lock_changed(&self, event: &LockEvent<'_>) {
+        super::lock_log::log_lock_event(event);
+    }
 
     fn secret_received(&self, secret: &Secret) {
         self.workflow.mask(secret);

@@ -67,6 +67,10 @@ pub struct Report {
     /// Tag → how it ended across regions, read after every tag put (empty when the run did
     /// not get that far: dry run, `verify`, or a failure before or during tagging).
     pub convergence: BTreeMap<String, Convergence>,
+    /// Tags left where they were everywhere because a destination holds them at a newer
+    /// image (`tag-order: newer`); absent when none was.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags_skipped: Vec<String>,
     /// Every destination: id, region, account, repository, registry, image and status.
     pub destinations: Vec<DestinationSummary>,
     pub regions: Vec<RegionReport>,
@@ -331,6 +335,16 @@ impl Report {
             .map(|r| (r.id.clone(), r.registry.clone()))
             .collect();
         let destinations = regions.iter().map(DestinationSummary::of).collect();
+        let tags_skipped = tags
+            .iter()
+            .filter(|tag| {
+                regions
+                    .iter()
+                    .flat_map(|r| &r.tags)
+                    .any(|t| t.tag == **tag && t.action == TagAction::Skipped)
+            })
+            .cloned()
+            .collect();
         let primary = regions.first();
         Self {
             command: ReportCommand::Push,
@@ -353,6 +367,7 @@ impl Report {
             image_bytes: image.bytes,
             task_definitions: BTreeMap::new(),
             convergence: BTreeMap::new(),
+            tags_skipped,
             destinations,
             regions,
             error: None,

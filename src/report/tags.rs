@@ -25,6 +25,9 @@ pub enum TagAction {
     Move,
     /// The tag already points at this image: phase 2 skips it.
     Unchanged,
+    /// `tag-order: newer`: a destination holds the tag at a newer image, so it stays where it
+    /// is everywhere.
+    Skipped,
     /// The tag was not read: a dry run without AWS access, or a region whose plan did not
     /// finish.
     Unknown,
@@ -41,6 +44,7 @@ impl TagAction {
             Self::Create => "create",
             Self::Move => "move",
             Self::Unchanged => "unchanged",
+            Self::Skipped => "skipped",
             Self::Unknown => "unknown",
             Self::Verified => "verified",
             Self::Differs => "differs",
@@ -72,6 +76,7 @@ mod tests {
             (TagAction::Create, "create"),
             (TagAction::Move, "move"),
             (TagAction::Unchanged, "unchanged"),
+            (TagAction::Skipped, "skipped"),
             (TagAction::Unknown, "unknown"),
             (TagAction::Verified, "verified"),
             (TagAction::Differs, "differs"),

@@ -79,6 +79,20 @@ async fn every_bad_input_exits_2_and_writes_nothing() {
         ("concurrency", vec![("--concurrency", "0")], vec![]),
         ("registry-id", vec![("--registry-id", "12345")], vec![]),
         ("dry-run", vec![("--dry-run", "maybe")], vec![]),
+        ("lock-table", vec![("--lock-table", "x")], vec![]),
+        (
+            "lock-lease",
+            vec![("--lock-table", "locks"), ("--lock-lease", "1")],
+            vec![],
+        ),
+        ("lock-timeout", vec![("--lock-timeout", "soon")], vec![]),
+        ("lock-region", vec![("--lock-region", "moon-1")], vec![]),
+        (
+            "lock-on-unavailable",
+            vec![("--lock-on-unavailable", "wait")],
+            vec![],
+        ),
+        ("tag-order", vec![("--tag-order", "older")], vec![]),
     ];
     let (image, _) = single_manifest_image(&env, "bad-input");
     for (input, overrides, removed) in &cases {

@@ -22,6 +22,7 @@ mod faults;
 mod grouped_errors;
 mod immutable;
 mod large_blobs;
+mod lock;
 mod merge;
 mod mount;
 mod observed_run;
@@ -29,6 +30,7 @@ mod outputs;
 mod promote;
 mod push;
 mod secrets;
+mod tag_order;
 mod tag_references;
 mod tag_rules;
 

@@ -48,6 +48,9 @@ impl Observer for Recording {
     fn destination_finished(&self, d: &FinishedDestination<'_>) {
         self.push(format!("finished {} {}", d.id, d.status));
     }
+    fn lock_changed(&self, _: &ecr_fanout::observer::LockEvent<'_>) {
+        self.push("lock".to_string());
+    }
     fn secret_received(&self, _: &Secret) {
         self.push("secret".to_string());
     }

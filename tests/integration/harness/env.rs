@@ -201,13 +201,14 @@ impl TestEnv {
 }
 
 /// The variables ecr-fanout runs with in tests and benchmarks: `ecr_endpoint` (moto) as the
-/// ECR endpoint, static test credentials, no IMDS, and AWS config/credentials files (under
+/// ECR, STS and DynamoDB endpoint, static test credentials, no IMDS, and AWS config/credentials files (under
 /// `scratch`) that do not exist.
 pub fn binary_env_vars(ecr_endpoint: &str, scratch: &Path) -> Vec<(String, String)> {
     let missing = |name: &str| scratch.join(name).display().to_string();
     vec![
         ("AWS_ENDPOINT_URL_ECR".into(), ecr_endpoint.to_string()),
         ("AWS_ENDPOINT_URL_STS".into(), ecr_endpoint.to_string()),
+        ("AWS_ENDPOINT_URL_DYNAMODB".into(), ecr_endpoint.to_string()),
         ("AWS_ACCESS_KEY_ID".into(), moto::ACCESS_KEY_ID.into()),
         (
             "AWS_SECRET_ACCESS_KEY".into(),

@@ -23,6 +23,7 @@ pub mod env;
 pub mod fault;
 pub mod fault_control;
 pub mod listener_switch;
+pub mod lock_table;
 pub mod moto;
 pub mod moto_counter;
 pub mod proxy_control;

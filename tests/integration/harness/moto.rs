@@ -383,15 +383,20 @@ pub fn ecr_client(endpoint: &str, region: &str) -> aws_sdk_ecr::Client {
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new(region.to_string()))
-        .credentials_provider(Credentials::new(
-            ACCESS_KEY_ID,
-            SECRET_ACCESS_KEY,
-            None,
-            None,
-            "ecr-fanout-test",
-        ))
+        .credentials_provider(test_credentials())
         .build();
     aws_sdk_ecr::Client::from_conf(config)
+}
+
+/// The static credentials every client of the test moto signs with.
+pub fn test_credentials() -> Credentials {
+    Credentials::new(
+        ACCESS_KEY_ID,
+        SECRET_ACCESS_KEY,
+        None,
+        None,
+        "ecr-fanout-test",
+    )
 }
 
 async fn start_on(binary: &PathBuf, dir: &TempDir, port: u16) -> Result<ChildProcess> {
