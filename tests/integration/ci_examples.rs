@@ -125,6 +125,7 @@ fn github_workflows_pin_actions_and_use_declared_inputs_and_outputs() {
         ".github/workflows/ci.yml",
         ".github/workflows/release.yml",
         "examples/ci/github-workflow.yml",
+        "examples/ci/github-multi-arch.yml",
     ] {
         let workflow = yaml(path);
         assert!(
@@ -170,4 +171,80 @@ fn github_workflows_pin_actions_and_use_declared_inputs_and_outputs() {
     }
     let policy: Json = serde_json::from_str(&read("examples/ci/iam-policy.json")).unwrap();
     assert_eq!(policy["Version"], "2012-10-17");
+}
+
+/// The shell lines of every job of a GitLab file (`before_script` then `script`), as a script.
+fn gitlab_job_scripts(path: &str) -> Vec<(String, String)> {
+    let gitlab = yaml(path);
+    let mut scripts = Vec::new();
+    for (name, job) in gitlab.as_mapping().unwrap() {
+        let name = name.as_str().unwrap().to_string();
+        let lines: Vec<String> = ["before_script", "script"]
+            .iter()
+            .filter_map(|key| job.get(*key).and_then(Yaml::as_sequence))
+            .flatten()
+            .map(|line| line.as_str().unwrap().trim().to_string())
+            .collect();
+        if !lines.is_empty() {
+            scripts.push((name, lines.join("\n")));
+        }
+    }
+    scripts
+}
+
+/// Every `--flag` of an `ecr-fanout SUBCOMMAND` line in `script` is one `SUBCOMMAND --help`
+/// lists.
+async fn assert_flags_known(path: &str, job: &str, script: &str) {
+    for line in script.lines().filter(|l| l.starts_with("ecr-fanout ")) {
+        let subcommand = line.split_whitespace().nth(1).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = bare_command(dir.path());
+        cmd.args([subcommand, "--help"]);
+        let help = run(cmd).await;
+        assert!(help.success(), "{path} {job}: {subcommand} --help: {help}");
+        for flag in line.split_whitespace().filter(|w| w.starts_with("--")) {
+            assert!(
+                help.stdout.contains(&format!("{flag} "))
+                    || help.stdout.contains(&format!("{flag}\n")),
+                "{path} {job}: `ecr-fanout {subcommand}` has no {flag}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn gitlab_jobs_pass_shellcheck_and_use_only_flags_the_binary_has() {
+    for path in [
+        "examples/ci/gitlab-ci.yml",
+        "examples/ci/gitlab-multi-arch.yml",
+    ] {
+        for (job, script) in gitlab_job_scripts(path) {
+            assert_flags_known(path, &job, &script).await;
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("job.sh");
+            // GitLab runs each line in one shell; CI variables come from outside (SC2154).
+            std::fs::write(&file, format!("#!/bin/sh\nset -e\n{script}\n")).unwrap();
+            let out = std::process::Command::new("shellcheck")
+                .args(["--shell=sh", "--exclude=SC2154"])
+                .arg(&file)
+                .output()
+                .expect("shellcheck is installed by scripts/test");
+            assert!(
+                out.status.success(),
+                "{path} {job}:\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+    }
+    let merge = gitlab_job_scripts("examples/ci/gitlab-multi-arch.yml");
+    let (_, build) = merge.iter().find(|(job, _)| job == "build").unwrap();
+    let (_, join) = merge.iter().find(|(job, _)| job == "merge").unwrap();
+    assert!(
+        build.contains("--by-digest") && build.contains("digests/"),
+        "{build}"
+    );
+    assert!(
+        join.contains("ecr-fanout merge --sources-from digests"),
+        "{join}"
+    );
 }
