@@ -170,7 +170,7 @@ pub fn resolve_build_features(raw: &RawInputs) -> Result<BuildFeatures, InputErr
 }
 
 /// The non-blank lines of a newline-separated input (items keep their commas).
-fn lines<'a>(raw: &'a RawInputs, name: &'static str) -> impl Iterator<Item = &'a str> {
+pub(super) fn lines<'a>(raw: &'a RawInputs, name: &'static str) -> impl Iterator<Item = &'a str> {
     raw.get(name)
         .unwrap_or_default()
         .lines()
@@ -334,7 +334,7 @@ fn parse_cache(name: &'static str, line: &str) -> Result<CacheSpec, InputError> 
     Ok(spec)
 }
 
-fn parse_annotation(line: &str) -> Result<Annotation, InputError> {
+pub(super) fn parse_annotation(line: &str) -> Result<Annotation, InputError> {
     let invalid = |why: &str| {
         InputError::new(
             "annotations",

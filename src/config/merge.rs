@@ -3,6 +3,7 @@
 //! make (`image`, `context` and the other build inputs) are refused: a merge's image is the
 //! index over its sources.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::raw::RawInputs;
@@ -18,6 +19,9 @@ pub struct MergeRequest {
     pub platforms: Vec<String>,
     /// `allow-mixed-revisions`: merge images whose `org.opencontainers.image.revision` differ.
     pub allow_mixed_revisions: bool,
+    /// The `index:` lines of `annotations`: the index's own annotations. Lines for other
+    /// levels are left out: the platform images are pushed already, with their builds'.
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// Inputs of `push` that make or name the image, which a merge does not take.
@@ -72,10 +76,18 @@ pub fn resolve_merge(raw: &RawInputs) -> Result<MergeRequest, InputError> {
              newline-separated, or sources-from a file or directory of them",
         ));
     }
+    let mut annotations = BTreeMap::new();
+    for line in super::build_features::lines(raw, "annotations") {
+        let annotation = super::build_features::parse_annotation(line)?;
+        if annotation.levels.iter().any(|level| level == "index") {
+            annotations.insert(annotation.key, annotation.value);
+        }
+    }
     Ok(MergeRequest {
         sources: unique,
         platforms: raw.list("platforms"),
         allow_mixed_revisions: raw.bool("allow-mixed-revisions", false)?,
+        annotations,
     })
 }
 
@@ -209,6 +221,26 @@ mod tests {
         )]))
         .unwrap();
         assert_eq!(request.sources[0].as_str(), format!("sha256:{HEX_A}"));
+    }
+
+    #[test]
+    fn only_index_annotations_reach_the_index() {
+        let lines = "manifest:org.opencontainers.image.title=web\nmanifest,index:org.opencontainers.image.revision=abc\nindex:team=a";
+        let request = resolve_merge(&RawInputs::from_pairs(&[
+            ("sources", HEX_A),
+            ("annotations", lines),
+        ]))
+        .unwrap();
+        assert_eq!(
+            request.annotations,
+            BTreeMap::from([
+                (
+                    "org.opencontainers.image.revision".to_string(),
+                    "abc".to_string()
+                ),
+                ("team".to_string(), "a".to_string()),
+            ])
+        );
     }
 
     #[test]

@@ -124,7 +124,7 @@ pub async fn open(
         .map(|e| e.platform.name())
         .collect();
     platforms.sort();
-    let index = merged_index_bytes(entries, &BTreeMap::new());
+    let index = merged_index_bytes(entries, &request.annotations);
     let top = ManifestBlob::parse(Bytes::from(index), Some(OCI_INDEX))?;
     let description = format!(
         "merge of {}",
