@@ -168,11 +168,19 @@ async fn a_child_held_by_one_region_is_copied_to_the_others_before_the_tag_moves
     let env = TestEnv::start(&REGIONS).await;
     let amd64 = push_platform(&env, "spread-amd64", "amd64", &REGIONS).await;
     let arm64 = push_platform(&env, "spread-arm64", "arm64", &REGIONS[..1]).await;
-    let out = merge(
-        &env,
-        &["--sources", &format!("{arm64}\n{amd64}"), "--tags", "v1"],
-    )
-    .await;
+    let sources = format!("{arm64}\n{amd64}");
+    let planned = merge(&env, &["--sources", &sources, "--tags", "v1", "--dry-run"]).await;
+    assert!(planned.success(), "{planned}");
+    for region in &env.regions()[1..] {
+        let config = skopeo::inspect_config(region, "web", &arm64).await;
+        assert!(
+            config.is_err(),
+            "{}: the dry run copied nothing",
+            region.name()
+        );
+    }
+    assert_no_tags(&env).await;
+    let out = merge(&env, &["--sources", &sources, "--tags", "v1"]).await;
     assert!(out.success(), "{out}");
     let index = report(&out)["digest"].as_str().unwrap().to_string();
     assert_index_everywhere(&env, "v1", &index, &[(&amd64, "amd64"), (&arm64, "arm64")]).await;
