@@ -1,5 +1,6 @@
 //! Deep verification of one region: GET every manifest by digest and re-hash the bytes served,
-//! then HEAD every blob they reference. A mismatch or a missing piece is `VerificationFailed`
+//! then HEAD every blob they reference, then check that every referrer that travelled is
+//! listed for its subject. A mismatch or a missing piece is `VerificationFailed`
 //! (exit 3); a request that fails is an ordinary error (exit 1).
 
 use futures::StreamExt;
@@ -30,8 +31,67 @@ pub async fn verify_region(
         tokio::join!(manifests, check_blobs(client, &blobs, concurrency, &where_));
     manifests?;
     blobs?;
+    check_referrers_listed(client, image, &where_).await?;
     info!(region = %session.target.region, manifests = image.manifests_in_push_order().count(),
           blobs = image.blobs.len(), "verified: every manifest re-hashed, every blob present");
+    Ok(())
+}
+
+/// Every referrer that travelled is listed among its subject's referrers with its artifact
+/// type. Referrers of the destination's own (ECR managed signing signs each region itself) are
+/// logged, never a failure. A registry without the referrers API lists what its fallback tag
+/// holds; there, referrers stored by digest are enough.
+async fn check_referrers_listed(
+    client: &RegistryClient,
+    image: &LocalImage,
+    where_: &str,
+) -> anyhow::Result<()> {
+    let mut subjects: Vec<Digest> = image.referrers.iter().filter_map(|r| r.subject()).collect();
+    subjects.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    subjects.dedup();
+    for subject in subjects {
+        let (listed, source) = client.referrers(&subject).await.map_err(|e| {
+            anyhow::anyhow!("{where_}: verify: list the referrers of {subject}: {e}")
+        })?;
+        if source == crate::registry::ReferrersSource::FallbackTag {
+            info!(%subject, "{where_}: no referrers API; the referrers are stored by digest");
+            continue;
+        }
+        for referrer in image
+            .referrers
+            .iter()
+            .filter(|r| r.subject().as_ref() == Some(&subject))
+        {
+            let expected = referrer.artifact_type();
+            match listed.iter().find(|d| d.digest == referrer.digest) {
+                None => {
+                    return Err(VerificationFailed(format!(
+                        "{where_}: verify: referrer {} ({}) of {subject} is not listed",
+                        referrer.digest,
+                        expected.as_deref().unwrap_or("no artifact type")
+                    ))
+                    .into());
+                }
+                Some(d) if d.artifact_type != expected => {
+                    return Err(VerificationFailed(format!(
+                        "{where_}: verify: referrer {} of {subject} is listed as {} instead of {}",
+                        referrer.digest,
+                        d.artifact_type.as_deref().unwrap_or("no artifact type"),
+                        expected.as_deref().unwrap_or("no artifact type")
+                    ))
+                    .into());
+                }
+                Some(_) => {}
+            }
+        }
+        let own = listed
+            .iter()
+            .filter(|d| !image.referrers.iter().any(|r| r.digest == d.digest))
+            .count();
+        if own > 0 {
+            info!(%subject, own, "{where_}: also lists referrers of its own (kept)");
+        }
+    }
     Ok(())
 }
 

@@ -313,6 +313,7 @@ fn outcome(
             .unwrap_or_default(),
         bytes: source.map_or(0, |f| f.served.blob_bytes()),
         source: None,
+        referrers: Vec::new(),
     };
     let regions = checks
         .iter()

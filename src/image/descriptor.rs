@@ -19,6 +19,9 @@ pub struct Descriptor {
     pub platform: Option<Platform>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
+    /// What kind of artifact a referrer is (in a list of referrers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
 }
 
 impl Descriptor {
@@ -30,6 +33,7 @@ impl Descriptor {
             size,
             platform: None,
             annotations: BTreeMap::new(),
+            artifact_type: None,
         }
     }
 

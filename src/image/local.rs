@@ -36,9 +36,12 @@ pub struct LocalImage {
     /// Child manifests of an index, each after everything it references (nested indexes
     /// possible); empty for a single manifest.
     pub children: Vec<ManifestBlob>,
-    /// Config and layer blobs referenced by `top` and `children`, deduplicated by digest,
-    /// in first-seen order.
+    /// Config and layer blobs referenced by `top`, `children` and `referrers`, deduplicated
+    /// by digest, in first-seen order.
     pub blobs: Vec<BlobFile>,
+    /// Manifests whose `subject` is `top` or a child (signatures, SBOMs, attestations), which
+    /// travel with the image: pushed by digest after it.
+    pub referrers: Vec<ManifestBlob>,
     /// Platforms such as "linux/amd64", from index descriptors (attestations skipped) or,
     /// for a single manifest, from its config blob; empty if unknown.
     pub platforms: Vec<String>,
@@ -76,11 +79,18 @@ impl LocalImage {
             top,
             children,
             blobs,
+            referrers: Vec::new(),
             platforms,
             source_description,
             extracted: None,
             fetcher: None,
         }
+    }
+
+    /// The image with `referrers` travelling along (their blobs already in `blobs`).
+    pub fn with_referrers(mut self, referrers: Vec<ManifestBlob>) -> LocalImage {
+        self.referrers = referrers;
+        self
     }
 
     /// Blob files are fetched on demand by `fetcher` ([`LocalImage::fetch`]).
@@ -132,9 +142,13 @@ impl LocalImage {
         &self.source_description
     }
 
-    /// Every manifest in push order: children (dependencies first), then `top`.
+    /// Every manifest in push order: children (dependencies first), then `top`, then the
+    /// referrers (after what they refer to).
     pub fn manifests_in_push_order(&self) -> impl Iterator<Item = &ManifestBlob> {
-        self.children.iter().chain(std::iter::once(&self.top))
+        self.children
+            .iter()
+            .chain(std::iter::once(&self.top))
+            .chain(&self.referrers)
     }
 
     /// The directory an archive was extracted into, if any.

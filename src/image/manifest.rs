@@ -51,6 +51,14 @@ struct IndexJson {
 }
 
 #[derive(Deserialize)]
+struct ReferrerFields {
+    #[serde(rename = "artifactType")]
+    artifact_type: Option<String>,
+    config: Option<Descriptor>,
+    subject: Option<Descriptor>,
+}
+
+#[derive(Deserialize)]
 struct LayerUrlsJson {
     #[serde(default)]
     layers: Vec<LayerWithUrls>,
@@ -137,6 +145,23 @@ impl ManifestBlob {
             }
             ManifestContent::Index { manifests } => manifests,
         })
+    }
+
+    /// The manifest this one refers to (`subject`: it is a signature, SBOM, attestation…).
+    pub fn subject(&self) -> Option<Digest> {
+        serde_json::from_slice::<ReferrerFields>(&self.bytes)
+            .ok()?
+            .subject
+            .map(|s| s.digest)
+    }
+
+    /// The kind of artifact a referrer is: its `artifactType`, else its config's media type
+    /// (as the referrers API reports it).
+    pub fn artifact_type(&self) -> Option<String> {
+        let fields = serde_json::from_slice::<ReferrerFields>(&self.bytes).ok()?;
+        fields
+            .artifact_type
+            .or_else(|| fields.config.map(|c| c.media_type))
     }
 
     /// Digests of layers a registry would normally fetch from elsewhere: non-distributable

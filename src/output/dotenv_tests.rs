@@ -43,6 +43,7 @@ fn report(regions: Vec<RegionReport>, task_definitions: bool) -> Report {
         media_type: "application/vnd.oci.image.manifest.v1+json".to_string(),
         platforms: vec!["linux/amd64".to_string()],
         source: None,
+        referrers: Vec::new(),
         tags: vec!["v1".to_string(), "latest".to_string()],
         image: regions[0].image.clone(),
         images: regions

@@ -38,6 +38,11 @@ impl RegistryErrorKind {
         matches!(self, Self::Throttled | Self::Server | Self::Transport)
     }
 
+    /// Whether the registry answered and said no (as opposed to failing to answer).
+    pub fn is_refusal(self) -> bool {
+        matches!(self, Self::Unauthorized | Self::Denied | Self::Rejected)
+    }
+
     /// Classifies an HTTP error answer.
     pub fn from_status(status: u16, body: &str) -> Self {
         match status {

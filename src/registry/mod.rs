@@ -18,6 +18,7 @@ mod download;
 mod error;
 mod login;
 mod manifests;
+mod referrers;
 mod retry;
 
 use std::future::Future;
@@ -33,6 +34,7 @@ pub use blobs::{BlobBody, MountOutcome};
 pub use error::{RegistryError, RegistryErrorKind};
 pub use login::{Credentials, RefreshCredentials};
 pub use manifests::FetchedManifest;
+pub use referrers::ReferrersSource;
 pub use retry::RetryPolicy;
 
 use login::LoginState;

@@ -49,6 +49,8 @@ pub struct Report {
     /// Where the image was read from when it was promoted from a registry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceSummary>,
+    /// The referrers that travelled with the image (every destination lists them).
+    pub referrers: Vec<ReferrerSummary>,
     pub tags: Vec<String>,
     /// The primary region's image URI (digest-pinned unless `image-uri-format` says otherwise).
     pub image: String,
@@ -283,6 +285,17 @@ pub struct ImageSummary {
     pub bytes: u64,
     /// The registry the image was read from (`docker://…`), if it was.
     pub source: Option<SourceSummary>,
+    /// The signatures, SBOMs and attestations that travelled with the image.
+    pub referrers: Vec<ReferrerSummary>,
+}
+
+/// A referrer that travelled with the image: its digest, its artifact type and the manifest
+/// it refers to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReferrerSummary {
+    pub digest: Digest,
+    pub artifact_type: Option<String>,
+    pub subject: Option<Digest>,
 }
 
 /// The image a push promoted from a registry: the reference as given, and the digest it
@@ -300,10 +313,19 @@ impl ImageSummary {
             media_type: image.top.media_type.clone(),
             platforms: image.platforms.clone(),
             bytes: image.blob_bytes(),
-            source: image.is_remote().then(|| SourceSummary {
+            source: image.registry_reference().map(|_| SourceSummary {
                 reference: image.source_description().to_string(),
                 digest: image.top.digest.clone(),
             }),
+            referrers: image
+                .referrers
+                .iter()
+                .map(|r| ReferrerSummary {
+                    digest: r.digest.clone(),
+                    artifact_type: r.artifact_type(),
+                    subject: r.subject(),
+                })
+                .collect(),
         }
     }
 }
@@ -358,6 +380,7 @@ impl Report {
             media_type: image.media_type,
             platforms: image.platforms,
             source: image.source,
+            referrers: image.referrers,
             tags: tags.to_vec(),
             image: primary.map(|r| r.image.clone()).unwrap_or_default(),
             registry: primary.map(|r| r.registry.clone()).unwrap_or_default(),

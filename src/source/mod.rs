@@ -101,6 +101,10 @@ pub async fn open(
         platforms: Vec::new(),
     };
     walk.visit(&top, 0).await?;
+    let subjects: Vec<Digest> = std::iter::once(top.digest.clone())
+        .chain(walk.children.iter().map(|c| c.digest.clone()))
+        .collect();
+    let referrers = walk.referrers_of(&subjects).await?;
     let Walk {
         children,
         blobs,
@@ -125,7 +129,11 @@ pub async fn open(
     }
     info!(source = %reference, digest = %top.digest, manifests = children.len() + 1,
           blobs = blobs.len(), "source resolved");
-    Ok(LocalImage::new(top, children, blobs, platforms, reference.to_string()).fetched_by(fetcher))
+    Ok(
+        LocalImage::new(top, children, blobs, platforms, reference.to_string())
+            .with_referrers(referrers)
+            .fetched_by(fetcher),
+    )
 }
 
 /// The client for the source repository, with the credentials the host calls for.
@@ -202,6 +210,87 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
+    /// The referrers of `subjects` at the source (the referrers API, else the fallback tag),
+    /// each read as its exact bytes and checked; their blobs join the image's.
+    async fn referrers_of(&mut self, subjects: &[Digest]) -> anyhow::Result<Vec<ManifestBlob>> {
+        let mut referrers: Vec<ManifestBlob> = Vec::new();
+        for subject in subjects {
+            let listed = match self.client.referrers(subject).await {
+                Ok((listed, _)) => listed,
+                // A registry that refuses the request (rather than failing to answer) has no
+                // referrers to give; the image still travels.
+                Err(e) if e.kind.is_refusal() => {
+                    tracing::warn!(source = %self.reference, %subject,
+                                   "cannot list referrers at the source ({e}); none travel");
+                    Vec::new()
+                }
+                Err(e) => {
+                    return Err(anyhow!(
+                        "source {}: list the referrers of {subject}: {e}",
+                        self.reference
+                    ));
+                }
+            };
+            for descriptor in listed {
+                if referrers.iter().any(|r| r.digest == descriptor.digest) {
+                    continue;
+                }
+                let fetched = self
+                    .client
+                    .get_manifest(descriptor.digest.as_str())
+                    .await
+                    .map_err(|e| {
+                        anyhow!(
+                            "source {}: read referrer {}: {e}",
+                            self.reference,
+                            descriptor.digest
+                        )
+                    })?
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "source {}: referrer {} of {subject} is listed but missing",
+                            self.reference,
+                            descriptor.digest
+                        )
+                    })?;
+                if fetched.digest != descriptor.digest {
+                    return Err(VerificationFailed(format!(
+                        "source {}: referrer {} was served with other bytes (hashing to {})",
+                        self.reference, descriptor.digest, fetched.digest
+                    ))
+                    .into());
+                }
+                let referrer = ManifestBlob::parse(fetched.bytes, Some(&descriptor.media_type))?;
+                if referrer.is_index() {
+                    tracing::warn!(source = %self.reference, referrer = %referrer.digest,
+                                   "an index as a referrer does not travel (only manifests do)");
+                    continue;
+                }
+                self.add_blobs(&referrer)?;
+                referrers.push(referrer);
+            }
+        }
+        Ok(referrers)
+    }
+
+    /// Lists the config and layers of an image manifest among the blobs to fetch, each once.
+    fn add_blobs(&mut self, manifest: &ManifestBlob) -> anyhow::Result<()> {
+        for descriptor in manifest.references()? {
+            if !self.landings.contains_key(&descriptor.digest) {
+                let (landing, arrival) = Arrival::pending();
+                self.landings.insert(descriptor.digest.clone(), landing);
+                self.blobs.push(BlobFile {
+                    path: self.dir.join(descriptor.digest.hex()),
+                    digest: descriptor.digest,
+                    size: descriptor.size,
+                    media_type: descriptor.media_type,
+                    arrival,
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn visit<'s>(
         &'s mut self,
         manifest: &'s ManifestBlob,
@@ -216,20 +305,7 @@ impl Walk<'_> {
                 );
             }
             if !manifest.is_index() {
-                for descriptor in manifest.references()? {
-                    if !self.landings.contains_key(&descriptor.digest) {
-                        let (landing, arrival) = Arrival::pending();
-                        self.landings.insert(descriptor.digest.clone(), landing);
-                        self.blobs.push(BlobFile {
-                            path: self.dir.join(descriptor.digest.hex()),
-                            digest: descriptor.digest,
-                            size: descriptor.size,
-                            media_type: descriptor.media_type,
-                            arrival,
-                        });
-                    }
-                }
-                return Ok(());
+                return self.add_blobs(manifest);
             }
             for descriptor in manifest.references()? {
                 if let Some(platform) = descriptor.platform.as_ref().filter(|p| !p.is_unknown()) {

@@ -857,3 +857,54 @@ fn path_kinds() {
     );
     assert_eq!(PathKind::of("/health"), PathKind::Other);
 }
+
+#[tokio::test]
+async fn the_referrers_api_is_answered_from_the_registrys_own_manifests() {
+    use crate::harness::artifacts::{Subject, list_referrers, push_referrer};
+    let env = TestEnv::start(&[REGION]).await;
+    let region = env.region(REGION);
+    let subject_digest = format!("sha256:{}", "ab".repeat(32));
+    let subject = Subject {
+        media_type: OCI_MANIFEST,
+        digest: &subject_digest,
+        size: 123,
+    };
+    // Pushed around the proxy, straight into the registry.
+    let direct = region.direct_url();
+    let password = region.password().to_string();
+    let signature = push_referrer(
+        (&direct, &password),
+        "app",
+        &subject,
+        (
+            "application/vnd.dev.cosign.artifact.sig.v1+json",
+            b"signature",
+        ),
+    )
+    .await;
+    let proxy = region.proxy_url();
+    let (status, listed) = list_referrers((&proxy, &password), "app", &subject_digest).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        listed,
+        [(
+            signature,
+            "application/vnd.dev.cosign.artifact.sig.v1+json".to_string()
+        )]
+    );
+    let (status, listed) = list_referrers(
+        (&proxy, &password),
+        "app",
+        &format!("sha256:{}", "cd".repeat(32)),
+    )
+    .await;
+    assert_eq!((status, listed.len()), (200, 0), "another subject has none");
+    let (status, _) = list_referrers((&direct, &password), "app", &subject_digest).await;
+    assert_eq!(status, 404, "distribution 2.8 itself has no referrers API");
+    region.control().disable(Emulation::ReferrersApi);
+    let (status, _) = list_referrers((&proxy, &password), "app", &subject_digest).await;
+    assert_eq!(
+        status, 404,
+        "switched off, the proxy forwards to the registry"
+    );
+}

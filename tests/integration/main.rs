@@ -30,6 +30,7 @@ mod outputs;
 mod promote;
 mod push;
 mod secrets;
+mod supply_chain;
 mod tag_order;
 mod tag_references;
 mod tag_rules;

@@ -215,6 +215,22 @@ async fn respond(
             patch_upload(shared, req, uuid).await
         }
         (&Method::PUT, PathKind::Manifest { .. }) => put_manifest(shared, req).await,
+        // (i) the referrers API, answered from the registry's stored manifests
+        (&Method::GET, PathKind::Referrers { repo, digest })
+            if control.is_enabled(Emulation::ReferrersApi) =>
+        {
+            let query = req.uri().query().unwrap_or_default().to_string();
+            let authorized = req.headers().contains_key(header::AUTHORIZATION);
+            let storage = control.registry_storage();
+            let answer = super::proxy_referrers::answer(
+                storage.as_deref(),
+                repo,
+                digest,
+                &query,
+                authorized,
+            );
+            (answer, false)
+        }
         // (h) blob downloads are redirected to a presigned "S3" URL
         (&Method::GET, PathKind::Blob { .. })
             if control.is_enabled(Emulation::PresignedBlobRedirect) =>

@@ -120,6 +120,9 @@ impl TestEnv {
         let moto = moto?;
         let regions = regions.into_iter().collect::<Result<Vec<_>>>()?;
         for region in &regions {
+            region
+                .control()
+                .set_registry_storage(region.registry.dir().join("storage/docker/registry/v2"));
             region.control().set_control_plane(ControlPlane {
                 endpoint: moto.direct_url(),
                 region: region.aws_region.clone(),

@@ -16,6 +16,7 @@
 // Not every test uses every helper.
 #![allow(dead_code)]
 
+pub mod artifacts;
 pub mod buildah;
 pub mod dockerd;
 pub mod ecr_proxy;
@@ -30,6 +31,7 @@ pub mod proxy_control;
 pub mod proxy_faults;
 pub mod proxy_forward;
 pub mod proxy_presigned;
+pub mod proxy_referrers;
 pub mod proxy_tag_rules;
 pub mod registry;
 pub mod run;

@@ -34,10 +34,15 @@ pub enum Emulation {
     /// (h) A blob GET is answered 307 to a presigned "S3" URL on another host name, which
     /// refuses a request carrying `Authorization` (see `proxy_presigned`).
     PresignedBlobRedirect,
+    /// (i) `GET /v2/<name>/referrers/<digest>` (OCI 1.1, which ECR serves and distribution
+    /// 2.8 does not) is answered from the registry's own stored manifests (see
+    /// `proxy_referrers`; needs [`ProxyControl::set_registry_storage`]). Off, it reaches the
+    /// registry, which answers 404 as a registry without the API does.
+    ReferrersApi,
 }
 
 impl Emulation {
-    pub const ALL: [Emulation; 8] = [
+    pub const ALL: [Emulation; 9] = [
         Emulation::PatchAnswers201,
         Emulation::DiscardLaterPatches,
         Emulation::NoLocationOnManifestPut,
@@ -46,6 +51,7 @@ impl Emulation {
         Emulation::ExpiredTokens,
         Emulation::TagImmutability,
         Emulation::PresignedBlobRedirect,
+        Emulation::ReferrersApi,
     ];
 }
 
@@ -79,6 +85,11 @@ pub enum PathKind {
         repo: String,
         uuid: String,
     },
+    /// `/v2/<name>/referrers/<digest>`
+    Referrers {
+        repo: String,
+        digest: String,
+    },
     Other,
 }
 
@@ -110,6 +121,15 @@ impl PathKind {
                 };
             }
         }
+        if let Some(i) = rest.rfind("/referrers/") {
+            let digest = &rest[i + "/referrers/".len()..];
+            if !digest.is_empty() && !digest.contains('/') {
+                return PathKind::Referrers {
+                    repo: rest[..i].into(),
+                    digest: digest.into(),
+                };
+            }
+        }
         if let Some(repo) = rest.strip_suffix("/blobs/uploads") {
             return PathKind::UploadStart { repo: repo.into() };
         }
@@ -135,7 +155,7 @@ impl PathKind {
     }
 
     /// A short name for counting: "base", "catalog", "tags", "manifest", "blob",
-    /// "upload-start", "upload-session", "other".
+    /// "upload-start", "upload-session", "referrers", "other".
     pub fn label(&self) -> &'static str {
         match self {
             PathKind::Base => "base",
@@ -145,6 +165,7 @@ impl PathKind {
             PathKind::Blob { .. } => "blob",
             PathKind::UploadStart { .. } => "upload-start",
             PathKind::UploadSession { .. } => "upload-session",
+            PathKind::Referrers { .. } => "referrers",
             PathKind::Other => "other",
         }
     }
@@ -180,6 +201,8 @@ struct State {
     first_patches: HashMap<String, FirstPatch>,
     log: Vec<RequestRecord>,
     control_plane: Option<ControlPlane>,
+    /// The registry's storage root (`…/docker/registry/v2`), for the referrers API.
+    registry_storage: Option<std::path::PathBuf>,
 }
 
 /// Cheap to clone; every clone controls the same proxy.
@@ -243,6 +266,15 @@ impl ProxyControl {
 
     pub fn control_plane(&self) -> Option<ControlPlane> {
         self.lock().control_plane.clone()
+    }
+
+    /// Where the registry behind the proxy stores its repositories and blobs.
+    pub fn set_registry_storage(&self, root: std::path::PathBuf) {
+        self.lock().registry_storage = Some(root);
+    }
+
+    pub fn registry_storage(&self) -> Option<std::path::PathBuf> {
+        self.lock().registry_storage.clone()
     }
 
     // ---- expired tokens ----

@@ -1,0 +1,176 @@
+//! Signatures, SBOMs and attestations travel with the image: referrers (OCI 1.1 manifests with
+//! a `subject`) of a staged image, pushed into the staging registry with plain HTTP as cosign or
+//! oras would, arrive in every destination with the same digests and are listed there by the
+//! referrers API (the proxy answers it from each registry's own storage, as ECR does). Read back
+//! with skopeo and raw referrers requests.
+
+use crate::harness::artifacts::{Subject, list_referrers, push_referrer};
+use crate::harness::{TestEnv, ecr_fanout, run, skopeo};
+use crate::scenario::*;
+
+const STAGING: &str = "123456789012.dkr.ecr.us-west-2.amazonaws.com";
+const SIGNATURE: &str = "application/vnd.dev.cosign.artifact.sig.v1+json";
+const SBOM: &str = "application/spdx+json";
+const DESTINATIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
+
+async fn environment() -> TestEnv {
+    TestEnv::start_named(&[
+        ("staging", "us-west-2"),
+        ("us-east-1", "us-east-1"),
+        ("eu-west-1", "eu-west-1"),
+    ])
+    .await
+}
+
+/// `image` pushed to staging as `staging/web:v1`; the top manifest's (media type, size).
+async fn stage(env: &TestEnv, image: &str) -> (String, u64) {
+    let staging = env.region("staging");
+    let mut cmd = ecr_fanout(env);
+    cmd.args([
+        "push",
+        "--image",
+        image,
+        "--tags",
+        "v1",
+        "--create-repository",
+    ])
+    .args(["--regions", "us-west-2", "--repository", "staging/web"])
+    .args([
+        "--registry-endpoints",
+        &format!("us-west-2={}", staging.proxy_url()),
+    ]);
+    let out = run(cmd).await;
+    assert!(out.success(), "staging push: {out}");
+    let raw = skopeo::inspect_raw(staging, "staging/web", "v1")
+        .await
+        .unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+    (
+        manifest["mediaType"].as_str().unwrap().to_string(),
+        raw.len() as u64,
+    )
+}
+
+/// `push --json` of `docker://STAGING/staging/web:v1` to both destinations as `web:prod`.
+async fn promote(env: &TestEnv) -> crate::harness::RunOutput {
+    let endpoints: Vec<String> = DESTINATIONS
+        .iter()
+        .map(|r| format!("{r}={}", env.region(r).proxy_url()))
+        .collect();
+    let mut cmd = ecr_fanout(env);
+    cmd.args(["push", "--json", "--image"])
+        .arg(format!("docker://{STAGING}/staging/web:v1"))
+        .args([
+            "--source-registry-endpoint",
+            &env.region("staging").proxy_url(),
+        ])
+        .args(["--regions", &DESTINATIONS.join(","), "--repository", "web"])
+        .args(["--registry-endpoints", &endpoints.join(",")])
+        .args(["--tags", "prod", "--create-repository"]);
+    run(cmd).await
+}
+
+/// Puts a referrer of `subject` into staging/web at the staging registry itself.
+async fn refer(env: &TestEnv, subject: &Subject<'_>, artifact: (&str, &[u8])) -> String {
+    let staging = env.region("staging");
+    let direct = staging.direct_url();
+    push_referrer(
+        (&direct, staging.password()),
+        "staging/web",
+        subject,
+        artifact,
+    )
+    .await
+}
+
+/// Every destination lists exactly `expected` for `subject`, each stored with its bytes.
+async fn assert_listed_everywhere(env: &TestEnv, subject: &str, expected: &[(String, String)]) {
+    let mut expected = expected.to_vec();
+    expected.sort();
+    for name in DESTINATIONS {
+        let region = env.region(name);
+        let proxy = region.proxy_url();
+        let (status, mut listed) =
+            list_referrers((&proxy, region.password()), "web", subject).await;
+        assert_eq!(status, 200, "{name}");
+        listed.sort();
+        assert_eq!(listed, expected, "{name}: referrers of {subject}");
+        for (digest, _) in &expected {
+            let raw = skopeo::inspect_raw(region, "web", digest).await.unwrap();
+            assert_eq!(
+                &skopeo::sha256_digest(&raw),
+                digest,
+                "{name} stores {digest}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_signature_and_an_sbom_travel_with_a_promoted_image_and_are_listed_everywhere() {
+    let env = environment().await;
+    let (image, digest) = single_manifest_image(&env, "signed");
+    let (media_type, size) = stage(&env, &image).await;
+    let subject = Subject {
+        media_type: &media_type,
+        digest: &digest,
+        size,
+    };
+    let signature = refer(&env, &subject, (SIGNATURE, b"a signature")).await;
+    let sbom = refer(&env, &subject, (SBOM, br#"{"spdxVersion":"SPDX-2.3"}"#)).await;
+    let out = promote(&env).await;
+    assert!(out.success(), "{out}");
+    let expected = vec![
+        (signature.clone(), SIGNATURE.to_string()),
+        (sbom.clone(), SBOM.to_string()),
+    ];
+    assert_listed_everywhere(&env, &digest, &expected).await;
+    let report = report(&out);
+    let mut travelled: Vec<(String, String)> = report["referrers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            assert_eq!(r["subject"], digest.as_str());
+            (
+                r["digest"].as_str().unwrap().to_string(),
+                r["artifact_type"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    travelled.sort();
+    let mut sorted = expected.clone();
+    sorted.sort();
+    assert_eq!(travelled, sorted);
+    let again = promote(&env).await;
+    assert!(again.success(), "{again}");
+    assert_eq!(crate::scenario::report(&again)["bytes_uploaded"], 0);
+}
+
+#[tokio::test]
+async fn a_referrer_of_an_index_child_travels_with_the_index() {
+    let env = environment().await;
+    let (image, _) = multi_platform_image(&env, "signed-index");
+    stage(&env, &image).await;
+    let staging = env.region("staging");
+    let raw = skopeo::inspect_raw(staging, "staging/web", "v1")
+        .await
+        .unwrap();
+    let index: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+    let child = &index["manifests"][1];
+    let child_digest = child["digest"].as_str().unwrap().to_string();
+    let subject = Subject {
+        media_type: child["mediaType"].as_str().unwrap(),
+        digest: &child_digest,
+        size: child["size"].as_u64().unwrap(),
+    };
+    let attestation = refer(&env, &subject, ("application/vnd.in-toto+json", b"{}")).await;
+    let out = promote(&env).await;
+    assert!(out.success(), "{out}");
+    assert_listed_everywhere(
+        &env,
+        &child_digest,
+        &[(attestation, "application/vnd.in-toto+json".to_string())],
+    )
+    .await;
+}
