@@ -130,7 +130,7 @@ pub async fn skopeo_parallel(
                 registries,
                 &host,
                 repository,
-                &format!("skopeo parallel {position}"),
+                &format!("skopeo parallel {} {position}", origin.name()),
             )
             .run()
         });
@@ -154,7 +154,7 @@ pub async fn skopeo_sequential(
     let mut wall = Duration::ZERO;
     let mut peak = 0;
     for (position, host) in registries.hosts().into_iter().enumerate() {
-        let label = format!("skopeo sequential {position}");
+        let label = format!("skopeo sequential {} {position}", origin.name());
         let timed = skopeo_copy(env, origin, registries, &host, repository, &label)
             .run()
             .await?;

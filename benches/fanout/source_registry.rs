@@ -86,6 +86,14 @@ pub enum Origin<'a> {
 }
 
 impl Origin<'_> {
+    /// `oci` or `docker`, for the names of logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Origin::Disk(_) => "oci",
+            Origin::Registry(_) => "docker",
+        }
+    }
+
     /// ecr-fanout's `--image …` (and the source's endpoint).
     pub fn ecr_fanout_args(&self) -> Vec<String> {
         match self {
