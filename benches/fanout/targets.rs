@@ -14,7 +14,7 @@ use super::table::{
 /// The bound on peak RSS of a promotion (and of any push to ten regions).
 const RSS_BOUND_MIB: f64 = 64.0;
 
-/// The targets for one image, each with its measured value and met/MISSED.
+/// The main table's targets, each with its measured value and met/MISSED.
 pub fn render_targets(rows: &[Row]) -> String {
     let find = |label: &str| rows.iter().find(|row| row.label == label);
     let wall = |label: &str| find(label).and_then(Row::wall);
