@@ -1,7 +1,9 @@
-//! The fan-out benchmark (README, "Benchmark"): ecr-fanout against the upload floor, `skopeo
-//! copy` and `docker push`, each on three fresh loopback registries per measured run.
+//! The fan-out benchmark (docs/benchmark.md): ecr-fanout against the upload floor, `skopeo
+//! copy` and `docker push`, each on fresh loopback registries (three, or ten) per measured run,
+//! from disk and (`--promote`) promoted from a source registry.
 //!
-//! `cargo bench --bench fanout -- [--quick] [--images small,130mb,1gib] [--wan] [--runs N]`
+//! `cargo bench --bench fanout -- [--quick] [--images small,130mb,1gib] [--wan] [--runs N]
+//! [--promote]`
 //!
 //! Cargo runs this binary with `--bench` under `cargo bench`, and with no argument under
 //! `cargo test --all-targets`, where it only says how to run it and exits at once. The same

@@ -9,7 +9,7 @@ use super::images::BenchImage;
 
 pub const USAGE: &str = "\
 usage: cargo bench --bench fanout -- [--quick] [--images small,130mb,1gib] [--wan] [--runs N]
-                                    [--skip LIST] [--concurrency LIST]
+                                    [--skip LIST] [--concurrency LIST] [--promote]
 
   --quick          only the small and the 130 MB image (a few minutes)
   --images LIST    comma-separated images to measure: small, 130mb, 1gib (default: all three),
@@ -19,7 +19,10 @@ usage: cargo bench --bench fanout -- [--quick] [--images small,130mb,1gib] [--wa
   --skip LIST      leave rows out: floor, ecr-fanout, skopeo, docker (default: none)
   --concurrency LIST
                    also measure ecr-fanout → 3 regions at each --concurrency given (e.g.
-                   1,2,4,8), in a table of its own per image";
+                   1,2,4,8), in a table of its own per image
+  --promote        also measure promotion from a source registry (docker://) to 3 regions, its
+                   re-run and skopeo copy docker:// ×3 parallel, per image; and for the 130 MB
+                   image the floor, the push from disk and the promotion to 10 regions";
 
 /// What this process was started to do.
 #[derive(Debug, PartialEq, Eq)]
@@ -40,6 +43,8 @@ pub struct BenchOptions {
     pub skip: Vec<String>,
     /// `--concurrency` values to sweep; empty: no sweep.
     pub concurrency: Vec<usize>,
+    /// `--promote`: the promotion and scale rows.
+    pub promote: bool,
 }
 
 impl BenchOptions {
@@ -56,6 +61,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Mode> {
     let mut quick = false;
     let mut images: Option<Vec<BenchImage>> = None;
     let mut wan = false;
+    let mut promote = false;
     let mut runs = 1;
     let mut skip = Vec::new();
     let mut concurrency = Vec::new();
@@ -74,6 +80,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Mode> {
             "--bench" => benchmarking = true,
             "--quick" => quick = true,
             "--wan" => wan = true,
+            "--promote" => promote = true,
             "--help" | "-h" => return Ok(Mode::Help),
             "--images" => images = Some(parse_images(&value("--images")?)?),
             "--runs" => runs = parse_runs(&value("--runs")?)?,
@@ -99,6 +106,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Mode> {
         runs,
         skip,
         concurrency,
+        promote,
     }))
 }
 

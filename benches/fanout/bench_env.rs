@@ -31,13 +31,14 @@ impl BenchEnv {
         }
     }
 
-    pub async fn start() -> Result<BenchEnv> {
+    /// Starts moto and warms up the first `regions` of [`REGIONS`].
+    pub async fn start(regions: usize) -> Result<BenchEnv> {
         let scratch = tempfile::Builder::new()
             .prefix("ecr-fanout-bench-")
             .tempdir()?;
         let moto = Moto::start().await.context("starting moto")?;
         // moto builds each region's ECR backend on its first call: not in a measured run.
-        for region in REGIONS {
+        for region in &REGIONS[..regions.min(REGIONS.len())] {
             moto.create_repository(region, "bench/warm-up").await?;
         }
         Ok(BenchEnv {
@@ -64,9 +65,13 @@ impl BenchEnv {
     }
 
     /// The variables ecr-fanout runs with (the integration tests' set): moto as the ECR
-    /// endpoint, static credentials, no IMDS, no AWS config files, no host AWS/CI variables.
+    /// endpoint, static credentials, no IMDS, no AWS config files, no host AWS/CI variables;
+    /// the bench's own `RUST_LOG`, if set, is passed on (for the logs of `FANOUT_BENCH_LOGS`).
     pub fn ecr_fanout_env(&self) -> (Vec<String>, Vec<(String, String)>) {
-        let set = env::binary_env_vars(&self.moto.direct_url(), self.scratch());
+        let mut set = env::binary_env_vars(&self.moto.direct_url(), self.scratch());
+        if let Ok(filter) = std::env::var("RUST_LOG") {
+            set.push(("RUST_LOG".into(), filter));
+        }
         (TestEnv::vars_to_remove(), set)
     }
 

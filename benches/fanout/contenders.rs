@@ -1,6 +1,7 @@
 //! One measured run of each contender against a given set of registries: the floor client,
 //! ecr-fanout (to some of the regions, optionally through other endpoints), and `skopeo copy`
-//! to three registries in parallel or in sequence. Each returns a [`Sample`].
+//! to every registry of the set in parallel or in sequence; ecr-fanout and skopeo read the
+//! image from disk or from the source registry ([`Origin`]). Each returns a [`Sample`].
 
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use super::bench_env::BenchEnv;
 use super::floor_client::{FloorBlob, FloorSpec};
 use super::images::PreparedImage;
 use super::registries::RegistrySet;
+use super::source_registry::Origin;
 use super::table::Sample;
 use super::timed::{Timed, TimedCommand};
 
@@ -54,12 +56,12 @@ pub async fn floor(
     Ok(sample(&timed, registries.stored_blob_bytes()?))
 }
 
-/// `ecr-fanout push --json` to `endpoints` (`(region, registry URL)`), the repository created
-/// in moto beforehand (untimed); bytes uploaded are what its report says. `concurrency`, when
-/// given, is passed as `--concurrency` (otherwise the default applies).
+/// `ecr-fanout push --json` of `origin` to `endpoints` (`(region, registry URL)`), the
+/// repository created in moto beforehand (untimed); bytes uploaded are what its report says.
+/// `concurrency`, when given, is passed as `--concurrency` (otherwise the default applies).
 pub async fn ecr_fanout(
     env: &BenchEnv,
-    image: &PreparedImage,
+    origin: Origin<'_>,
     endpoints: &[(&str, String)],
     repository: &str,
     label: &str,
@@ -81,9 +83,11 @@ pub async fn ecr_fanout(
     }
     command
         .envs(set)
+        .envs(origin.ecr_fanout_env())
         .current_dir(env.scratch())
         .args(["push", "--json", "--tags", TAG])
-        .args(["--image", &image.oci_ref(), "--repository", repository])
+        .args(origin.ecr_fanout_args())
+        .args(["--repository", repository])
         .args(["--regions", &regions.join(",")])
         .args(["--registry-endpoints", &endpoint_arg.join(",")]);
     if let Some(concurrency) = concurrency {
@@ -106,11 +110,11 @@ pub fn direct_endpoints(registries: &RegistrySet) -> Vec<(&'static str, String)>
         .collect()
 }
 
-/// `skopeo copy oci:… docker://HOST/REPO:TAG` to all three registries at the same time:
-/// wall time until the last finishes, peak RSS the sum of the three processes' peaks.
+/// `skopeo copy oci:… docker://HOST/REPO:TAG` (or `docker://SOURCE …`) to every registry at
+/// the same time: wall time until the last finishes, peak RSS the sum of the processes' peaks.
 pub async fn skopeo_parallel(
     env: &BenchEnv,
-    image: &PreparedImage,
+    origin: Origin<'_>,
     registries: &RegistrySet,
     repository: &str,
 ) -> Result<Sample> {
@@ -122,11 +126,11 @@ pub async fn skopeo_parallel(
         .map(|(position, host)| {
             skopeo_copy(
                 env,
-                image,
+                origin,
                 registries,
                 &host,
                 repository,
-                &format!("skopeo parallel {position}"),
+                &format!("skopeo parallel {} {position}", origin.name()),
             )
             .run()
         });
@@ -136,21 +140,22 @@ pub async fn skopeo_parallel(
         wall,
         peak_rss_kib: timed.iter().map(|run| run.peak_rss_kib).sum(),
         bytes_uploaded: registries.stored_blob_bytes()?,
+        layer_downloads: None,
     })
 }
 
 /// The same copies one after the other: total wall time, the largest peak RSS.
 pub async fn skopeo_sequential(
     env: &BenchEnv,
-    image: &PreparedImage,
+    origin: Origin<'_>,
     registries: &RegistrySet,
     repository: &str,
 ) -> Result<Sample> {
     let mut wall = Duration::ZERO;
     let mut peak = 0;
     for (position, host) in registries.hosts().into_iter().enumerate() {
-        let label = format!("skopeo sequential {position}");
-        let timed = skopeo_copy(env, image, registries, &host, repository, &label)
+        let label = format!("skopeo sequential {} {position}", origin.name());
+        let timed = skopeo_copy(env, origin, registries, &host, repository, &label)
             .run()
             .await?;
         wall += timed.wall;
@@ -160,12 +165,13 @@ pub async fn skopeo_sequential(
         wall,
         peak_rss_kib: peak,
         bytes_uploaded: registries.stored_blob_bytes()?,
+        layer_downloads: None,
     })
 }
 
 fn skopeo_copy(
     env: &BenchEnv,
-    image: &PreparedImage,
+    origin: Origin<'_>,
     registries: &RegistrySet,
     host: &str,
     repository: &str,
@@ -177,7 +183,7 @@ fn skopeo_copy(
         .args(["copy", "--insecure-policy", "--dest-tls-verify=false"])
         .arg("--dest-creds")
         .arg(format!("{user}:{password}"))
-        .arg(image.oci_ref())
+        .args(origin.skopeo_args())
         .arg(format!("docker://{host}/{repository}:{TAG}"));
     run
 }
@@ -187,5 +193,6 @@ fn sample(timed: &Timed, bytes_uploaded: u64) -> Sample {
         wall: timed.wall,
         peak_rss_kib: timed.peak_rss_kib,
         bytes_uploaded,
+        layer_downloads: None,
     }
 }

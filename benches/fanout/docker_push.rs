@@ -60,6 +60,7 @@ pub async fn push_sequential(
         wall: std::time::Duration::ZERO,
         peak_rss_kib: 0,
         bytes_uploaded: 0,
+        layer_downloads: None,
     };
     for (position, reference) in references.iter().enumerate() {
         let label = format!("docker push {position}");

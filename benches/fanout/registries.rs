@@ -1,6 +1,7 @@
-//! Three fresh Debian `docker-registry` instances (the harness's, htpasswd Basic auth with
-//! moto's password) for one measured run, so no run finds a blob an earlier run uploaded.
-//! Also how many blob bytes they stored, for tools that do not report what they sent.
+//! Fresh Debian `docker-registry` instances (the harness's, htpasswd Basic auth with moto's
+//! password), one per simulated region (three, or ten for the scale rows), for one measured
+//! run, so no run finds a blob an earlier run uploaded. Also how many blob bytes they stored,
+//! for tools that do not report what they sent.
 
 use std::path::Path;
 
@@ -9,8 +10,23 @@ use anyhow::{Context, Result};
 use crate::harness::moto::moto_shared_password;
 use crate::harness::registry::{Registry, USER};
 
-/// The simulated regions, in order; the first is the primary and the 1-region target.
-pub const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+/// The simulated regions, in order (names moto accepts); the first is the primary and the
+/// 1-region target, the first three are the 3-region rows' (and the WAN's), all ten the scale
+/// rows'.
+pub const REGIONS: [&str; 10] = [
+    "us-east-1",
+    "eu-west-1",
+    "ap-southeast-2",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "eu-west-2",
+    "eu-central-1",
+    "ap-southeast-1",
+    "ap-northeast-1",
+];
+/// How many regions most rows push to.
+pub const THREE: usize = 3;
 
 /// One registry per region; dropping it stops them and deletes their storage.
 pub struct RegistrySet {
@@ -18,12 +34,15 @@ pub struct RegistrySet {
 }
 
 impl RegistrySet {
-    pub async fn start() -> Result<RegistrySet> {
-        let starts = REGIONS.iter().map(|region| async move {
-            Registry::start(&moto_shared_password())
-                .await
-                .with_context(|| format!("starting the registry for {region}"))
-        });
+    /// One registry for each of the first `count` [`REGIONS`] (at most ten).
+    pub async fn start(count: usize) -> Result<RegistrySet> {
+        let starts = REGIONS[..count.min(REGIONS.len())]
+            .iter()
+            .map(|region| async move {
+                Registry::start(&moto_shared_password())
+                    .await
+                    .with_context(|| format!("starting the registry for {region}"))
+            });
         let registries = futures::future::try_join_all(starts).await?;
         Ok(RegistrySet { registries })
     }

@@ -1,6 +1,7 @@
-//! Measurements and the tables printed from them (Markdown, so they can go into the README):
-//! one per image (wall time, ratios to the floor and to skopeo ×3 parallel, peak RSS, bytes
-//! uploaded) and one per image for the simulated WAN.
+//! Measurements and the tables printed from them (Markdown, so they can go into the docs): per
+//! image the main table (wall time, ratios to the floor and to skopeo ×3 parallel, peak RSS,
+//! bytes uploaded), with `--promote` the promotion and scale tables (the same columns, other
+//! baselines), and the simulated WAN's table. The targets under them are in `targets`.
 
 use std::time::Duration;
 
@@ -10,6 +11,8 @@ pub struct Sample {
     pub wall: Duration,
     pub peak_rss_kib: u64,
     pub bytes_uploaded: u64,
+    /// Layer blobs the source registry served during the run (promotion rows only).
+    pub layer_downloads: Option<usize>,
 }
 
 /// A row: its median sample over the runs, or why it could not be measured.
@@ -47,7 +50,7 @@ impl Row {
         Row { label, outcome }
     }
 
-    fn wall(&self) -> Option<f64> {
+    pub fn wall(&self) -> Option<f64> {
         self.outcome.as_ref().ok().map(|s| s.wall.as_secs_f64())
     }
 }
@@ -59,38 +62,80 @@ pub const SKOPEO_PARALLEL: &str = "skopeo copy ×3 parallel";
 pub const SKOPEO_SEQUENTIAL: &str = "skopeo copy ×3 sequential";
 pub const DOCKER: &str = "docker push ×3 sequential (dockerd)";
 pub const RERUN: &str = "ecr-fanout re-run → 3 regions";
+pub const PROMOTE_THREE: &str = "ecr-fanout promote (docker://) → 3 regions";
+pub const SKOPEO_PROMOTE_PARALLEL: &str = "skopeo copy docker:// ×3 parallel";
+pub const PROMOTE_RERUN: &str = "ecr-fanout promote re-run → 3 regions";
+pub const FLOOR_TEN: &str = "floor (every blob to 10 registries at once)";
+pub const ECR_TEN: &str = "ecr-fanout → 10 regions";
+pub const PROMOTE_TEN: &str = "ecr-fanout promote (docker://) → 10 regions";
 
-/// The per-image table.
-pub fn render_image_table(title: &str, rows: &[Row]) -> String {
-    let find = |label: &str| {
-        rows.iter()
-            .find(|row| row.label == label)
-            .and_then(Row::wall)
-    };
-    let floor = find(FLOOR);
-    let skopeo = find(SKOPEO_PARALLEL);
+/// The main table's rows, in order, and its ratio columns.
+pub const MAIN_ROWS: [&str; 7] = [
+    FLOOR,
+    ECR_ONE,
+    ECR_THREE,
+    SKOPEO_PARALLEL,
+    SKOPEO_SEQUENTIAL,
+    DOCKER,
+    RERUN,
+];
+pub const MAIN_RATIOS: [(&str, &str); 2] = [("× floor", FLOOR), ("× skopeo ∥", SKOPEO_PARALLEL)];
+/// The promotion table: the push from disk (the main table's row) against promotion.
+pub const PROMOTION_ROWS: [&str; 4] = [
+    ECR_THREE,
+    PROMOTE_THREE,
+    SKOPEO_PROMOTE_PARALLEL,
+    PROMOTE_RERUN,
+];
+pub const PROMOTION_RATIOS: [(&str, &str); 2] = [
+    ("× skopeo docker:// ∥", SKOPEO_PROMOTE_PARALLEL),
+    ("× from disk", ECR_THREE),
+];
+/// The scale table: ten registries.
+pub const SCALE_ROWS: [&str; 3] = [FLOOR_TEN, ECR_TEN, PROMOTE_TEN];
+pub const SCALE_RATIOS: [(&str, &str); 1] = [("× floor", FLOOR_TEN)];
+
+/// A table of `rows` with one ratio column per `(header, baseline label)` of `ratios`, a
+/// ratio to a baseline that is not among the rows printed as `–`.
+pub fn render_image_table(title: &str, rows: &[Row], ratios: &[(&str, &str)]) -> String {
+    let baselines: Vec<Option<f64>> = ratios
+        .iter()
+        .map(|(_, label)| {
+            rows.iter()
+                .find(|row| row.label == *label)
+                .and_then(Row::wall)
+        })
+        .collect();
+    let headers: String = ratios
+        .iter()
+        .map(|(header, _)| format!(" {header} |"))
+        .collect();
+    let aligns = "---:|".repeat(ratios.len());
     let mut out = format!(
-        "### {title}\n\n| run | wall s | × floor | × skopeo ∥ | peak RSS MiB | bytes uploaded |\n\
-         |---|---:|---:|---:|---:|---:|\n"
+        "### {title}\n\n| run | wall s |{headers} peak RSS MiB | bytes uploaded |\n\
+         |---|---:|{aligns}---:|---:|\n"
     );
     for row in rows {
         match &row.outcome {
             Ok(sample) => {
                 let wall = sample.wall.as_secs_f64();
+                let ratios: String = baselines
+                    .iter()
+                    .map(|base| format!(" {} |", ratio(wall, *base)))
+                    .collect();
                 out += &format!(
-                    "| {} | {wall:.2} | {} | {} | {:.1} | {} |\n",
+                    "| {} | {wall:.2} |{ratios} {:.1} | {} |\n",
                     row.label,
-                    ratio(wall, floor),
-                    ratio(wall, skopeo),
                     sample.peak_rss_kib as f64 / 1024.0,
                     group_digits(sample.bytes_uploaded),
                 );
             }
             Err(reason) => {
                 out += &format!(
-                    "| {} | not measured: {} | | | | |\n",
+                    "| {} | not measured: {} |{} | |\n",
                     row.label,
-                    one_line(reason)
+                    one_line(reason),
+                    " |".repeat(ratios.len()),
                 )
             }
         }
@@ -133,54 +178,6 @@ pub fn render_wan_table(title: &str, three: &Row, singles: &[Row]) -> String {
         }
     }
     out
-}
-
-/// The issue's targets for one image, each with its measured value and met/MISSED.
-pub fn render_targets(rows: &[Row]) -> String {
-    let find = |label: &str| rows.iter().find(|row| row.label == label);
-    let wall = |label: &str| find(label).and_then(Row::wall);
-    let mut lines = Vec::new();
-    if let (Some(three), Some(floor)) = (wall(ECR_THREE), wall(FLOOR)) {
-        let ratio = three / floor;
-        lines.push(verdict(
-            format!("3 regions ≤ 1.15 × floor: {ratio:.2}"),
-            ratio <= 1.15,
-        ));
-    }
-    if let (Some(three), Some(skopeo)) = (wall(ECR_THREE), wall(SKOPEO_PARALLEL)) {
-        let ratio = three / skopeo;
-        lines.push(verdict(
-            format!("3 regions faster than skopeo ×3 parallel: {ratio:.2}"),
-            ratio < 1.0,
-        ));
-    }
-    if let Some(Ok(rerun)) = find(RERUN).map(|row| &row.outcome) {
-        let seconds = rerun.wall.as_secs_f64();
-        let met = seconds < 2.0 && rerun.bytes_uploaded == 0;
-        let text = format!(
-            "re-run under 2 s, 0 bytes: {seconds:.2} s, {} bytes",
-            rerun.bytes_uploaded
-        );
-        lines.push(verdict(text, met));
-    }
-    format!("targets: {}\n", lines.join("; "))
-}
-
-/// The WAN target: 3 regions within 1.2 × the slowest single region.
-pub fn render_wan_target(three: &Row, singles: &[Row]) -> String {
-    let slowest = singles.iter().filter_map(Row::wall).reduce(f64::max);
-    match (three.wall(), slowest) {
-        (Some(three), Some(slowest)) => {
-            let ratio = three / slowest;
-            let text = format!("3 regions ≤ 1.2 × slowest single region: {ratio:.2}");
-            format!("target: {}\n", verdict(text, ratio <= 1.2))
-        }
-        _ => "target: not measured\n".to_owned(),
-    }
-}
-
-fn verdict(text: String, met: bool) -> String {
-    format!("{text} ({})", if met { "met" } else { "MISSED" })
 }
 
 fn ratio(value: f64, base: Option<f64>) -> String {
