@@ -158,6 +158,7 @@ async fn run_phases(
         () = cancel.cancelled() => return Err(anyhow!("cancelled during the plan; nothing was written").into()),
     };
     whole_plan::after_plan(options, destinations, replication_rules)?;
+    whole_plan::warn_counted_referrers(options, image, destinations);
     whole_plan::refusals(destinations)?;
     if options.dry_run {
         scan::plan_scans(

@@ -1,7 +1,8 @@
 //! After every destination was planned: the checks that need the whole plan. Refuse a
 //! mutability change that would make a planned tag move immutable, note what could not be
-//! checked, mark where ECR replication delivers the image (`replication`), and refuse the run
-//! when any destination refused.
+//! checked, mark where ECR replication delivers the image (`replication`), warn where a
+//! lifecycle rule counts the referrers that travel, and refuse the run when any destination
+//! refused.
 
 use super::destination::Destination;
 use super::failures::{RegionFailure, grouped_message};
@@ -11,8 +12,10 @@ use super::replication::mark_replicated;
 use crate::config::TagRules;
 use crate::ecr::ReplicationRules;
 use crate::error::PlanRefused;
+use crate::image::LocalImage;
 use crate::report::TagAction;
 use crate::report::{Setting, SettingAction};
+use tracing::warn;
 
 /// After every region's plan: checks that need the whole plan, and replication.
 pub fn after_plan(
@@ -41,6 +44,38 @@ pub fn after_plan(
         destinations,
         replication_rules,
     )
+}
+
+/// ECR counts referrers (signatures, SBOMs) as images: a lifecycle rule that keeps the newest N
+/// images (`imageCountMoreThan`) keeps fewer real images once referrers travel. Warns once,
+/// naming the destinations whose policy has such a rule.
+pub fn warn_counted_referrers(
+    options: &PhaseOptions<'_>,
+    image: &LocalImage,
+    destinations: &[Destination],
+) {
+    if image.referrers.is_empty() {
+        return;
+    }
+    let counting: Vec<&str> = destinations
+        .iter()
+        .filter(|d| {
+            d.session
+                .target
+                .lifecycle_policy
+                .as_ref()
+                .or(options.plan.management.lifecycle_policy.as_ref())
+                .is_some_and(|p| p.text.contains("imageCountMoreThan"))
+        })
+        .map(Destination::id)
+        .collect();
+    if !counting.is_empty() {
+        warn!(
+            "the lifecycle policy of {} counts images (imageCountMoreThan), and ECR counts the              {} referrer(s) travelling with this image (signatures, SBOMs) as images too: the              rule keeps fewer images than its count",
+            counting.join(", "),
+            image.referrers.len()
+        );
+    }
 }
 
 /// A change of tag mutability happens in phase 1, so a tag that phase 2 would move must be

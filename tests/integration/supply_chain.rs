@@ -52,7 +52,7 @@ async fn stage(env: &TestEnv, image: &str) -> (String, u64) {
 }
 
 /// `push --json` of `docker://STAGING/staging/web:v1` to both destinations as `web:prod`.
-async fn promote(env: &TestEnv) -> crate::harness::RunOutput {
+async fn promote(env: &TestEnv, extra: &[&str]) -> crate::harness::RunOutput {
     let endpoints: Vec<String> = DESTINATIONS
         .iter()
         .map(|r| format!("{r}={}", env.region(r).proxy_url()))
@@ -66,7 +66,8 @@ async fn promote(env: &TestEnv) -> crate::harness::RunOutput {
         ])
         .args(["--regions", &DESTINATIONS.join(","), "--repository", "web"])
         .args(["--registry-endpoints", &endpoints.join(",")])
-        .args(["--tags", "prod", "--create-repository"]);
+        .args(["--tags", "prod", "--create-repository"])
+        .args(extra);
     run(cmd).await
 }
 
@@ -118,7 +119,7 @@ async fn a_signature_and_an_sbom_travel_with_a_promoted_image_and_are_listed_eve
     };
     let signature = refer(&env, &subject, (SIGNATURE, b"a signature")).await;
     let sbom = refer(&env, &subject, (SBOM, br#"{"spdxVersion":"SPDX-2.3"}"#)).await;
-    let out = promote(&env).await;
+    let out = promote(&env, &[]).await;
     assert!(out.success(), "{out}");
     let expected = vec![
         (signature.clone(), SIGNATURE.to_string()),
@@ -142,7 +143,7 @@ async fn a_signature_and_an_sbom_travel_with_a_promoted_image_and_are_listed_eve
     let mut sorted = expected.clone();
     sorted.sort();
     assert_eq!(travelled, sorted);
-    let again = promote(&env).await;
+    let again = promote(&env, &[]).await;
     assert!(again.success(), "{again}");
     assert_eq!(crate::scenario::report(&again)["bytes_uploaded"], 0);
 }
@@ -165,8 +166,13 @@ async fn a_referrer_of_an_index_child_travels_with_the_index() {
         size: child["size"].as_u64().unwrap(),
     };
     let attestation = refer(&env, &subject, ("application/vnd.in-toto+json", b"{}")).await;
-    let out = promote(&env).await;
+    let keep_ten = r#"{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":10},"action":{"type":"expire"}}]}"#;
+    let out = promote(&env, &["--lifecycle-policy", keep_ten]).await;
     assert!(out.success(), "{out}");
+    assert_stderr_says(
+        &out,
+        &["the lifecycle policy of us-east-1, eu-west-1 counts images (imageCountMoreThan)"],
+    );
     assert_listed_everywhere(
         &env,
         &child_digest,
