@@ -1,6 +1,8 @@
 //! Reading an OCI image layout directory (`oci-layout`, `index.json`, `blobs/sha256/*`):
 //! choosing the `index.json` entry, verifying manifests fully and blob files by size, and
-//! walking nested indexes so that children come after everything they reference.
+//! walking nested indexes so that children come after everything they reference. Entries that
+//! refer to the image (manifests with a `subject`, as `oras attach` writes them) travel with it
+//! as its referrers.
 
 use std::collections::HashSet;
 use std::fs;
@@ -51,7 +53,17 @@ pub(crate) fn read_layout(
 ) -> anyhow::Result<LocalImage> {
     let reader = LayoutReader::new(root, confine_to_root)?;
     let entries = reader.read_index()?;
-    let entry = select_entry(&entries, reference, &root.join("index.json"))?;
+    // Entries whose manifest has a `subject` are referrers (as `oras attach` writes them),
+    // not images to choose from.
+    let mut images = Vec::new();
+    let mut referrers = Vec::new();
+    for entry in entries {
+        match reader.referrer_entry(&entry) {
+            Some(referrer) => referrers.push(referrer),
+            None => images.push(entry),
+        }
+    }
+    let entry = select_entry(&images, reference, &root.join("index.json"))?;
     let top = reader.read_manifest(entry, "index.json")?;
 
     let mut walk = Walk::new(&reader);
@@ -59,13 +71,28 @@ pub(crate) fn read_layout(
     if !top.is_index() {
         walk.platforms = platforms::from_single_manifest(&top, &walk.blobs);
     }
+    let subjects: HashSet<Digest> = std::iter::once(top.digest.clone())
+        .chain(walk.children.iter().map(|c| c.digest.clone()))
+        .collect();
+    let mut travelling = Vec::new();
+    for referrer in referrers {
+        if referrer.subject().is_some_and(|s| subjects.contains(&s))
+            && !travelling
+                .iter()
+                .any(|r: &ManifestBlob| r.digest == referrer.digest)
+        {
+            walk.visit(&referrer, 0)?;
+            travelling.push(referrer);
+        }
+    }
     Ok(LocalImage::new(
         top,
         walk.children,
         walk.blobs,
         walk.platforms,
         source_description,
-    ))
+    )
+    .with_referrers(travelling))
 }
 
 struct LayoutReader {
@@ -158,6 +185,17 @@ impl LayoutReader {
     }
 
     /// Reads a whole manifest and checks it against its descriptor.
+    /// The manifest of an `index.json` entry when it is a referrer (an image manifest with a
+    /// `subject`); `None` for an image, or what cannot be read as a manifest here (the image
+    /// selection reports that).
+    fn referrer_entry(&self, entry: &Descriptor) -> Option<ManifestBlob> {
+        if super::media_types::is_index(&entry.media_type) {
+            return None;
+        }
+        let manifest = self.read_manifest(entry, "index.json").ok()?;
+        manifest.subject().is_some().then_some(manifest)
+    }
+
     fn read_manifest(
         &self,
         descriptor: &Descriptor,

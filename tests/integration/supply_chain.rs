@@ -180,3 +180,73 @@ async fn a_referrer_of_an_index_child_travels_with_the_index() {
     )
     .await;
 }
+
+/// Writes a referrer of the layout's image into the layout as `oras attach` does: its blobs
+/// and manifest under `blobs/sha256/`, an `index.json` entry with its `artifactType`.
+fn attach_in_layout(dir: &std::path::Path, subject: &Subject<'_>, artifact_type: &str) -> String {
+    let write_blob = |bytes: &[u8]| {
+        let digest = skopeo::sha256_digest(bytes);
+        let path = dir
+            .join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:"));
+        std::fs::write(path, bytes).unwrap();
+        digest
+    };
+    let config = write_blob(b"{}");
+    let payload = b"an sbom in a layout";
+    let layer = write_blob(payload);
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": artifact_type,
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": config, "size": 2},
+        "layers": [{"mediaType": "application/octet-stream", "digest": layer, "size": payload.len()}],
+        "subject": {"mediaType": subject.media_type, "digest": subject.digest, "size": subject.size},
+    });
+    let bytes = serde_json::to_vec(&manifest).unwrap();
+    let digest = write_blob(&bytes);
+    let index_path = dir.join("index.json");
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+    index["manifests"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest,
+            "size": bytes.len(),
+            "artifactType": artifact_type,
+        }));
+    std::fs::write(&index_path, serde_json::to_vec(&index).unwrap()).unwrap();
+    digest
+}
+
+#[tokio::test]
+async fn a_referrer_in_an_oci_layout_travels_with_the_image_pushed_from_disk() {
+    let env = TestEnv::start(&DESTINATIONS).await;
+    let dir = env.path("layout-attached");
+    let digest =
+        ecr_fanout::image::fixtures::write_single_manifest_layout(&dir, "attached", &[900])
+            .unwrap()
+            .to_string();
+    let manifest_path = dir
+        .join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"));
+    let size = std::fs::metadata(&manifest_path).unwrap().len();
+    let subject = Subject {
+        media_type: "application/vnd.oci.image.manifest.v1+json",
+        digest: &digest,
+        size,
+    };
+    let sbom = attach_in_layout(&dir, &subject, SBOM);
+    // The layout lists two manifests, but only one image: no :REF is needed.
+    let out = push_ok(
+        &env,
+        &format!("oci:{}", dir.display()),
+        "web",
+        &["--tags", "v1", "--create-repository"],
+    )
+    .await;
+    assert_eq!(report(&out)["digest"], digest.as_str());
+    assert_listed_everywhere(&env, &digest, &[(sbom, SBOM.to_string())]).await;
+}
