@@ -430,6 +430,33 @@ async fn send_blob(
     })
 }
 
+/// Puts cosign's tags (`sha256-<hex>.sig`, …) where they do not already hold the same
+/// manifest. They name the image's signatures, not a version of it, so they go with phase 1.
+/// A repository whose tag mutability keeps a tag holding other bytes leaves it as it is, said
+/// in the log: that region signed the image itself.
+async fn put_cosign_tags(session: &RegionSession, image: &LocalImage) -> anyhow::Result<()> {
+    let client = session.registry()?;
+    let where_ = session.describe();
+    for (tag, manifest) in &image.cosign_tags {
+        let current = client
+            .get_manifest(tag)
+            .await
+            .map_err(|e| anyhow!("{where_}: read the tag {tag}: {e}"))?;
+        if current.is_some_and(|c| c.digest == manifest.digest) {
+            continue;
+        }
+        match client.put_manifest(tag, manifest).await {
+            Ok(()) => info!(region = %session.target.region, %tag, "cosign tag put"),
+            Err(e) if e.kind == RegistryErrorKind::ImmutableTag => {
+                tracing::warn!(region = %session.target.region, %tag,
+                               "{where_}: the tag {tag} is immutable and holds other bytes;                                 left as it is");
+            }
+            Err(e) => return Err(anyhow!("{where_}: put the tag {tag}: {e}")),
+        }
+    }
+    Ok(())
+}
+
 /// Puts the manifests a region lacks, children first, by digest.
 async fn put_manifests(lane: &Sending<'_>, image: &LocalImage) {
     let (Some(plan), true) = (lane.plan(), lane.live()) else {
@@ -458,6 +485,9 @@ async fn put_manifests(lane: &Sending<'_>, image: &LocalImage) {
             break;
         }
         put += 1;
+    }
+    if result.is_ok() {
+        result = put_cosign_tags(session, image).await;
     }
     let Ok(mut state) = lane.state.lock() else {
         return;

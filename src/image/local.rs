@@ -42,6 +42,9 @@ pub struct LocalImage {
     /// Manifests whose `subject` is `top` or a child (signatures, SBOMs, attestations), which
     /// travel with the image: pushed by digest after it.
     pub referrers: Vec<ManifestBlob>,
+    /// Cosign's tagged artifacts of the image (`sha256-<hex>.sig`, `.att`, `.sbom`: the tag
+    /// and the manifest it holds), which travel as tags beside the image.
+    pub cosign_tags: Vec<(String, ManifestBlob)>,
     /// Platforms such as "linux/amd64", from index descriptors (attestations skipped) or,
     /// for a single manifest, from its config blob; empty if unknown.
     pub platforms: Vec<String>,
@@ -80,6 +83,7 @@ impl LocalImage {
             children,
             blobs,
             referrers: Vec::new(),
+            cosign_tags: Vec::new(),
             platforms,
             source_description,
             extracted: None,
@@ -90,6 +94,12 @@ impl LocalImage {
     /// The image with `referrers` travelling along (their blobs already in `blobs`).
     pub fn with_referrers(mut self, referrers: Vec<ManifestBlob>) -> LocalImage {
         self.referrers = referrers;
+        self
+    }
+
+    /// The image with cosign's tagged artifacts travelling along (their blobs in `blobs`).
+    pub fn with_cosign_tags(mut self, tags: Vec<(String, ManifestBlob)>) -> LocalImage {
+        self.cosign_tags = tags;
         self
     }
 
@@ -143,12 +153,13 @@ impl LocalImage {
     }
 
     /// Every manifest in push order: children (dependencies first), then `top`, then the
-    /// referrers (after what they refer to).
+    /// referrers (after what they refer to) and cosign's tagged artifacts.
     pub fn manifests_in_push_order(&self) -> impl Iterator<Item = &ManifestBlob> {
         self.children
             .iter()
             .chain(std::iter::once(&self.top))
             .chain(&self.referrers)
+            .chain(self.cosign_tags.iter().map(|(_, manifest)| manifest))
     }
 
     /// The directory an archive was extracted into, if any.

@@ -296,6 +296,9 @@ pub struct ReferrerSummary {
     pub digest: Digest,
     pub artifact_type: Option<String>,
     pub subject: Option<Digest>,
+    /// Cosign's tag (`sha256-<hex>.sig`, …) for a signature stored the older way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
 }
 
 /// The image a push promoted from a registry: the reference as given, and the digest it
@@ -324,7 +327,14 @@ impl ImageSummary {
                     digest: r.digest.clone(),
                     artifact_type: r.artifact_type(),
                     subject: r.subject(),
+                    tag: None,
                 })
+                .chain(image.cosign_tags.iter().map(|(tag, m)| ReferrerSummary {
+                    digest: m.digest.clone(),
+                    artifact_type: m.artifact_type(),
+                    subject: None,
+                    tag: Some(tag.clone()),
+                }))
                 .collect(),
         }
     }

@@ -105,6 +105,7 @@ pub async fn open(
         .chain(walk.children.iter().map(|c| c.digest.clone()))
         .collect();
     let referrers = walk.referrers_of(&subjects).await?;
+    let cosign_tags = walk.cosign_tags_of(&subjects).await?;
     let Walk {
         children,
         blobs,
@@ -132,6 +133,7 @@ pub async fn open(
     Ok(
         LocalImage::new(top, children, blobs, platforms, reference.to_string())
             .with_referrers(referrers)
+            .with_cosign_tags(cosign_tags)
             .fetched_by(fetcher),
     )
 }
@@ -271,6 +273,34 @@ impl Walk<'_> {
             }
         }
         Ok(referrers)
+    }
+
+    /// Cosign's tags of `subjects` at the source (`sha256-<hex>.sig`, `.att`, `.sbom`), each
+    /// with its manifest read as its exact bytes; their blobs join the image's.
+    async fn cosign_tags_of(
+        &mut self,
+        subjects: &[Digest],
+    ) -> anyhow::Result<Vec<(String, ManifestBlob)>> {
+        let mut found = Vec::new();
+        for subject in subjects {
+            for suffix in ["sig", "att", "sbom"] {
+                let tag = format!("sha256-{}.{suffix}", subject.hex());
+                let fetched =
+                    self.client.get_manifest(&tag).await.map_err(|e| {
+                        anyhow!("source {}: read the tag {tag}: {e}", self.reference)
+                    })?;
+                let Some(fetched) = fetched else {
+                    continue;
+                };
+                let manifest = ManifestBlob::parse(fetched.bytes, Some(&fetched.media_type))?;
+                if manifest.is_index() {
+                    continue;
+                }
+                self.add_blobs(&manifest)?;
+                found.push((tag, manifest));
+            }
+        }
+        Ok(found)
     }
 
     /// Lists the config and layers of an image manifest among the blobs to fetch, each once.

@@ -4,7 +4,7 @@
 //! referrers API (the proxy answers it from each registry's own storage, as ECR does). Read back
 //! with skopeo and raw referrers requests.
 
-use crate::harness::artifacts::{Subject, list_referrers, push_referrer};
+use crate::harness::artifacts::{Subject, list_referrers, push_referrer, push_tagged_artifact};
 use crate::harness::{TestEnv, ecr_fanout, run, skopeo};
 use crate::scenario::*;
 
@@ -108,7 +108,7 @@ async fn assert_listed_everywhere(env: &TestEnv, subject: &str, expected: &[(Str
 }
 
 #[tokio::test]
-async fn a_signature_and_an_sbom_travel_with_a_promoted_image_and_are_listed_everywhere() {
+async fn a_signature_an_sbom_and_a_cosign_tag_travel_with_a_promoted_image() {
     let env = environment().await;
     let (image, digest) = single_manifest_image(&env, "signed");
     let (media_type, size) = stage(&env, &image).await;
@@ -119,8 +119,23 @@ async fn a_signature_and_an_sbom_travel_with_a_promoted_image_and_are_listed_eve
     };
     let signature = refer(&env, &subject, (SIGNATURE, b"a signature")).await;
     let sbom = refer(&env, &subject, (SBOM, br#"{"spdxVersion":"SPDX-2.3"}"#)).await;
+    let staging = env.region("staging");
+    let cosign_tag = format!("sha256-{}.sig", digest.trim_start_matches("sha256:"));
+    let cosign = push_tagged_artifact(
+        (&staging.direct_url(), staging.password()),
+        "staging/web",
+        &cosign_tag,
+        (SIGNATURE, b"a classic cosign signature"),
+    )
+    .await;
     let out = promote(&env, &[]).await;
     assert!(out.success(), "{out}");
+    for name in DESTINATIONS {
+        let served = skopeo::manifest_digest(env.region(name), "web", &cosign_tag)
+            .await
+            .unwrap();
+        assert_eq!(served, cosign, "{name}: the cosign tag");
+    }
     let expected = vec![
         (signature.clone(), SIGNATURE.to_string()),
         (sbom.clone(), SBOM.to_string()),
@@ -131,6 +146,7 @@ async fn a_signature_and_an_sbom_travel_with_a_promoted_image_and_are_listed_eve
         .as_array()
         .unwrap()
         .iter()
+        .filter(|r| r["tag"].is_null())
         .map(|r| {
             assert_eq!(r["subject"], digest.as_str());
             (
@@ -143,6 +159,14 @@ async fn a_signature_and_an_sbom_travel_with_a_promoted_image_and_are_listed_eve
     let mut sorted = expected.clone();
     sorted.sort();
     assert_eq!(travelled, sorted);
+    let tagged: Vec<&serde_json::Value> = report["referrers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["tag"] == cosign_tag.as_str())
+        .collect();
+    assert_eq!(tagged.len(), 1);
+    assert_eq!(tagged[0]["digest"], cosign.as_str());
     let again = promote(&env, &[]).await;
     assert!(again.success(), "{again}");
     assert_eq!(crate::scenario::report(&again)["bytes_uploaded"], 0);
@@ -249,4 +273,48 @@ async fn a_referrer_in_an_oci_layout_travels_with_the_image_pushed_from_disk() {
     .await;
     assert_eq!(report(&out)["digest"], digest.as_str());
     assert_listed_everywhere(&env, &digest, &[(sbom, SBOM.to_string())]).await;
+}
+
+#[tokio::test]
+async fn an_immutable_cosign_tag_holding_other_bytes_is_left_as_it_is() {
+    let env = environment().await;
+    let (image, digest) = single_manifest_image(&env, "signed-twice");
+    stage(&env, &image).await;
+    let staging = env.region("staging");
+    let tag = format!("sha256-{}.sig", digest.trim_start_matches("sha256:"));
+    let ours = push_tagged_artifact(
+        (&staging.direct_url(), staging.password()),
+        "staging/web",
+        &tag,
+        (SIGNATURE, b"the build's signature"),
+    )
+    .await;
+    // us-east-1 signed the image itself, in a repository with immutable tags.
+    let first = promote(&env, &["--image-tag-mutability", "IMMUTABLE"]).await;
+    assert!(first.success(), "{first}");
+    let east = env.region("us-east-1");
+    // That region's own signer replaced the tag since (straight in the registry: the tag is
+    // immutable for ECR).
+    let theirs = push_tagged_artifact(
+        (&east.direct_url(), east.password()),
+        "web",
+        &tag,
+        (SIGNATURE, b"us-east-1's own signature"),
+    )
+    .await;
+    let again = promote(&env, &["--image-tag-mutability", "IMMUTABLE"]).await;
+    assert!(again.success(), "{again}");
+    assert_stderr_says(
+        &again,
+        &[&format!("the tag {tag} is immutable and holds other bytes")],
+    );
+    assert_eq!(
+        skopeo::manifest_digest(east, "web", &tag).await.unwrap(),
+        theirs
+    );
+    let west = env.region("eu-west-1");
+    assert_eq!(
+        skopeo::manifest_digest(west, "web", &tag).await.unwrap(),
+        ours
+    );
 }

@@ -1,6 +1,7 @@
 //! OCI 1.1 artifacts pushed with plain HTTP requests, as cosign or oras would: a referrer
 //! (an image manifest with `artifactType`, an empty `{}` config and one payload layer, and a
-//! `subject`) put by digest into a registry. Used to give images signatures and SBOMs without
+//! `subject`) put by digest into a registry, or a cosign-style signature under its
+//! `sha256-<hex>.sig` tag. Used to give images signatures and SBOMs without
 //! those tools.
 
 use reqwest::StatusCode;
@@ -19,10 +20,30 @@ pub struct Subject<'a> {
 /// Puts a referrer of `subject` of `artifact_type` carrying `payload` into `repo` at
 /// `base_url` (the registry or its proxy) with Basic `password`; its digest.
 pub async fn push_referrer(
-    (base_url, password): (&str, &str),
+    registry: (&str, &str),
     repo: &str,
     subject: &Subject<'_>,
+    artifact: (&str, &[u8]),
+) -> String {
+    push_artifact(registry, repo, Some(subject), artifact, None).await
+}
+
+/// Puts a cosign-style signature (no `subject`) under the tag `tag`; its digest.
+pub async fn push_tagged_artifact(
+    registry: (&str, &str),
+    repo: &str,
+    tag: &str,
+    artifact: (&str, &[u8]),
+) -> String {
+    push_artifact(registry, repo, None, artifact, Some(tag)).await
+}
+
+async fn push_artifact(
+    (base_url, password): (&str, &str),
+    repo: &str,
+    subject: Option<&Subject<'_>>,
     (artifact_type, payload): (&str, &[u8]),
+    tag: Option<&str>,
 ) -> String {
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let config = b"{}".to_vec();
@@ -51,7 +72,7 @@ pub async fn push_referrer(
             .unwrap();
         assert_eq!(put.status(), StatusCode::CREATED, "PUT blob");
     }
-    let manifest = json!({
+    let mut manifest = json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "artifactType": artifact_type,
@@ -65,17 +86,20 @@ pub async fn push_referrer(
             "digest": sha256_digest(payload),
             "size": payload.len(),
         }],
-        "subject": {
+        "annotations": {"org.opencontainers.image.created": "2026-01-01T00:00:00Z"},
+    });
+    if let Some(subject) = subject {
+        manifest["subject"] = json!({
             "mediaType": subject.media_type,
             "digest": subject.digest,
             "size": subject.size,
-        },
-        "annotations": {"org.opencontainers.image.created": "2026-01-01T00:00:00Z"},
-    });
+        });
+    }
     let bytes = serde_json::to_vec(&manifest).unwrap();
     let digest = sha256_digest(&bytes);
+    let reference = tag.map_or_else(|| digest.clone(), str::to_string);
     let put = client
-        .put(format!("{base_url}/v2/{repo}/manifests/{digest}"))
+        .put(format!("{base_url}/v2/{repo}/manifests/{reference}"))
         .basic_auth(USER, Some(password))
         .header("content-type", "application/vnd.oci.image.manifest.v1+json")
         .body(bytes)
