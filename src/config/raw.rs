@@ -76,7 +76,7 @@ pub const PUSH_INPUTS: &[&str] = &[
 ];
 
 /// Inputs only `verify` understands (it shares the rest with `push`).
-pub const VERIFY_ONLY_INPUTS: &[&str] = &["digest"];
+pub const VERIFY_ONLY_INPUTS: &[&str] = &["digest", "require-referrers"];
 
 /// Inputs only `merge` understands (it shares the rest with `push`).
 pub const MERGE_ONLY_INPUTS: &[&str] = &["sources", "sources-from", "allow-mixed-revisions"];
@@ -98,6 +98,7 @@ pub const VERIFY_INPUTS: &[&str] = &[
     "source-registry-endpoint",
     "concurrency",
     "image-uri-format",
+    "require-referrers",
 ];
 
 /// The action input that picks the command; every other action input is one of a command's.

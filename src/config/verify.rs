@@ -35,6 +35,10 @@ pub struct VerifyArgs {
     /// digest, tag or tag-and-digest: how URIs in the outputs name the image [default: digest].
     #[arg(long)]
     pub image_uri_format: Option<String>,
+    /// Referrers every region must list for the image: signature, sbom, provenance or an
+    /// artifact type, comma-separated (exit 3 naming the region that lacks one).
+    #[arg(long, value_name = "TYPES")]
+    pub require_referrers: Option<String>,
     #[command(flatten)]
     pub report: super::shared_args::ReportArgs,
 }
@@ -52,6 +56,7 @@ impl VerifyArgs {
             ("source-registry-endpoint", self.source_registry_endpoint),
             ("concurrency", self.concurrency),
             ("image-uri-format", self.image_uri_format),
+            ("require-referrers", self.require_referrers),
         ];
         for (name, value) in pairs {
             raw.set(name, value);
@@ -85,6 +90,60 @@ pub struct VerifyConfig {
     pub endpoint_style: EndpointStyle,
     pub uri_format: ImageUriFormat,
     pub outputs: OutputOptions,
+    /// `require-referrers`: what every region must list for the image.
+    pub require_referrers: Vec<RequiredReferrer>,
+}
+
+/// A kind of referrer `verify` requires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequiredReferrer {
+    /// A signature: cosign's or sigstore's bundle, Notation's, or a cosign `.sig` tag.
+    Signature,
+    /// An SBOM (SPDX, CycloneDX, Syft), or a cosign `.sbom` tag.
+    Sbom,
+    /// Provenance or another in-toto attestation, or a cosign `.att` tag.
+    Provenance,
+    /// This exact artifact type.
+    ArtifactType(String),
+}
+
+impl RequiredReferrer {
+    /// Whether a referrer of `artifact_type` (or under cosign's tag suffix `tag_suffix`)
+    /// counts as this kind.
+    pub fn accepts(&self, artifact_type: Option<&str>, tag_suffix: Option<&str>) -> bool {
+        let kind = artifact_type.unwrap_or_default();
+        match self {
+            Self::Signature => {
+                tag_suffix == Some("sig")
+                    || kind == "application/vnd.dev.cosign.artifact.sig.v1+json"
+                    || kind.starts_with("application/vnd.dev.sigstore.bundle")
+                    || kind == "application/vnd.cncf.notary.signature"
+            }
+            Self::Sbom => {
+                tag_suffix == Some("sbom")
+                    || ["spdx", "cyclonedx", "syft"]
+                        .iter()
+                        .any(|k| kind.contains(k))
+            }
+            Self::Provenance => {
+                tag_suffix == Some("att")
+                    || ["in-toto", "provenance", "slsa"]
+                        .iter()
+                        .any(|k| kind.contains(k))
+            }
+            Self::ArtifactType(wanted) => kind == wanted,
+        }
+    }
+
+    /// The word the input used.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Signature => "signature",
+            Self::Sbom => "sbom",
+            Self::Provenance => "provenance",
+            Self::ArtifactType(kind) => kind,
+        }
+    }
 }
 
 impl VerifyConfig {
@@ -125,7 +184,33 @@ pub fn resolve_verify(raw: &RawInputs) -> Result<VerifyConfig, InputError> {
             dotenv_file: raw.get("dotenv-file").map(|p| p.trim().into()),
             summary: raw.bool("summary", true)?,
         },
+        require_referrers: resolve_required_referrers(raw)?,
     })
+}
+
+/// `require-referrers`: short names or artifact types (`type/subtype`).
+fn resolve_required_referrers(raw: &RawInputs) -> Result<Vec<RequiredReferrer>, InputError> {
+    raw.list("require-referrers")
+        .into_iter()
+        .map(|entry| match entry.as_str() {
+            "signature" => Ok(RequiredReferrer::Signature),
+            "sbom" => Ok(RequiredReferrer::Sbom),
+            "provenance" => Ok(RequiredReferrer::Provenance),
+            kind if kind
+                .split_once('/')
+                .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty()) =>
+            {
+                Ok(RequiredReferrer::ArtifactType(kind.to_string()))
+            }
+            other => Err(InputError::new(
+                "require-referrers",
+                format!(
+                    "'{other}' is not valid; use signature, sbom, provenance or an artifact type \
+                     such as application/spdx+json"
+                ),
+            )),
+        })
+        .collect()
 }
 
 /// `image` (a `docker://` reference only), not with `tags` or `digest`.

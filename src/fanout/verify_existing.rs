@@ -197,6 +197,7 @@ async fn verify_region(
         }
     };
     check_blobs(client, &served.blob_digests(), config.concurrency, &where_).await?;
+    check_required_referrers(client, &served, &config.require_referrers, &where_).await?;
     info!(region = %session.target.region, digest = %digest,
           manifests = served.manifest_digests().len(), blobs = served.blobs.len(),
           "verified: every manifest re-hashed, every blob present");
@@ -205,6 +206,51 @@ async fn verify_region(
         tags,
         repository,
     })
+}
+
+/// Every kind in `required` has a referrer of the image (or of one of its platform manifests)
+/// listed here, or cosign's tag for it; else `VerificationFailed` naming the kind.
+async fn check_required_referrers(
+    client: &crate::registry::RegistryClient,
+    served: &super::served_image::ServedImage,
+    required: &[crate::config::verify::RequiredReferrer],
+    where_: &str,
+) -> anyhow::Result<()> {
+    if required.is_empty() {
+        return Ok(());
+    }
+    let mut found: Vec<(Option<String>, Option<&'static str>)> = Vec::new();
+    for digest in served.manifest_digests() {
+        let (listed, _) = client
+            .referrers(digest)
+            .await
+            .map_err(|e| anyhow!("{where_}: verify: list the referrers of {digest}: {e}"))?;
+        found.extend(listed.into_iter().map(|d| (d.artifact_type, None)));
+        for suffix in ["sig", "att", "sbom"] {
+            let tag = format!("sha256-{}.{suffix}", digest.hex());
+            let present = client
+                .manifest_exists(&tag)
+                .await
+                .map_err(|e| anyhow!("{where_}: verify: check the tag {tag}: {e}"))?;
+            if present {
+                found.push((None, Some(suffix)));
+            }
+        }
+    }
+    for kind in required {
+        if !found
+            .iter()
+            .any(|(t, suffix)| kind.accepts(t.as_deref(), *suffix))
+        {
+            return Err(VerificationFailed(format!(
+                "{where_}: verify: no {} referrer of {} (require-referrers)",
+                kind.name(),
+                served.top.digest
+            ))
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// When the tags resolved to bytes whose digest the repository does not serve (the manifest

@@ -318,3 +318,57 @@ async fn an_immutable_cosign_tag_holding_other_bytes_is_left_as_it_is() {
         ours
     );
 }
+
+/// `verify --tags prod --require-referrers KINDS` in both destinations.
+async fn verify_requiring(env: &TestEnv, kinds: &str) -> crate::harness::RunOutput {
+    let endpoints: Vec<String> = DESTINATIONS
+        .iter()
+        .map(|r| format!("{r}={}", env.region(r).proxy_url()))
+        .collect();
+    let mut cmd = ecr_fanout(env);
+    cmd.args(["verify", "--json", "--tags", "prod", "--repository", "web"])
+        .args(["--regions", &DESTINATIONS.join(",")])
+        .args(["--registry-endpoints", &endpoints.join(",")])
+        .args(["--require-referrers", kinds]);
+    run(cmd).await
+}
+
+#[tokio::test]
+async fn verify_requires_the_signature_in_every_region() {
+    let env = environment().await;
+    let (image, digest) = single_manifest_image(&env, "drill");
+    let (media_type, size) = stage(&env, &image).await;
+    let subject = Subject {
+        media_type: &media_type,
+        digest: &digest,
+        size,
+    };
+    let signature = refer(&env, &subject, (SIGNATURE, b"the signature")).await;
+    assert!(promote(&env, &[]).await.success());
+    let passed = verify_requiring(&env, "signature").await;
+    assert!(passed.success(), "{passed}");
+    let missing = verify_requiring(&env, "signature,sbom").await;
+    assert_eq!(missing.status, 3, "{missing}");
+    assert_stderr_says(
+        &missing,
+        &[&format!("no sbom referrer of {digest} (require-referrers)")],
+    );
+    // The signature deleted in eu-west-1 (its link removed from the registry's storage).
+    let link = env
+        .region("eu-west-1")
+        .registry()
+        .dir()
+        .join("storage/docker/registry/v2/repositories/web/_manifests/revisions/sha256")
+        .join(signature.trim_start_matches("sha256:"))
+        .join("link");
+    std::fs::remove_file(&link).unwrap();
+    let drill = verify_requiring(&env, "signature").await;
+    assert_eq!(drill.status, 3, "{drill}");
+    assert_stderr_says(&drill, &["eu-west-1", "no signature referrer"]);
+    let bad = verify_requiring(&env, "signatures").await;
+    assert_eq!(bad.status, 2, "{bad}");
+    assert_stderr_says(
+        &bad,
+        &["invalid input `require-referrers`: 'signatures' is not valid"],
+    );
+}
