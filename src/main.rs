@@ -4,7 +4,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use ecr_fanout::config::ci_environment::CiEnvironment;
 use ecr_fanout::config::cli::Cli;
 use ecr_fanout::error::exit_code_for;

@@ -30,19 +30,6 @@ pub struct BuildFeatures {
     pub pull: bool,
 }
 
-/// The build-feature inputs, for the list of what only applies when building.
-pub const FEATURE_INPUTS: &[&str] = &[
-    "cache-from",
-    "cache-to",
-    "secrets",
-    "ssh",
-    "sbom",
-    "annotations",
-    "build-contexts",
-    "no-cache",
-    "pull",
-];
-
 /// Where a secret's value comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretSource {

@@ -1,45 +1,10 @@
 //! Inputs that manage the target repositories beyond creating them: lifecycle and repository
 //! policies, whether existing repositories' settings may be changed, and how ECR replication is
-//! treated. CLI flags (`RepositoryManagementArgs`, flattened into `push`) → `RawInputs` →
-//! [`RepositoryManagement`], one field of `Config`.
-
-use clap::Args;
+//! treated: `RawInputs` → [`RepositoryManagement`], one field of `Config`.
 
 use super::policy_input::{self, PolicyDocument};
 use super::raw::RawInputs;
 use crate::error::InputError;
-
-/// Repository-management flags of `push`.
-#[derive(Debug, Default, Args)]
-pub struct RepositoryManagementArgs {
-    /// Lifecycle policy JSON (inline, or a file path) applied to every target repository.
-    #[arg(long)]
-    pub lifecycle_policy: Option<String>,
-    /// Repository policy JSON (inline, or a file path) applied to every target repository.
-    #[arg(long)]
-    pub repository_policy: Option<String>,
-    /// Change existing repositories' tag mutability, scan-on-push and tags to the requested
-    /// values [default: false: differences are only reported].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub update_repository_settings: Option<String>,
-    /// ignore (push to every region) or skip-replicated (let ECR replication from the primary
-    /// region deliver the image where it reaches, then wait for it) [default: ignore].
-    #[arg(long)]
-    pub replication: Option<String>,
-}
-
-impl RepositoryManagementArgs {
-    /// Adds these flags to `raw` under their input names.
-    pub fn add_to(self, raw: &mut RawInputs) {
-        raw.set("lifecycle-policy", self.lifecycle_policy);
-        raw.set("repository-policy", self.repository_policy);
-        raw.set(
-            "update-repository-settings",
-            self.update_repository_settings,
-        );
-        raw.set("replication", self.replication);
-    }
-}
 
 /// What to keep in line on every target repository.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -162,19 +127,5 @@ mod tests {
         assert_eq!(error.unwrap_err().input, "lifecycle-policy");
         let error = resolve_management(&raw(&[("repository-policy", "{")]));
         assert_eq!(error.unwrap_err().input, "repository-policy");
-    }
-
-    #[test]
-    fn cli_flags_become_raw_inputs() {
-        let args = RepositoryManagementArgs {
-            replication: Some("ignore".into()),
-            update_repository_settings: Some("true".into()),
-            ..Default::default()
-        };
-        let mut raw = RawInputs::default();
-        args.add_to(&mut raw);
-        assert_eq!(raw.get("replication"), Some("ignore"));
-        assert_eq!(raw.get("update-repository-settings"), Some("true"));
-        assert_eq!(raw.get("lifecycle-policy"), None);
     }
 }

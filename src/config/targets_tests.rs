@@ -199,3 +199,16 @@ fn endpoints_name_a_destination_by_id_or_every_one_of_a_region() {
          accounts (prod, dr); give a value per destination id"
     );
 }
+
+#[test]
+fn entries_carry_exactly_the_inputs_the_table_marks_in_targets() {
+    for input in crate::config::inputs::INPUTS {
+        let yaml = format!("- region: us-east-1\n  {}: x\n", input.name);
+        assert_eq!(
+            parse_targets(&yaml).is_ok(),
+            input.in_targets,
+            "`{}` in a targets entry",
+            input.name
+        );
+    }
+}
