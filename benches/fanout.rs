@@ -1,4 +1,4 @@
-//! The fan-out benchmark (README, "Benchmark"): ecr-fanout against the upload floor, `skopeo
+//! The fan-out benchmark (docs/benchmark.md): ecr-fanout against the upload floor, `skopeo
 //! copy` and `docker push`, each on three fresh loopback registries per measured run.
 //!
 //! `cargo bench --bench fanout -- [--quick] [--images small,130mb,1gib] [--wan] [--runs N]`

@@ -30,7 +30,7 @@ pub enum BenchImage {
 }
 
 impl BenchImage {
-    /// The images measured by default (the three).
+    /// The images measured by default (small, 130 MB and 1 GiB).
     pub const ALL: [BenchImage; 3] = [BenchImage::Small, BenchImage::Mb130, BenchImage::Gib1];
     /// Every image `--images` accepts.
     pub const KNOWN: [BenchImage; 4] = [

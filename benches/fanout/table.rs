@@ -1,4 +1,4 @@
-//! Measurements and the tables printed from them (Markdown, so they can go into the README):
+//! Measurements and the tables printed from them (Markdown, for docs/benchmark.md):
 //! one per image (wall time, ratios to the floor and to skopeo ×3 parallel, peak RSS, bytes
 //! uploaded) and one per image for the simulated WAN.
 
@@ -135,7 +135,7 @@ pub fn render_wan_table(title: &str, three: &Row, singles: &[Row]) -> String {
     out
 }
 
-/// The targets for one image, each with its measured value and met/MISSED.
+/// The performance targets for one image, each with its measured value and met/MISSED.
 pub fn render_targets(rows: &[Row]) -> String {
     let find = |label: &str| rows.iter().find(|row| row.label == label);
     let wall = |label: &str| find(label).and_then(Row::wall);
