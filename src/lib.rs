@@ -1,11 +1,11 @@
 //! ecr-fanout: build or read a container image, push the same bytes to Amazon ECR in several
 //! regions, verify them everywhere, then move tags and emit outputs for the deploy step.
 //!
-//! The pipeline reads top to bottom: `config` → `build` → `image` → `registry` / `ecr` →
+//! The pipeline reads top to bottom: `config` → `builder` → `image` → `registry` / `ecr` →
 //! `fanout` → `output`; `report` is the result model the engine writes and `output` renders. Dependencies point one way; `main.rs` only parses, runs and maps exit
 //! codes.
 
-pub mod build;
+pub mod builder;
 pub mod commands;
 pub mod config;
 pub mod ecr;

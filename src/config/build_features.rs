@@ -4,7 +4,7 @@
 //! `sbom`, `annotations` (`[LEVEL[,LEVEL]:]KEY=VALUE`, as docker/metadata-action writes them),
 //! `build-contexts` (`NAME=VALUE`), `no-cache` and `pull`. Each resolves here into
 //! [`BuildFeatures`]; which builder can take which is decided where the builder is known
-//! (`crate::build`). A secret's value is never read or shown here: only ids, files and
+//! (`crate::builder`). A secret's value is never read or shown here: only ids, files and
 //! variable names.
 
 use std::path::PathBuf;
