@@ -181,5 +181,4 @@ fn unique_name() -> String {
 }
 
 #[cfg(test)]
-#[path = "buildah_tests.rs"]
 mod tests;

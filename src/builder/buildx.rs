@@ -161,5 +161,4 @@ pub fn build_command(
 }
 
 #[cfg(test)]
-#[path = "buildx_tests.rs"]
 mod tests;

@@ -149,5 +149,4 @@ fn not_found(asked: &str, notes: &[String]) -> InputError {
 }
 
 #[cfg(test)]
-#[path = "detect_tests.rs"]
 mod tests;

@@ -324,5 +324,4 @@ fn cache_repository(
 }
 
 #[cfg(test)]
-#[path = "feature_flags_tests.rs"]
 mod tests;

@@ -205,5 +205,4 @@ fn civil_date(days: u64) -> (u64, u64, u64) {
 }
 
 #[cfg(test)]
-#[path = "metadata_tests.rs"]
 mod tests;

@@ -187,5 +187,4 @@ fn link_user_entries(user_dir: &Path, dir: &Path) -> anyhow::Result<()> {
 }
 
 #[cfg(test)]
-#[path = "registry_auth_tests.rs"]
 mod tests;

@@ -257,5 +257,4 @@ fn resolve_platforms(raw: &RawInputs) -> Result<Vec<String>, InputError> {
 }
 
 #[cfg(test)]
-#[path = "build_tests.rs"]
 mod tests;

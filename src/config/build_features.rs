@@ -409,5 +409,4 @@ fn is_variable(word: &str) -> bool {
 }
 
 #[cfg(test)]
-#[path = "build_features_tests.rs"]
 mod tests;

@@ -171,5 +171,4 @@ fn unique(items: Vec<String>) -> Vec<String> {
 }
 
 #[cfg(test)]
-#[path = "handoff_tests.rs"]
 mod tests;

@@ -87,20 +87,16 @@ pub fn resolve_management(raw: &RawInputs) -> Result<RepositoryManagement, Input
 mod tests {
     use super::*;
 
-    fn raw(pairs: &[(&'static str, &str)]) -> RawInputs {
-        RawInputs::from_pairs(pairs)
-    }
-
     #[test]
     fn nothing_given_means_nothing_managed() {
-        let management = resolve_management(&raw(&[])).unwrap();
+        let management = resolve_management(&RawInputs::from_pairs(&[])).unwrap();
         assert_eq!(management, RepositoryManagement::default());
         assert!(!management.explicit.any());
     }
 
     #[test]
     fn explicit_settings_are_recorded() {
-        let management = resolve_management(&raw(&[
+        let management = resolve_management(&RawInputs::from_pairs(&[
             ("scan-on-push", "false"),
             ("kms-key", "alias/ecr"),
             ("update-repository-settings", "true"),
@@ -116,16 +112,23 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_input() {
-        let error = resolve_management(&raw(&[("replication", "skip")])).unwrap_err();
+        let error =
+            resolve_management(&RawInputs::from_pairs(&[("replication", "skip")])).unwrap_err();
         assert_eq!(
             error.to_string(),
             "invalid input `replication`: 'skip' is not valid; use ignore or skip-replicated"
         );
-        let error = resolve_management(&raw(&[("update-repository-settings", "yes")]));
+        let error = resolve_management(&RawInputs::from_pairs(&[(
+            "update-repository-settings",
+            "yes",
+        )]));
         assert_eq!(error.unwrap_err().input, "update-repository-settings");
-        let error = resolve_management(&raw(&[("lifecycle-policy", "{\"rules\": []}")]));
+        let error = resolve_management(&RawInputs::from_pairs(&[(
+            "lifecycle-policy",
+            "{\"rules\": []}",
+        )]));
         assert_eq!(error.unwrap_err().input, "lifecycle-policy");
-        let error = resolve_management(&raw(&[("repository-policy", "{")]));
+        let error = resolve_management(&RawInputs::from_pairs(&[("repository-policy", "{")]));
         assert_eq!(error.unwrap_err().input, "repository-policy");
     }
 }

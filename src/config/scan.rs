@@ -211,10 +211,6 @@ pub fn today() -> i64 {
 mod tests {
     use super::*;
 
-    fn raw(pairs: &[(&'static str, &str)]) -> RawInputs {
-        RawInputs::from_pairs(pairs)
-    }
-
     #[test]
     fn defaults_are_off_high_primary_and_ten_minutes() {
         let options = resolve_scan(&RawInputs::default()).unwrap();
@@ -224,7 +220,7 @@ mod tests {
 
     #[test]
     fn every_input_is_read() {
-        let options = resolve_scan(&raw(&[
+        let options = resolve_scan(&RawInputs::from_pairs(&[
             ("scan", "gate"),
             ("scan-severity-threshold", "CRITICAL"),
             ("scan-destinations", "all"),
@@ -280,7 +276,7 @@ mod tests {
             ),
         ];
         for (name, value, message) in cases {
-            let error = resolve_scan(&raw(&[(name, value)])).unwrap_err();
+            let error = resolve_scan(&RawInputs::from_pairs(&[(name, value)])).unwrap_err();
             assert_eq!(error.to_string(), message);
         }
     }

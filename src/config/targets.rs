@@ -460,5 +460,4 @@ pub(super) fn check_endpoint_url(url: &str) -> Result<String, InputError> {
 }
 
 #[cfg(test)]
-#[path = "targets_tests.rs"]
 mod tests;

@@ -215,5 +215,4 @@ pub fn write_rendered(
 }
 
 #[cfg(test)]
-#[path = "ecs_tests.rs"]
 mod tests;

@@ -1,15 +1,12 @@
+//! Tests of the image input: a prebuilt image read as it is, the build inputs it refuses, and the
+//! build options made from a context.
+
 use super::*;
 
-fn raw(pairs: &[(&'static str, &str)]) -> RawInputs {
-    let mut raw = RawInputs::default();
-    for (name, value) in pairs {
-        raw.set(name, Some((*value).to_string()));
-    }
-    raw
-}
-
 fn error_of(pairs: &[(&'static str, &str)]) -> String {
-    resolve_image_input(&raw(pairs)).unwrap_err().to_string()
+    resolve_image_input(&RawInputs::from_pairs(pairs))
+        .unwrap_err()
+        .to_string()
 }
 
 /// A context directory with a Dockerfile; returns (dir guard, context path as text).
@@ -21,7 +18,7 @@ fn context_with(file_name: &str) -> (tempfile::TempDir, String) {
 }
 
 fn build_options(pairs: &[(&'static str, &str)]) -> BuildOptions {
-    match resolve_image_input(&raw(pairs)).unwrap() {
+    match resolve_image_input(&RawInputs::from_pairs(pairs)).unwrap() {
         ImageInput::Build(options) => options,
         other => panic!("expected a build, got {other:?}"),
     }
@@ -29,7 +26,8 @@ fn build_options(pairs: &[(&'static str, &str)]) -> BuildOptions {
 
 #[test]
 fn an_image_is_read_as_it_is() {
-    let input = resolve_image_input(&raw(&[("image", "docker-daemon:web:v1")])).unwrap();
+    let input =
+        resolve_image_input(&RawInputs::from_pairs(&[("image", "docker-daemon:web:v1")])).unwrap();
     assert_eq!(
         input,
         ImageInput::Prebuilt(ImageSource::DockerDaemon {
@@ -37,7 +35,7 @@ fn an_image_is_read_as_it_is() {
         })
     );
     // The defaults of builder and provenance are accepted beside an image (action.yml sends them).
-    let with_defaults = raw(&[
+    let with_defaults = RawInputs::from_pairs(&[
         ("image", "oci:examples/hello"),
         ("builder", "auto"),
         ("provenance", "false"),
@@ -178,7 +176,7 @@ fn build_push_action_inputs_reach_the_build_and_are_refused_next_to_an_image() {
             "{name}: {error}"
         );
     }
-    let switched_off = raw(&[
+    let switched_off = RawInputs::from_pairs(&[
         ("image", "oci:examples/hello"),
         ("pull", "false"),
         ("sbom", "false"),

@@ -1,3 +1,6 @@
+//! Tests of the hand-off inputs: URI formats, Lambda checks and which task definition each
+//! destination gets.
+
 use super::*;
 
 fn targets(regions: &[&str]) -> Vec<Target> {
@@ -12,16 +15,11 @@ fn targets(regions: &[&str]) -> Vec<Target> {
         .collect()
 }
 
-fn raw(pairs: &[(&'static str, &str)]) -> RawInputs {
-    let mut raw = RawInputs::default();
-    for (name, value) in pairs {
-        raw.set(name, Some((*value).to_string()));
-    }
-    raw
-}
-
 fn resolve(pairs: &[(&'static str, &str)]) -> Result<HandoffOptions, InputError> {
-    resolve_handoff(&raw(pairs), &targets(&["us-east-1", "eu-west-1"]))
+    resolve_handoff(
+        &RawInputs::from_pairs(pairs),
+        &targets(&["us-east-1", "eu-west-1"]),
+    )
 }
 
 #[test]

@@ -1,3 +1,5 @@
+//! Tests of lifecycle-policy validation: documents ECR accepts, and each refusal with where it is.
+
 use serde_json::{Value, json};
 
 use super::validate_lifecycle_policy;

@@ -1,3 +1,6 @@
+//! Tests of the build-push-action inputs as builder flags: buildx, buildah and podman, and what
+//! each cannot do.
+
 use super::*;
 use crate::config::build_features::{BuildSecret, SecretSource};
 

@@ -1,3 +1,6 @@
+//! Tests of grouped failures: one line per cause, regions listed, hints and long causes on lines of
+//! their own.
+
 use super::*;
 
 const FIFTEEN: [&str; 15] = [

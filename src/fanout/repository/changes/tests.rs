@@ -1,3 +1,6 @@
+//! Tests of repository changes: which settings are compared, every difference listed, what cannot
+//! change.
+
 use serde_json::json;
 
 use super::*;

@@ -1,3 +1,5 @@
+//! Tests of buildah command lines: one platform, manifest lists, unique names per run.
+
 use std::path::PathBuf;
 
 use super::*;

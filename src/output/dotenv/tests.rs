@@ -1,3 +1,5 @@
+//! Tests of the dotenv file: variable names, full and compact forms within GitLab's limits.
+
 use std::collections::BTreeMap;
 
 use super::*;

@@ -3,16 +3,12 @@
 
 use super::*;
 
-fn raw(pairs: &[(&'static str, &str)]) -> RawInputs {
-    let mut raw = RawInputs::default();
-    for (name, value) in pairs {
-        raw.set(name, Some((*value).to_string()));
-    }
-    raw
-}
-
 fn targets(yaml: &str) -> Result<Vec<Target>, String> {
-    resolve_targets(&raw(&[("targets", yaml), ("repository", "web")])).map_err(|e| e.to_string())
+    resolve_targets(&RawInputs::from_pairs(&[
+        ("targets", yaml),
+        ("repository", "web"),
+    ]))
+    .map_err(|e| e.to_string())
 }
 
 fn error(yaml: &str) -> String {
@@ -165,7 +161,7 @@ fn endpoints_name_a_destination_by_id_or_every_one_of_a_region() {
     let yaml = "- {id: web, region: us-east-1}\n- {id: api, region: us-east-1, repository: api}\n\
                 - {region: eu-west-1}\n";
     let with_endpoints = |endpoints: &str| {
-        resolve_targets(&raw(&[
+        resolve_targets(&RawInputs::from_pairs(&[
             ("targets", yaml),
             ("repository", "web"),
             ("registry-endpoints", endpoints),
@@ -186,7 +182,7 @@ fn endpoints_name_a_destination_by_id_or_every_one_of_a_region() {
     );
     let accounts = "- {id: prod, region: us-east-1, registry-id: '111111111111'}\n\
                     - {id: dr, region: us-east-1, registry-id: '222222222222'}\n";
-    let err = resolve_targets(&raw(&[
+    let err = resolve_targets(&RawInputs::from_pairs(&[
         ("targets", accounts),
         ("repository", "web"),
         ("registry-endpoints", "us-east-1=http://127.0.0.1:5000"),

@@ -1,3 +1,6 @@
+//! Tests of the single-read feed: every region gets the whole blob, a region that falls behind
+//! finishes from disk.
+
 use std::time::Duration;
 
 use futures::StreamExt;

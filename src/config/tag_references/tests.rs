@@ -1,3 +1,6 @@
+//! Tests of tag references in `tags`: metadata-action references give their tags, other registries
+//! are set aside.
+
 use super::*;
 
 fn target(region: &str, registry_id: Option<&str>, endpoint: Option<&str>) -> Target {

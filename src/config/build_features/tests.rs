@@ -1,19 +1,16 @@
+//! Tests of the build-push-action inputs: defaults, secrets, cache lines, and refusals that never
+//! show a secret.
+
 use super::*;
 
-fn raw(pairs: &[(&'static str, &str)]) -> RawInputs {
-    let mut raw = RawInputs::default();
-    for (name, value) in pairs {
-        raw.set(name, Some((*value).to_owned()));
-    }
-    raw
-}
-
 fn features(pairs: &[(&'static str, &str)]) -> BuildFeatures {
-    resolve_build_features(&raw(pairs)).unwrap()
+    resolve_build_features(&RawInputs::from_pairs(pairs)).unwrap()
 }
 
 fn error_of(pairs: &[(&'static str, &str)]) -> String {
-    resolve_build_features(&raw(pairs)).unwrap_err().to_string()
+    resolve_build_features(&RawInputs::from_pairs(pairs))
+        .unwrap_err()
+        .to_string()
 }
 
 #[test]

@@ -1,3 +1,6 @@
+//! Tests of builder detection: which builder `auto` and each choice pick on a given machine, and
+//! why.
+
 use std::cell::RefCell;
 
 use super::*;

@@ -1,3 +1,6 @@
+//! Tests of rendered ECS task definitions: only the named containers change, field order kept, bad
+//! files refused.
+
 use super::*;
 
 const URI: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:\

@@ -1,3 +1,5 @@
+//! Tests of buildx command lines: one platform, several platforms, provenance.
+
 use std::path::PathBuf;
 
 use super::*;

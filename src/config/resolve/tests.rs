@@ -1,13 +1,7 @@
+//! Tests of resolving `RawInputs` into a `Config`: defaults, missing and bad inputs named.
+
 use super::*;
 use crate::config::{TagMutability, TagRules};
-
-fn raw(pairs: &[(&'static str, &str)]) -> RawInputs {
-    let mut raw = RawInputs::default();
-    for (name, value) in pairs {
-        raw.set(name, Some((*value).to_string()));
-    }
-    raw
-}
 
 fn minimal() -> Vec<(&'static str, &'static str)> {
     vec![
@@ -19,7 +13,9 @@ fn minimal() -> Vec<(&'static str, &'static str)> {
 }
 
 fn error_of(pairs: &[(&'static str, &str)]) -> String {
-    resolve(&raw(pairs)).unwrap_err().to_string()
+    resolve(&RawInputs::from_pairs(pairs))
+        .unwrap_err()
+        .to_string()
 }
 
 fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
@@ -33,7 +29,7 @@ fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static s
 
 #[test]
 fn minimal_inputs_give_defaults() {
-    let config = resolve(&raw(&minimal())).unwrap();
+    let config = resolve(&RawInputs::from_pairs(&minimal())).unwrap();
     assert_eq!(config.targets.len(), 2);
     assert_eq!(config.primary().region, "us-east-1");
     assert_eq!(config.targets[1].repository, "team-a/web");
@@ -101,7 +97,7 @@ fn duplicate_regions_are_rejected() {
 
 #[test]
 fn endpoint_overrides_must_name_targets() {
-    let config = resolve(&raw(&with(&[(
+    let config = resolve(&RawInputs::from_pairs(&with(&[(
         "registry-endpoints",
         "eu-west-1=http://127.0.0.1:5001/",
     )])))
@@ -126,7 +122,7 @@ fn endpoint_overrides_must_name_targets() {
 
 #[test]
 fn targets_yaml_overrides_per_entry() {
-    let config = resolve(&raw(&[
+    let config = resolve(&RawInputs::from_pairs(&[
         ("targets", "- region: us-east-1\n- region: eu-west-1\n  repository: web-eu\n  registry-id: '210987654321'\n"),
         ("repository", "web"),
         ("tags", "v1"),
@@ -155,7 +151,7 @@ fn repository_settings_are_checked() {
     );
     let err = error_of(&with(&[("kms-key", "alias/x")]));
     assert!(err.starts_with("invalid input `kms-key`"));
-    let config = resolve(&raw(&with(&[
+    let config = resolve(&RawInputs::from_pairs(&with(&[
         ("encryption-type", "KMS"),
         ("kms-key", "alias/x"),
     ])))
@@ -173,7 +169,7 @@ fn concurrency_is_bounded() {
     assert!(error_of(&with(&[("concurrency", "0")])).contains("from 1 to 64"));
     assert!(error_of(&with(&[("concurrency", "many")])).contains("from 1 to 64"));
     assert_eq!(
-        resolve(&raw(&with(&[("concurrency", "8")])))
+        resolve(&RawInputs::from_pairs(&with(&[("concurrency", "8")])))
             .unwrap()
             .concurrency,
         8

@@ -1,3 +1,6 @@
+//! Tests of OCI labels and annotations from the CI environment: GitHub, GitLab, Jenkins, the
+//! checkout, SOURCE_DATE_EPOCH.
+
 use std::collections::HashMap;
 
 use super::*;

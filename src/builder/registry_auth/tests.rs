@@ -1,3 +1,6 @@
+//! Tests of the builders' registry auth file: what it holds, who may read it, and the user's config
+//! merged in.
+
 use super::*;
 
 const HOST: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
