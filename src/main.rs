@@ -4,11 +4,10 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use ecr_fanout::config::ci_environment::CiEnvironment;
 use ecr_fanout::config::cli::Cli;
 use ecr_fanout::error::exit_code_for;
-use ecr_fanout::output::workflow::WorkflowCommands;
+use ecr_fanout::output::workflow_commands::WorkflowCommands;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

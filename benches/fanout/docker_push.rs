@@ -1,4 +1,4 @@
-//! The seeds' way: `docker push` to each registry in turn from a dockerd that holds the image.
+//! The common way: `docker push` to each registry in turn from a dockerd that holds the image.
 //! Untimed: loading the image into the daemon (`skopeo copy oci:… docker-daemon:…`), `docker
 //! login` and `docker tag`. Timed: the three pushes. Peak RSS is the daemon's (reset before the
 //! pushes) plus the largest CLI's, since the daemon compresses and uploads.

@@ -6,7 +6,7 @@
 use anyhow::Context as _;
 use tracing::info;
 
-use crate::build::BuilderLogin;
+use crate::builder::BuilderLogin;
 use crate::config::Config;
 use crate::config::build::BuildOptions;
 use crate::config::cache_registries::ecr_cache_registries;

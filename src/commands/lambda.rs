@@ -101,5 +101,4 @@ fn refuse_unreadable(error: anyhow::Error) -> InputError {
 }
 
 #[cfg(test)]
-#[path = "lambda_tests.rs"]
 mod tests;

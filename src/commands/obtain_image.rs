@@ -9,14 +9,14 @@
 use anyhow::Context as _;
 
 use super::cache_logins::cache_logins;
-use crate::build::{self, BuiltImage};
+use crate::builder::{self, BuiltImage};
 use crate::config::Config;
 use crate::config::build::ImageInput;
 use crate::config::ci_environment::CiEnvironment;
 use crate::error::InputError;
 use crate::image::{ImageSource, LocalImage, open_image};
 use crate::observer::SharedObserver;
-use crate::output::workflow::WorkflowCommands;
+use crate::output::workflow_commands::WorkflowCommands;
 use crate::source;
 
 /// Reads, exports or builds the configured image in `ci`, the CI environment read at start-up.
@@ -51,7 +51,7 @@ pub async fn obtain_image(
         ImageInput::Prebuilt(ImageSource::DockerDaemon { reference }) => {
             let exported = {
                 let _group = workflow.group(&format!("Export docker-daemon:{reference}"));
-                build::export_from_daemon(reference).await?
+                builder::export_from_daemon(reference).await?
             };
             open_built(exported)
                 .await
@@ -66,12 +66,12 @@ pub async fn obtain_image(
                     options.builder.as_str()
                 ));
                 let logins = cache_logins(config, options, &observer).await?;
-                build::build_image(options, ci, &logins).await?
+                builder::build_image(options, ci, &logins).await?
             };
             let image = open_built(built)
                 .await
                 .context("cannot read the image the builder produced")?;
-            build::check_built_platforms(&image.platforms, &options.platforms)?;
+            builder::check_built_platforms(&image.platforms, &options.platforms)?;
             Ok(image)
         }
     }

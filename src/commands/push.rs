@@ -46,7 +46,7 @@ pub(super) async fn run_resolved(
     }
     let task_definitions = output::ecs::load_for(&config)?;
     let observer = Arc::new(output::observer::ScreenObserver::new(
-        output::workflow::WorkflowCommands::for_environment(ci),
+        output::workflow_commands::WorkflowCommands::for_environment(ci),
     ));
     let obtained = tokio::select! {
         image = obtain_image(&config, ci, observer.clone()) => image?,

@@ -26,7 +26,7 @@ pub async fn run(raw: &RawInputs, ci: &CiEnvironment) -> anyhow::Result<()> {
         );
     }
     let observer = Arc::new(output::observer::ScreenObserver::new(
-        output::workflow::WorkflowCommands::for_environment(ci),
+        output::workflow_commands::WorkflowCommands::for_environment(ci),
     ));
     if let Some((reference, endpoint)) = &config.source {
         let aws =

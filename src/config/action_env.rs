@@ -1,19 +1,16 @@
 //! GitHub Action inputs: `INPUT_<NAME>` environment variables → [`RawInputs`]. The runner
 //! upper-cases the input name, keeps `-`, turns spaces into `_`, and sets a variable for every
 //! declared input, empty when the workflow left it unset; empty therefore means absent. The
-//! names understood are exactly those `action.yml` declares ([`action_inputs`]); any other
+//! names understood are exactly the table's ([`action_inputs`], which `action.yml` declares); any other
 //! non-empty `INPUT_*` variable is an [`UnknownInput`] naming the closest valid input (exit 2).
 //! The `command` input picks push, merge or verify; an input the command does not take is
-//! ignored while it holds its `action.yml` default (the runner sets every declared input) and
-//! an error naming it otherwise.
+//! ignored while it holds its `action.yml` default (the table's `default`; the runner sets
+//! every declared input) and an error naming it otherwise.
 
 use std::ffi::OsString;
 
-use std::collections::BTreeMap;
-
-use super::raw::{
-    COMMAND_INPUT, MERGE_ONLY_INPUTS, PUSH_INPUTS, RawInputs, VERIFY_INPUTS, action_inputs,
-};
+use super::inputs::{COMMAND_INPUT, InputCommand, action_inputs, spec};
+use super::raw::RawInputs;
 use crate::error::InputError;
 pub use crate::error::{ActionInputError, UnknownInput};
 
@@ -82,61 +79,7 @@ pub fn closest_input(given: &str) -> &'static str {
 }
 
 /// The command the action runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ActionCommand {
-    Push,
-    Merge,
-    Verify,
-}
-
-impl ActionCommand {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Push => "push",
-            Self::Merge => "merge",
-            Self::Verify => "verify",
-        }
-    }
-
-    /// Whether this command takes `input`.
-    fn takes(self, input: &str) -> bool {
-        match self {
-            Self::Push => PUSH_INPUTS.contains(&input),
-            Self::Merge => {
-                MERGE_ONLY_INPUTS.contains(&input)
-                    || (PUSH_INPUTS.contains(&input)
-                        && !super::merge::IMAGE_INPUTS.contains(&input))
-            }
-            Self::Verify => VERIFY_INPUTS.contains(&input),
-        }
-    }
-}
-
-/// `action.yml`, as built into the binary, for its inputs' defaults.
-const ACTION_YML: &str = include_str!("../../action.yml");
-
-#[derive(serde::Deserialize)]
-struct ActionDefaults {
-    inputs: BTreeMap<String, InputDefault>,
-}
-
-#[derive(serde::Deserialize)]
-struct InputDefault {
-    default: Option<String>,
-}
-
-/// Each input's `default:` in `action.yml`.
-fn action_defaults() -> BTreeMap<String, String> {
-    serde_yaml_ng::from_str::<ActionDefaults>(ACTION_YML)
-        .map(|parsed| {
-            parsed
-                .inputs
-                .into_iter()
-                .filter_map(|(name, input)| Some((name, input.default?)))
-                .collect()
-        })
-        .unwrap_or_default()
-}
+pub type ActionCommand = InputCommand;
 
 /// The command `command` names, and the inputs for it: an input it does not take is dropped
 /// while it holds its `action.yml` default, and refused (exit 2) when set to anything else.
@@ -153,14 +96,13 @@ pub fn for_command(mut raw: RawInputs) -> Result<(ActionCommand, RawInputs), Inp
         }
     };
     raw.remove(COMMAND_INPUT);
-    let defaults = action_defaults();
     let foreign: Vec<(&'static str, String)> = raw
         .given()
-        .filter(|(name, _)| !command.takes(name))
+        .filter(|(name, _)| !spec(name).is_some_and(|input| input.taken_by(command)))
         .map(|(name, value)| (name, value.trim().to_string()))
         .collect();
     for (name, value) in foreign {
-        if defaults.get(name).is_some_and(|default| *default == value) {
+        if spec(name).and_then(|input| input.default) == Some(value.as_str()) {
             raw.remove(name);
             continue;
         }
@@ -194,6 +136,7 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::inputs::inputs_of;
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
         pairs
@@ -204,7 +147,7 @@ mod tests {
 
     #[test]
     fn every_push_input_has_its_runner_variable() {
-        for &input in PUSH_INPUTS {
+        for input in inputs_of(InputCommand::Push) {
             let variable = variable_name(input);
             let raw = inputs_from_vars(vars(&[(variable.as_str(), "x")])).unwrap();
             assert_eq!(raw.get(input), Some("x"), "{input}");

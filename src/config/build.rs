@@ -1,114 +1,16 @@
 //! Where the image comes from: a prebuilt `image`, or (when `image` is absent) a build from
 //! `context` with `builder`, `file`, `build-args`, `labels`, `target`, `platforms` and
-//! `provenance`. The flags live here (`BuildArgs`, flattened into `push`) and resolve into
-//! one [`ImageInput`], the `image` field of `Config`.
+//! `provenance`, resolved into one [`ImageInput`], the `image` field of `Config`. Which inputs
+//! a prebuilt image refuses is the table's (`config::inputs`, [`BuildRole`]).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use clap::Args;
-
-use super::build_features::{BuildFeatures, FEATURE_INPUTS, resolve_build_features};
+use super::build_features::{BuildFeatures, resolve_build_features};
+use super::inputs::{BuildRole, build_inputs};
 use super::raw::{RawInputs, split_list};
 use crate::error::InputError;
 use crate::image::ImageSource;
-
-/// The build flags of `push`. List flags may be repeated or hold one item per line.
-#[derive(Debug, Default, Args)]
-pub struct BuildArgs {
-    /// auto, docker, buildah or podman; auto picks docker with buildx, classic docker,
-    /// buildah, then podman [default: auto].
-    #[arg(long)]
-    pub builder: Option<String>,
-    /// Build context directory, used when `image` is not given [default: .].
-    #[arg(long)]
-    pub context: Option<String>,
-    /// Dockerfile [default: CONTEXT/Dockerfile, else CONTEXT/Containerfile].
-    #[arg(long)]
-    pub file: Option<String>,
-    /// KEY=VALUE build arguments, one per line (or repeat the flag).
-    #[arg(long, action = clap::ArgAction::Append)]
-    pub build_args: Vec<String>,
-    /// KEY=VALUE image labels, one per line (or repeat the flag).
-    #[arg(long, action = clap::ArgAction::Append)]
-    pub labels: Vec<String>,
-    /// Dockerfile stage to build.
-    #[arg(long)]
-    pub target: Option<String>,
-    /// Platforms to build, comma-separated (linux/amd64,linux/arm64) [default: the builder's].
-    #[arg(long)]
-    pub platforms: Option<String>,
-    /// Let buildx attach provenance attestations (makes an index) [default: false].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub provenance: Option<String>,
-    /// The build-push-action inputs (cache, secrets, ssh, sbom, annotations, …).
-    #[command(flatten)]
-    pub features: FeatureArgs,
-}
-
-/// build-push-action's build inputs, in its syntax; list inputs take one item per line (or
-/// repeat the flag).
-#[derive(Debug, Default, Args)]
-pub struct FeatureArgs {
-    /// Cache sources: type=registry,ref=REPO:TAG, type=gha, type=local,src=DIR, or a reference.
-    #[arg(long, action = clap::ArgAction::Append)]
-    pub cache_from: Vec<String>,
-    /// Cache destinations: type=registry,ref=REPO:TAG, type=gha, type=local,dest=DIR.
-    #[arg(long, action = clap::ArgAction::Append)]
-    pub cache_to: Vec<String>,
-    /// Build secrets: id=ID,src=PATH or id=ID,env=VARIABLE.
-    #[arg(long, action = clap::ArgAction::Append)]
-    pub secrets: Vec<String>,
-    /// SSH agent sockets or keys: default, or ID=SOCKET|KEY[,KEY].
-    #[arg(long, action = clap::ArgAction::Append)]
-    pub ssh: Vec<String>,
-    /// Attach an SBOM attestation [default: false].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub sbom: Option<String>,
-    /// Annotations: [LEVEL[,LEVEL]:]KEY=VALUE (manifest, index, …).
-    #[arg(long, action = clap::ArgAction::Append)]
-    pub annotations: Vec<String>,
-    /// Extra named build contexts: NAME=DIR, NAME=docker-image://IMAGE, ….
-    #[arg(long, action = clap::ArgAction::Append)]
-    pub build_contexts: Vec<String>,
-    /// Build without the builder's layer cache [default: false].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub no_cache: Option<String>,
-    /// Always pull base images, even those stored locally [default: false].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub pull: Option<String>,
-}
-
-impl FeatureArgs {
-    fn add_to(self, raw: &mut RawInputs) {
-        let joined = |values: Vec<String>| Some(values.join("\n"));
-        raw.set("cache-from", joined(self.cache_from));
-        raw.set("cache-to", joined(self.cache_to));
-        raw.set("secrets", joined(self.secrets));
-        raw.set("ssh", joined(self.ssh));
-        raw.set("sbom", self.sbom);
-        raw.set("annotations", joined(self.annotations));
-        raw.set("build-contexts", joined(self.build_contexts));
-        raw.set("no-cache", self.no_cache);
-        raw.set("pull", self.pull);
-    }
-}
-
-impl BuildArgs {
-    /// Adds the flags to `raw` under their input names.
-    pub fn add_to(self, raw: &mut RawInputs) {
-        let joined = |values: Vec<String>| Some(values.join("\n"));
-        raw.set("builder", self.builder);
-        raw.set("context", self.context);
-        raw.set("file", self.file);
-        raw.set("build-args", joined(self.build_args));
-        raw.set("labels", joined(self.labels));
-        raw.set("target", self.target);
-        raw.set("platforms", self.platforms);
-        raw.set("provenance", self.provenance);
-        self.features.add_to(raw);
-    }
-}
 
 /// The image to push: read as it is, or built first.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,16 +83,6 @@ pub struct BuildOptions {
     pub features: Box<BuildFeatures>,
 }
 
-/// Inputs that only mean something for a build, refused next to `image`.
-const BUILD_ONLY_INPUTS: &[&str] = &[
-    "context",
-    "file",
-    "build-args",
-    "labels",
-    "target",
-    "platforms",
-];
-
 /// `image` → `Prebuilt`; no `image` → `Build` from `context`.
 pub fn resolve_image_input(raw: &RawInputs) -> Result<ImageInput, InputError> {
     let builder = resolve_builder(raw)?;
@@ -203,8 +95,9 @@ pub fn resolve_image_input(raw: &RawInputs) -> Result<ImageInput, InputError> {
         .parse()
         .map_err(|e: anyhow::Error| InputError::new("image", format!("{e:#}")))?;
     // A boolean feature left `false` asks for nothing, so it is accepted beside an image.
-    let given = |input: &&&'static str| raw.get(input).is_some_and(|v| v.trim() != "false");
-    if let Some(input) = BUILD_ONLY_INPUTS.iter().chain(FEATURE_INPUTS).find(given) {
+    let given = |input: &&'static str| raw.get(input).is_some_and(|v| v.trim() != "false");
+    let mut refused = build_inputs(BuildRole::BuildOnly).chain(build_inputs(BuildRole::Feature));
+    if let Some(input) = refused.find(given) {
         return Err(InputError::new(
             input,
             "applies only when building; it cannot be combined with `image` (remove one)",
@@ -364,5 +257,4 @@ fn resolve_platforms(raw: &RawInputs) -> Result<Vec<String>, InputError> {
 }
 
 #[cfg(test)]
-#[path = "build_tests.rs"]
 mod tests;

@@ -4,7 +4,7 @@
 //! `sbom`, `annotations` (`[LEVEL[,LEVEL]:]KEY=VALUE`, as docker/metadata-action writes them),
 //! `build-contexts` (`NAME=VALUE`), `no-cache` and `pull`. Each resolves here into
 //! [`BuildFeatures`]; which builder can take which is decided where the builder is known
-//! (`crate::build`). A secret's value is never read or shown here: only ids, files and
+//! (`crate::builder`). A secret's value is never read or shown here: only ids, files and
 //! variable names.
 
 use std::path::PathBuf;
@@ -29,19 +29,6 @@ pub struct BuildFeatures {
     /// Always pull the base images, even when a copy is stored locally.
     pub pull: bool,
 }
-
-/// The build-feature inputs, for the list of what only applies when building.
-pub const FEATURE_INPUTS: &[&str] = &[
-    "cache-from",
-    "cache-to",
-    "secrets",
-    "ssh",
-    "sbom",
-    "annotations",
-    "build-contexts",
-    "no-cache",
-    "pull",
-];
 
 /// Where a secret's value comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -422,5 +409,4 @@ fn is_variable(word: &str) -> bool {
 }
 
 #[cfg(test)]
-#[path = "build_features_tests.rs"]
 mod tests;

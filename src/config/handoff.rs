@@ -1,46 +1,15 @@
 //! Inputs that shape what `push` hands to the deploy step: `image-uri-format` (how every URI
 //! output names the image), `lambda-compatible` (refuse what AWS Lambda cannot run), and
-//! `ecs-task-definition` / `ecs-container-name` (a task definition rendered per region). The
-//! flags live here, and are validated into one [`HandoffOptions`].
+//! `ecs-task-definition` / `ecs-container-name` (a task definition rendered per region),
+//! validated into one [`HandoffOptions`].
 
 use std::path::PathBuf;
-
-use clap::Args;
 
 use super::Target;
 use super::names::check_region;
 use super::raw::{RawInputs, split_list};
 use super::targets::select_destinations;
 use crate::error::InputError;
-
-/// The `push` flags of this module, flattened into `PushArgs`.
-#[derive(Debug, Args)]
-pub struct HandoffArgs {
-    /// Task definition JSON to render per region: one path, or REGION=PATH pairs.
-    #[arg(long)]
-    pub ecs_task_definition: Option<String>,
-    /// Container(s) whose `image` is set, comma-separated; required with ecs-task-definition.
-    #[arg(long)]
-    pub ecs_container_name: Option<String>,
-    /// digest (REPO@sha256:…), tag (REPO:TAG) or tag-and-digest (REPO:TAG@sha256:…)
-    /// [default: digest].
-    #[arg(long)]
-    pub image_uri_format: Option<String>,
-    /// Refuse images AWS Lambda cannot run; a one-platform index is pushed as its one manifest
-    /// [default: false].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub lambda_compatible: Option<String>,
-}
-
-impl HandoffArgs {
-    /// Adds the flags to `raw` under their design names.
-    pub fn add_to(self, raw: &mut RawInputs) {
-        raw.set("ecs-task-definition", self.ecs_task_definition);
-        raw.set("ecs-container-name", self.ecs_container_name);
-        raw.set("image-uri-format", self.image_uri_format);
-        raw.set("lambda-compatible", self.lambda_compatible);
-    }
-}
 
 /// How URIs in outputs and rendered files name the image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -202,5 +171,4 @@ fn unique(items: Vec<String>) -> Vec<String> {
 }
 
 #[cfg(test)]
-#[path = "handoff_tests.rs"]
 mod tests;

@@ -234,5 +234,4 @@ fn refuse_unknown_keys(
 }
 
 #[cfg(test)]
-#[path = "lifecycle_tests.rs"]
 mod tests;

@@ -1,11 +1,9 @@
 //! The lease lock's inputs (`lock-table`, `lock-region`, `lock-lease`, `lock-timeout`,
-//! `lock-on-unavailable`, `lock-create-table`) and `tag-order`: their flags, and their
+//! `lock-on-unavailable`, `lock-create-table`) and `tag-order`: their
 //! validation into [`LockOptions`] and [`TagOrder`]. Every bad value is an input error (exit 2)
 //! before any network call.
 
 use std::time::Duration;
-
-use clap::Args;
 
 use super::names::check_region;
 use super::raw::RawInputs;
@@ -53,44 +51,6 @@ pub enum TagOrder {
     Any,
     /// A tag never moves to an image created before the one it points at in any destination.
     Newer,
-}
-
-/// The lock's and the tag order's flags.
-#[derive(Debug, Args)]
-pub struct LockArgs {
-    /// DynamoDB table of the lease lock around tag moves (none: no lock).
-    #[arg(long, value_name = "TABLE")]
-    pub lock_table: Option<String>,
-    /// The lock table's region [default: the primary destination's region].
-    #[arg(long, value_name = "REGION")]
-    pub lock_region: Option<String>,
-    /// Seconds a lease lasts without renewal; renewed every third [default: 60, at least 2].
-    #[arg(long, value_name = "SECONDS")]
-    pub lock_lease: Option<String>,
-    /// Seconds to wait for another run's lock before failing [default: 600].
-    #[arg(long, value_name = "SECONDS")]
-    pub lock_timeout: Option<String>,
-    /// fail or proceed: when the lock's region cannot be reached [default: fail].
-    #[arg(long, value_name = "POLICY")]
-    pub lock_on_unavailable: Option<String>,
-    /// Create the lock table when it is missing [default: false].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub lock_create_table: Option<String>,
-    /// any or newer: never move a tag to an older image [default: any].
-    #[arg(long, value_name = "ORDER")]
-    pub tag_order: Option<String>,
-}
-
-impl LockArgs {
-    pub fn add_to(self, raw: &mut RawInputs) {
-        raw.set("lock-table", self.lock_table);
-        raw.set("lock-region", self.lock_region);
-        raw.set("lock-lease", self.lock_lease);
-        raw.set("lock-timeout", self.lock_timeout);
-        raw.set("lock-on-unavailable", self.lock_on_unavailable);
-        raw.set("lock-create-table", self.lock_create_table);
-        raw.set("tag-order", self.tag_order);
-    }
 }
 
 /// Validates the lock inputs; `primary_region` is the default `lock-region`. Without

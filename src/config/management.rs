@@ -1,45 +1,10 @@
 //! Inputs that manage the target repositories beyond creating them: lifecycle and repository
 //! policies, whether existing repositories' settings may be changed, and how ECR replication is
-//! treated. CLI flags (`RepositoryManagementArgs`, flattened into `push`) → `RawInputs` →
-//! [`RepositoryManagement`], one field of `Config`.
-
-use clap::Args;
+//! treated: `RawInputs` → [`RepositoryManagement`], one field of `Config`.
 
 use super::policy_input::{self, PolicyDocument};
 use super::raw::RawInputs;
 use crate::error::InputError;
-
-/// Repository-management flags of `push`.
-#[derive(Debug, Default, Args)]
-pub struct RepositoryManagementArgs {
-    /// Lifecycle policy JSON (inline, or a file path) applied to every target repository.
-    #[arg(long)]
-    pub lifecycle_policy: Option<String>,
-    /// Repository policy JSON (inline, or a file path) applied to every target repository.
-    #[arg(long)]
-    pub repository_policy: Option<String>,
-    /// Change existing repositories' tag mutability, scan-on-push and tags to the requested
-    /// values [default: false: differences are only reported].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub update_repository_settings: Option<String>,
-    /// ignore (push to every region) or skip-replicated (let ECR replication from the primary
-    /// region deliver the image where it reaches, then wait for it) [default: ignore].
-    #[arg(long)]
-    pub replication: Option<String>,
-}
-
-impl RepositoryManagementArgs {
-    /// Adds these flags to `raw` under their input names.
-    pub fn add_to(self, raw: &mut RawInputs) {
-        raw.set("lifecycle-policy", self.lifecycle_policy);
-        raw.set("repository-policy", self.repository_policy);
-        raw.set(
-            "update-repository-settings",
-            self.update_repository_settings,
-        );
-        raw.set("replication", self.replication);
-    }
-}
 
 /// What to keep in line on every target repository.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -122,20 +87,16 @@ pub fn resolve_management(raw: &RawInputs) -> Result<RepositoryManagement, Input
 mod tests {
     use super::*;
 
-    fn raw(pairs: &[(&'static str, &str)]) -> RawInputs {
-        RawInputs::from_pairs(pairs)
-    }
-
     #[test]
     fn nothing_given_means_nothing_managed() {
-        let management = resolve_management(&raw(&[])).unwrap();
+        let management = resolve_management(&RawInputs::from_pairs(&[])).unwrap();
         assert_eq!(management, RepositoryManagement::default());
         assert!(!management.explicit.any());
     }
 
     #[test]
     fn explicit_settings_are_recorded() {
-        let management = resolve_management(&raw(&[
+        let management = resolve_management(&RawInputs::from_pairs(&[
             ("scan-on-push", "false"),
             ("kms-key", "alias/ecr"),
             ("update-repository-settings", "true"),
@@ -151,30 +112,23 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_input() {
-        let error = resolve_management(&raw(&[("replication", "skip")])).unwrap_err();
+        let error =
+            resolve_management(&RawInputs::from_pairs(&[("replication", "skip")])).unwrap_err();
         assert_eq!(
             error.to_string(),
             "invalid input `replication`: 'skip' is not valid; use ignore or skip-replicated"
         );
-        let error = resolve_management(&raw(&[("update-repository-settings", "yes")]));
+        let error = resolve_management(&RawInputs::from_pairs(&[(
+            "update-repository-settings",
+            "yes",
+        )]));
         assert_eq!(error.unwrap_err().input, "update-repository-settings");
-        let error = resolve_management(&raw(&[("lifecycle-policy", "{\"rules\": []}")]));
+        let error = resolve_management(&RawInputs::from_pairs(&[(
+            "lifecycle-policy",
+            "{\"rules\": []}",
+        )]));
         assert_eq!(error.unwrap_err().input, "lifecycle-policy");
-        let error = resolve_management(&raw(&[("repository-policy", "{")]));
+        let error = resolve_management(&RawInputs::from_pairs(&[("repository-policy", "{")]));
         assert_eq!(error.unwrap_err().input, "repository-policy");
-    }
-
-    #[test]
-    fn cli_flags_become_raw_inputs() {
-        let args = RepositoryManagementArgs {
-            replication: Some("ignore".into()),
-            update_repository_settings: Some("true".into()),
-            ..Default::default()
-        };
-        let mut raw = RawInputs::default();
-        args.add_to(&mut raw);
-        assert_eq!(raw.get("replication"), Some("ignore"));
-        assert_eq!(raw.get("update-repository-settings"), Some("true"));
-        assert_eq!(raw.get("lifecycle-policy"), None);
     }
 }

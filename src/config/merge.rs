@@ -24,33 +24,9 @@ pub struct MergeRequest {
     pub annotations: BTreeMap<String, String>,
 }
 
-/// Inputs of `push` that make or name the image, which a merge does not take.
-pub const IMAGE_INPUTS: &[&str] = &[
-    "image",
-    "builder",
-    "context",
-    "file",
-    "build-args",
-    "labels",
-    "target",
-    "provenance",
-    "cache-from",
-    "cache-to",
-    "secrets",
-    "ssh",
-    "sbom",
-    "build-contexts",
-    "no-cache",
-    "pull",
-    "mount-from",
-    "source-registry-endpoint",
-    "source-role-arn",
-    "source-external-id",
-];
-
 /// `merge`'s request, from `raw`.
 pub fn resolve_merge(raw: &RawInputs) -> Result<MergeRequest, InputError> {
-    if let Some(name) = IMAGE_INPUTS.iter().find(|name| raw.get(name).is_some()) {
+    if let Some(name) = super::inputs::image_inputs().find(|name| raw.get(name).is_some()) {
         return Err(InputError::new(
             name,
             "is not an input of merge: its image is the index over `sources`",

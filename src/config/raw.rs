@@ -1,118 +1,14 @@
 //! `RawInputs`: what the user typed, by input name, before any validation. CLI flags, GitHub
 //! `INPUT_*` variables and (for `targets`) YAML all arrive here first as plain strings, so that
-//! one resolver turns every source into the same `Config` with the same error messages.
+//! one resolver turns every source into the same `Config` with the same error messages. The
+//! names are those of `config::inputs`; reading or setting any other is a bug (debug builds
+//! panic).
 
 use std::collections::BTreeMap;
 
 use crate::error::InputError;
 
-/// Every input `push` understands, as the action and the CLI spell them.
-pub const PUSH_INPUTS: &[&str] = &[
-    "regions",
-    "repository",
-    "tags",
-    "by-digest",
-    "registry-id",
-    "targets",
-    "image",
-    "builder",
-    "context",
-    "file",
-    "build-args",
-    "labels",
-    "target",
-    "platforms",
-    "provenance",
-    "cache-from",
-    "cache-to",
-    "secrets",
-    "ssh",
-    "sbom",
-    "annotations",
-    "build-contexts",
-    "no-cache",
-    "pull",
-    "create-repository",
-    "image-tag-mutability",
-    "image-tag-mutability-exclusion-filters",
-    "scan-on-push",
-    "scan",
-    "scan-severity-threshold",
-    "scan-destinations",
-    "scan-timeout",
-    "scan-ignore",
-    "scan-fixable-only",
-    "encryption-type",
-    "kms-key",
-    "repository-tags",
-    "lifecycle-policy",
-    "repository-policy",
-    "update-repository-settings",
-    "replication",
-    "lock-table",
-    "lock-region",
-    "lock-lease",
-    "lock-timeout",
-    "lock-on-unavailable",
-    "lock-create-table",
-    "tag-order",
-    "dry-run",
-    "verify",
-    "concurrency",
-    "stall-timeout",
-    "mount-from",
-    "source-registry-endpoint",
-    "source-role-arn",
-    "source-external-id",
-    "ecs-task-definition",
-    "ecs-container-name",
-    "image-uri-format",
-    "lambda-compatible",
-    "registry-endpoints",
-    "endpoint-style",
-    "json",
-    "dotenv-file",
-    "summary",
-];
-
-/// Inputs only `verify` understands (it shares the rest with `push`).
-pub const VERIFY_ONLY_INPUTS: &[&str] = &["digest", "require-referrers"];
-
-/// Inputs only `merge` understands (it shares the rest with `push`).
-pub const MERGE_ONLY_INPUTS: &[&str] = &["sources", "sources-from", "allow-mixed-revisions"];
-
-/// The inputs `verify` takes (`digest`, and these of `push`).
-pub const VERIFY_INPUTS: &[&str] = &[
-    "regions",
-    "repository",
-    "registry-id",
-    "targets",
-    "registry-endpoints",
-    "endpoint-style",
-    "json",
-    "dotenv-file",
-    "summary",
-    "tags",
-    "digest",
-    "image",
-    "source-registry-endpoint",
-    "concurrency",
-    "image-uri-format",
-    "require-referrers",
-];
-
-/// The action input that picks the command; every other action input is one of a command's.
-pub const COMMAND_INPUT: &str = "command";
-
-/// Every input the action declares: each command's, and [`COMMAND_INPUT`].
-pub fn action_inputs() -> impl Iterator<Item = &'static str> {
-    PUSH_INPUTS
-        .iter()
-        .chain(MERGE_ONLY_INPUTS)
-        .chain(VERIFY_ONLY_INPUTS)
-        .copied()
-        .chain(std::iter::once(COMMAND_INPUT))
-}
+pub use super::inputs::{COMMAND_INPUT, action_inputs};
 
 /// Input values by name. Empty strings count as absent, as they do for GitHub Action inputs.
 #[derive(Debug, Default, Clone)]
@@ -154,7 +50,12 @@ impl RawInputs {
         raw
     }
 
+    /// An input's value; `name` must be one of [`action_inputs`].
     pub fn get(&self, name: &'static str) -> Option<&str> {
+        debug_assert!(
+            action_inputs().any(|input| input == name),
+            "unknown input {name}"
+        );
         self.values.get(name).map(String::as_str)
     }
 

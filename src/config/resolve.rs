@@ -237,5 +237,4 @@ pub(super) fn resolve_endpoint_style(raw: &RawInputs) -> Result<EndpointStyle, I
 }
 
 #[cfg(test)]
-#[path = "resolve_tests.rs"]
 mod tests;

@@ -1,11 +1,9 @@
 //! The scan gate's inputs (`scan`, `scan-severity-threshold`, `scan-destinations`,
-//! `scan-timeout`, `scan-ignore`, `scan-fixable-only`): their flags, and their validation into
+//! `scan-timeout`, `scan-ignore`, `scan-fixable-only`): their validation into
 //! [`ScanOptions`]. Dates in `scan-ignore` are checked here; whether an entry has expired is
 //! decided when the run reads the findings ([`IgnoredFinding::applies_on`]).
 
 use std::time::Duration;
-
-use clap::Args;
 
 use super::raw::RawInputs;
 use crate::error::InputError;
@@ -73,41 +71,6 @@ impl Default for ScanOptions {
             ignore: Vec::new(),
             fixable_only: false,
         }
-    }
-}
-
-/// The scan gate's flags.
-#[derive(Debug, Args)]
-pub struct ScanArgs {
-    /// off, report or gate: scan the pushed image before any tag moves [default: off].
-    #[arg(long)]
-    pub scan: Option<String>,
-    /// CRITICAL, HIGH, MEDIUM or LOW: findings at or above it refuse a gate [default: HIGH].
-    #[arg(long, value_name = "SEVERITY")]
-    pub scan_severity_threshold: Option<String>,
-    /// primary or all: which destinations are scanned [default: primary].
-    #[arg(long)]
-    pub scan_destinations: Option<String>,
-    /// Seconds a destination's scan may take [default: 600].
-    #[arg(long, value_name = "SECONDS")]
-    pub scan_timeout: Option<String>,
-    /// Finding ids to ignore (CVE or Inspector ids), each optionally `ID until=YYYY-MM-DD`,
-    /// comma- or newline-separated.
-    #[arg(long, value_name = "IDS")]
-    pub scan_ignore: Option<String>,
-    /// Gate only on findings with a fix available (enhanced scanning) [default: false].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub scan_fixable_only: Option<String>,
-}
-
-impl ScanArgs {
-    pub fn add_to(self, raw: &mut RawInputs) {
-        raw.set("scan", self.scan);
-        raw.set("scan-severity-threshold", self.scan_severity_threshold);
-        raw.set("scan-destinations", self.scan_destinations);
-        raw.set("scan-timeout", self.scan_timeout);
-        raw.set("scan-ignore", self.scan_ignore);
-        raw.set("scan-fixable-only", self.scan_fixable_only);
     }
 }
 
@@ -248,10 +211,6 @@ pub fn today() -> i64 {
 mod tests {
     use super::*;
 
-    fn raw(pairs: &[(&'static str, &str)]) -> RawInputs {
-        RawInputs::from_pairs(pairs)
-    }
-
     #[test]
     fn defaults_are_off_high_primary_and_ten_minutes() {
         let options = resolve_scan(&RawInputs::default()).unwrap();
@@ -261,7 +220,7 @@ mod tests {
 
     #[test]
     fn every_input_is_read() {
-        let options = resolve_scan(&raw(&[
+        let options = resolve_scan(&RawInputs::from_pairs(&[
             ("scan", "gate"),
             ("scan-severity-threshold", "CRITICAL"),
             ("scan-destinations", "all"),
@@ -317,7 +276,7 @@ mod tests {
             ),
         ];
         for (name, value, message) in cases {
-            let error = resolve_scan(&raw(&[(name, value)])).unwrap_err();
+            let error = resolve_scan(&RawInputs::from_pairs(&[(name, value)])).unwrap_err();
             assert_eq!(error.to_string(), message);
         }
     }

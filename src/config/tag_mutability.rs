@@ -329,22 +329,19 @@ mod tests {
         assert_eq!(r.to_string(), "IMMUTABLE_WITH_EXCLUSION (latest, dev-*)");
     }
 
-    fn raw(pairs: &[(&'static str, &str)]) -> RawInputs {
-        let mut raw = RawInputs::default();
-        for (name, value) in pairs {
-            raw.set(name, Some(value.to_string()));
-        }
-        raw
-    }
-
     fn error(pairs: &[(&'static str, &str)]) -> String {
-        resolve_tag_rules(&raw(pairs)).unwrap_err().to_string()
+        resolve_tag_rules(&RawInputs::from_pairs(pairs))
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
     fn inputs_accept_every_mode_with_its_filters() {
-        assert_eq!(resolve_tag_rules(&raw(&[])).unwrap(), TagRules::default());
-        let r = resolve_tag_rules(&raw(&[
+        assert_eq!(
+            resolve_tag_rules(&RawInputs::from_pairs(&[])).unwrap(),
+            TagRules::default()
+        );
+        let r = resolve_tag_rules(&RawInputs::from_pairs(&[
             (MUTABILITY, "IMMUTABLE_WITH_EXCLUSION"),
             (FILTERS, "latest, release-*\nlatest"),
         ]))

@@ -193,5 +193,4 @@ fn first_few(items: &[String]) -> String {
 }
 
 #[cfg(test)]
-#[path = "tag_references_tests.rs"]
 mod tests;

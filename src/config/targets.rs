@@ -6,7 +6,7 @@
 //! `registry-endpoints` pairs are applied here too, by id or by region.
 //!
 //! YAML is read with `serde_yaml_ng`, a maintained fork of the deprecated `serde_yaml` with the
-//! same API (see README, "Dependencies").
+//! same API (see CONTRIBUTING.md, "Dependencies").
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -460,5 +460,4 @@ pub(super) fn check_endpoint_url(url: &str) -> Result<String, InputError> {
 }
 
 #[cfg(test)]
-#[path = "targets_tests.rs"]
 mod tests;

@@ -1,8 +1,6 @@
-//! `ecr-fanout verify`: its flags and their validation into a [`VerifyConfig`]. Regions,
+//! `ecr-fanout verify`: its inputs' validation into a [`VerifyConfig`]. Regions,
 //! repository, tags and the rest follow exactly the rules (and error messages) of `push`;
 //! what is checked is either `tags` (resolved in every region) or one `digest`.
-
-use clap::Args;
 
 use super::handoff::ImageUriFormat;
 use super::raw::RawInputs;
@@ -10,60 +8,6 @@ use super::resolve::{resolve_concurrency, resolve_endpoint_style, resolve_tags, 
 use super::{EndpointStyle, OutputOptions, Target};
 use crate::error::InputError;
 use crate::image::Digest;
-
-/// Inputs of `verify`.
-#[derive(Debug, Args)]
-pub struct VerifyArgs {
-    #[command(flatten)]
-    pub destination: super::shared_args::DestinationArgs,
-    /// Tags to resolve and verify in every region, comma- or newline-separated.
-    #[arg(long)]
-    pub tags: Option<String>,
-    /// The image digest (sha256:…) every region must serve whole, instead of tags.
-    #[arg(long)]
-    pub digest: Option<String>,
-    /// docker://HOST/REPOSITORY[:TAG|@DIGEST]: every region must serve whole the digest this
-    /// image has in its registry (the build registry), instead of tags or a digest.
-    #[arg(long)]
-    pub image: Option<String>,
-    /// The URL to reach `image`'s registry at instead of its host.
-    #[arg(long, value_name = "URL")]
-    pub source_registry_endpoint: Option<String>,
-    /// Concurrent blob checks per region, 1 to 64 [default: 4].
-    #[arg(long)]
-    pub concurrency: Option<String>,
-    /// digest, tag or tag-and-digest: how URIs in the outputs name the image [default: digest].
-    #[arg(long)]
-    pub image_uri_format: Option<String>,
-    /// Referrers every region must list for the image: signature, sbom, provenance or an
-    /// artifact type, comma-separated (exit 3 naming the region that lacks one).
-    #[arg(long, value_name = "TYPES")]
-    pub require_referrers: Option<String>,
-    #[command(flatten)]
-    pub report: super::shared_args::ReportArgs,
-}
-
-impl VerifyArgs {
-    /// The flags as raw inputs under their design names.
-    pub fn into_raw(self) -> RawInputs {
-        let mut raw = RawInputs::default();
-        self.destination.add_to(&mut raw);
-        self.report.add_to(&mut raw);
-        let pairs = [
-            ("tags", self.tags),
-            ("digest", self.digest),
-            ("image", self.image),
-            ("source-registry-endpoint", self.source_registry_endpoint),
-            ("concurrency", self.concurrency),
-            ("image-uri-format", self.image_uri_format),
-            ("require-referrers", self.require_referrers),
-        ];
-        for (name, value) in pairs {
-            raw.set(name, value);
-        }
-        raw
-    }
-}
 
 /// What `verify` checks in every region.
 #[derive(Debug, Clone, PartialEq, Eq)]

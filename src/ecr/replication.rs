@@ -142,5 +142,4 @@ pub fn summarize_replication(statuses: &[DestinationStatus]) -> String {
 }
 
 #[cfg(test)]
-#[path = "replication_tests.rs"]
 mod tests;

@@ -128,5 +128,4 @@ fn split_hint(text: &str) -> Option<(String, String)> {
 }
 
 #[cfg(test)]
-#[path = "failures_tests.rs"]
 mod tests;

@@ -280,5 +280,4 @@ fn region_body(
 }
 
 #[cfg(test)]
-#[path = "feed_tests.rs"]
 mod tests;

@@ -67,5 +67,4 @@ pub fn finished(observer: &dyn Observer, reports: &[RegionReport]) {
 }
 
 #[cfg(test)]
-#[path = "observed_tests.rs"]
 mod tests;

@@ -14,7 +14,7 @@ use tracing::{info, warn};
 use super::destination::Destination;
 use super::session::RegionSession;
 use crate::image::created::{self, CreatedAt};
-use crate::image::index_entries::is_attestation;
+use crate::image::index_contents::is_attestation;
 use crate::image::{BlobFile, Descriptor, Digest, LocalImage, ManifestBlob, ManifestContent};
 use crate::report::TagAction;
 

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::descriptor::{Descriptor, Platform};
 use super::digest::Digest;
-use super::index_selection::select_entry;
+use super::layout_refs::select_entry;
 use super::local::{BlobFile, LocalImage};
 use super::manifest::ManifestBlob;
 use super::platforms;

@@ -12,11 +12,11 @@ pub mod descriptor;
 pub mod digest;
 mod docker_archive;
 pub mod fixtures;
-pub mod index_entries;
+pub mod index_contents;
 pub mod index_fixtures;
-mod index_selection;
 mod layer_compression;
 mod layout;
+mod layout_refs;
 pub mod local;
 pub mod manifest;
 pub mod media_types;
@@ -66,7 +66,7 @@ fn read_source(source: &ImageSource, description: String) -> anyhow::Result<Loca
             docker_archive::read_docker_archive(path, description)
         }
         ImageSource::DockerDaemon { .. } => anyhow::bail!(
-            "internal: a docker-daemon: image must be exported with `docker save` (crate::build) \
+            "internal: a docker-daemon: image must be exported with `docker save` (crate::builder) \
              and read as a docker-archive"
         ),
         ImageSource::Registry(reference) => anyhow::bail!(

@@ -1,6 +1,6 @@
 //! Where an image comes from: the `TRANSPORT:PATH[:REF]` strings users type, parsed into
 //! an `ImageSource` and displayed back in the same form. `docker-daemon:NAME:TAG` is only named
-//! here: exporting it is a subprocess (`docker save`), which `crate::build` runs before the
+//! here: exporting it is a subprocess (`docker save`), which `crate::builder` runs before the
 //! image module reads the resulting docker-archive. `docker://HOST/REPOSITORY[:TAG|@DIGEST]`
 //! names an image in a registry, which `crate::source` reads.
 
@@ -58,7 +58,7 @@ pub enum ImageSource {
     /// A `docker save` tar archive (legacy or Docker 25+ OCI-based).
     DockerArchive { path: PathBuf },
     /// An image in the local Docker daemon (`NAME:TAG`, `NAME@sha256:…` or an image ID),
-    /// exported with `docker save` by `crate::build` into a `DockerArchive` before reading.
+    /// exported with `docker save` by `crate::builder` into a `DockerArchive` before reading.
     DockerDaemon { reference: String },
     /// An image in a registry, read by `crate::source` (manifests as their exact bytes, blobs
     /// on demand).

@@ -143,5 +143,4 @@ where
 }
 
 #[cfg(test)]
-#[path = "lease_tests.rs"]
 mod tests;

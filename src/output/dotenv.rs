@@ -169,5 +169,4 @@ fn render(values: &[(String, String)]) -> anyhow::Result<String> {
 }
 
 #[cfg(test)]
-#[path = "dotenv_tests.rs"]
 mod tests;

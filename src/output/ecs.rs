@@ -9,7 +9,7 @@
 //! `RegisterTaskDefinition` input, as `aws ecs describe-task-definition --query taskDefinition`
 //! prints it. The read-only fields describe-task-definition adds (`taskDefinitionArn`,
 //! `revision`, `status`, `registeredAt`, …) are kept like any other field: that action removes
-//! them itself before registering (README, "ECS task definitions").
+//! them itself before registering (docs/handoff.md, "ECS task definitions per region").
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -215,5 +215,4 @@ pub fn write_rendered(
 }
 
 #[cfg(test)]
-#[path = "ecs_tests.rs"]
 mod tests;

@@ -4,7 +4,7 @@
 
 mod dotenv;
 pub mod ecs;
-mod github;
+mod github_files;
 mod human;
 mod lock_log;
 pub mod logging;
@@ -13,7 +13,7 @@ pub mod progress;
 mod redaction;
 mod repository_changes;
 mod values;
-pub mod workflow;
+pub mod workflow_commands;
 
 use anyhow::Context;
 use std::io::Write as _;
@@ -27,15 +27,15 @@ pub use values::output_values;
 
 /// Writes the report everywhere it was asked for; the runner's files are those `ci` names.
 pub fn emit(report: &Report, options: &OutputOptions, ci: &CiEnvironment) -> anyhow::Result<()> {
-    workflow::WorkflowCommands::for_environment(ci).annotate_region_failures(report);
+    workflow_commands::WorkflowCommands::for_environment(ci).annotate_region_failures(report);
     let values = output_values(report);
     if let Some(path) = ci.github_output() {
-        github::append_outputs(&path, &values)?;
+        github_files::append_outputs(&path, &values)?;
     }
     if options.summary
         && let Some(path) = ci.github_step_summary()
     {
-        github::append_summary(&path, report)?;
+        github_files::append_summary(&path, report)?;
     }
     if let Some(path) = &options.dotenv_file {
         dotenv::write_dotenv(path, report)?;

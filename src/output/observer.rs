@@ -1,12 +1,12 @@
 //! The screen side of a run: [`ScreenObserver`] implements the engine's
 //! [`Observer`](crate::observer::Observer). Phases open and close GitHub log groups, phase 1
 //! shows upload progress ([`super::progress`]), and every secret the engine receives is masked
-//! in the job log ([`super::workflow`]) the moment it arrives.
+//! in the job log ([`super::workflow_commands`]) the moment it arrives.
 
 use std::sync::{Mutex, PoisonError};
 
 use super::progress::{self, UploadBars};
-use super::workflow::{Group, WorkflowCommands};
+use super::workflow_commands::{Group, WorkflowCommands};
 use crate::observer::{
     FinishedDestination, LockEvent, Observer, Phase, PlannedDestination, UploadProgress,
 };

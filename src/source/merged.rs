@@ -19,7 +19,7 @@ use crate::config::Target;
 use crate::config::merge::MergeRequest;
 use crate::ecr::EcrRegion;
 use crate::error::{InputError, VerificationFailed};
-use crate::image::index_entries::is_attestation;
+use crate::image::index_contents::is_attestation;
 use crate::image::media_types::OCI_INDEX;
 use crate::image::merged_index::{EntryPlatform, IndexEntry, merged_index_bytes};
 use crate::image::{Arrival, BlobFile, Descriptor, Digest, LocalImage, ManifestBlob};

@@ -1,11 +1,13 @@
-//! `action.yml` and the binary agree, both ways: every input the binary understands
-//! (`action_inputs`: every command's, and `command`) is declared and mapped to its `INPUT_*` variable and nothing else is;
-//! every output the binary writes is declared (per-region ones through their JSON object) and
-//! nothing else is; and every `default:` is a value the binary resolves exactly as absent.
+//! `action.yml` and the binary agree, both ways: every input of the input table
+//! (`action_inputs`: every command's, and `command`) is declared and mapped to its `INPUT_*`
+//! variable and nothing else is; every `default:` is the table's and a value the binary
+//! resolves exactly as absent; every output the binary writes is declared (per-region ones
+//! through their JSON object) and nothing else is.
 
 use std::collections::BTreeSet;
 
 use ecr_fanout::config::action_env::variable_name;
+use ecr_fanout::config::inputs::{COMMAND_INPUT, spec};
 use ecr_fanout::config::raw::{RawInputs, action_inputs};
 
 use crate::action_support::*;
@@ -62,6 +64,25 @@ fn inputs_match_the_binary_both_ways() {
         run.contains("$GITHUB_ACTION_PATH/scripts/action-entry.sh"),
         "{run}"
     );
+}
+
+/// Each input's `default:` is the table's `default` (which `action` drops for the inputs a
+/// command does not take); `command` defaults to push.
+#[test]
+fn defaults_are_the_tables() {
+    let action = action_yml();
+    for (name, input) in &action.inputs {
+        let table = match spec(name) {
+            Some(spec) => spec.default,
+            None if name == COMMAND_INPUT => Some("push"),
+            None => panic!("action.yml input {name} is not in the table"),
+        };
+        assert_eq!(
+            input.default.as_deref(),
+            table,
+            "input {name}: action.yml's default is not the table's"
+        );
+    }
 }
 
 /// Each `default:` resolves to the same configuration as leaving the input out.

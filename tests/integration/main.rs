@@ -43,6 +43,7 @@ mod action;
 mod action_entry;
 mod action_yml;
 mod ci_examples;
+mod user_text;
 
 mod replication;
 mod repository_policies;

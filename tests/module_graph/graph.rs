@@ -54,7 +54,8 @@ struct FileModule {
 }
 
 impl ModuleGraph {
-    /// The graph of `files`; `main.rs`, `lib.rs` and `*_tests.rs` files are not part of it.
+    /// The graph of `files`; `main.rs`, `lib.rs` and test files (`*_tests.rs`, `*/tests.rs`) are
+    /// not part of it.
     pub fn build(files: &[SourceFile]) -> Self {
         let mut graph = Self::default();
         let parsed: Vec<(&SourceFile, FileModule, String)> = files
@@ -159,7 +160,7 @@ fn edge(from: &str, to: &str, file: &SourceFile, line: usize) -> Edge {
 /// `config/raw.rs` → (`config`, `raw`); `config/mod.rs` and `error.rs` → no submodule.
 fn file_module(path: &str) -> Option<FileModule> {
     let path = path.strip_suffix(".rs")?;
-    if path.ends_with("_tests") || path == "main" || path == "lib" {
+    if path.ends_with("_tests") || path.ends_with("/tests") || path == "main" || path == "lib" {
         return None;
     }
     let mut parts = path.split('/');

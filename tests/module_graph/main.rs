@@ -2,7 +2,7 @@
 //! a cycle between top-level modules, on a cycle between the submodules of one top-level
 //! module, and on an import from a lower layer to a higher one, in the order of
 //! CONTRIBUTING.md, "Module layers". Every failure lists the offending edges with file and line.
-//! Test code (`#[cfg(test)]` items, `*_tests.rs` files) is not part of the graph.
+//! Test code (`#[cfg(test)]` items, `*_tests.rs` and `*/tests.rs` files) is not part of the graph.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -36,6 +36,22 @@ fn crate_sources() -> Vec<SourceFile> {
         }
     }
     files
+}
+
+/// Every source file, tests included, opens with a `//!` line saying what it holds, and
+/// modules are found where Rust looks for them (no `#[path]`).
+#[test]
+fn every_file_has_a_doc_line_and_no_path_attribute() {
+    let mut wrong = Vec::new();
+    for file in crate_sources() {
+        if !file.text.starts_with("//!") {
+            wrong.push(format!("src/{}: does not open with a //! line", file.path));
+        }
+        if file.text.contains("#[path") {
+            wrong.push(format!("src/{}: a #[path] attribute", file.path));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 fn crate_layers() -> Vec<Vec<String>> {

@@ -141,5 +141,4 @@ fn describe_current_encryption(current: &CurrentSettings) -> String {
 }
 
 #[cfg(test)]
-#[path = "changes_tests.rs"]
 mod tests;
