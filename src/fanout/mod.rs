@@ -14,6 +14,7 @@ mod locked;
 mod observed;
 mod options;
 mod plan;
+mod referrers_fallback;
 mod replication;
 mod repository;
 mod scan;

@@ -489,6 +489,9 @@ async fn put_manifests(lane: &Sending<'_>, image: &LocalImage) {
     if result.is_ok() {
         result = put_cosign_tags(session, image).await;
     }
+    if result.is_ok() {
+        result = super::referrers_fallback::keep_fallback_tags(session, image).await;
+    }
     let Ok(mut state) = lane.state.lock() else {
         return;
     };

@@ -40,7 +40,7 @@ pub async fn verify_region(
 /// Every referrer that travelled is listed among its subject's referrers with its artifact
 /// type. Referrers of the destination's own (ECR managed signing signs each region itself) are
 /// logged, never a failure. A registry without the referrers API lists what its fallback tag
-/// holds; there, referrers stored by digest are enough.
+/// holds, which phase 1 kept up to date.
 async fn check_referrers_listed(
     client: &RegistryClient,
     image: &LocalImage,
@@ -54,8 +54,7 @@ async fn check_referrers_listed(
             anyhow::anyhow!("{where_}: verify: list the referrers of {subject}: {e}")
         })?;
         if source == crate::registry::ReferrersSource::FallbackTag {
-            info!(%subject, "{where_}: no referrers API; the referrers are stored by digest");
-            continue;
+            info!(%subject, "{where_}: no referrers API; checking its fallback tag");
         }
         for referrer in image
             .referrers

@@ -372,3 +372,75 @@ async fn verify_requires_the_signature_in_every_region() {
         &["invalid input `require-referrers`: 'signatures' is not valid"],
     );
 }
+
+#[tokio::test]
+async fn without_the_referrers_api_the_fallback_tag_gains_the_referrer_and_keeps_the_others() {
+    let env = environment().await;
+    let (image, digest) = single_manifest_image(&env, "fallback");
+    let (media_type, size) = stage(&env, &image).await;
+    let subject = Subject {
+        media_type: &media_type,
+        digest: &digest,
+        size,
+    };
+    let signature = refer(&env, &subject, (SIGNATURE, b"the build's signature")).await;
+    // us-east-1 answers like a registry without the referrers API, and already has a fallback
+    // index listing a signature someone else put there.
+    let east = env.region("us-east-1");
+    east.control()
+        .disable(crate::harness::Emulation::ReferrersApi);
+    let direct = east.direct_url();
+    let other = push_referrer(
+        (&direct, east.password()),
+        "web",
+        &subject,
+        (SIGNATURE, b"another signer's signature"),
+    )
+    .await;
+    let other_raw = skopeo::inspect_raw(east, "web", &other).await.unwrap();
+    let tag = format!("sha256-{}", digest.trim_start_matches("sha256:"));
+    let existing = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": other,
+            "size": other_raw.len(),
+            "artifactType": SIGNATURE,
+        }],
+    });
+    let put = reqwest::Client::new()
+        .put(format!("{direct}/v2/web/manifests/{tag}"))
+        .basic_auth(crate::harness::registry::USER, Some(east.password()))
+        .header("content-type", "application/vnd.oci.image.index.v1+json")
+        .body(serde_json::to_vec(&existing).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "{}", put.text().await.unwrap());
+    let out = promote(&env, &[]).await;
+    assert!(out.success(), "{out}");
+    let index: serde_json::Value =
+        serde_json::from_slice(&skopeo::inspect_raw(east, "web", &tag).await.unwrap()).unwrap();
+    let mut listed: Vec<&str> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["digest"].as_str().unwrap())
+        .collect();
+    listed.sort_unstable();
+    let mut expected = [other.as_str(), signature.as_str()];
+    expected.sort_unstable();
+    assert_eq!(
+        listed, expected,
+        "us-east-1's fallback index: ours added, theirs kept"
+    );
+    assert!(
+        skopeo::inspect_raw(env.region("eu-west-1"), "web", &tag)
+            .await
+            .is_err(),
+        "eu-west-1 has the referrers API: no fallback tag written there"
+    );
+    let again = promote(&env, &[]).await;
+    assert!(again.success(), "{again}");
+}
