@@ -55,6 +55,12 @@ pub(super) async fn run_resolved(
              or tagged in any region"
         ),
     };
+    let obtained = if config.handoff.attestations_as_referrers {
+        crate::image::attestation_referrers::attestations_as_referrers(obtained)
+            .map_err(|e| crate::error::InputError::new("attestations", format!("{e:#}")))?
+    } else {
+        obtained
+    };
     let image = lambda::prepare_for_lambda(obtained, &config)?;
     info!(digest = %image.top.digest, media_type = %image.top.media_type,
           platforms = ?image.platforms, blobs = image.blobs.len(), bytes = image.blob_bytes(),

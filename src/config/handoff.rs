@@ -48,6 +48,9 @@ pub struct HandoffOptions {
     pub uri_format: ImageUriFormat,
     /// Refuse indexes Lambda cannot run; unwrap a one-platform index.
     pub lambda_compatible: bool,
+    /// `attestations: referrers`: BuildKit's attestation manifests leave the index and travel
+    /// as referrers of their platform manifests (`index`, the default, keeps them in it).
+    pub attestations_as_referrers: bool,
     /// ECS task definitions to render after a successful push, if asked for.
     pub ecs: Option<EcsRendering>,
 }
@@ -67,6 +70,16 @@ pub fn resolve_handoff(raw: &RawInputs, targets: &[Target]) -> Result<HandoffOpt
     Ok(HandoffOptions {
         uri_format: ImageUriFormat::from_input(raw)?,
         lambda_compatible: raw.bool("lambda-compatible", false)?,
+        attestations_as_referrers: match raw.get("attestations").map(str::trim) {
+            None | Some("index") => false,
+            Some("referrers") => true,
+            Some(other) => {
+                return Err(InputError::new(
+                    "attestations",
+                    format!("'{other}' is not valid; use index or referrers"),
+                ));
+            }
+        },
         ecs: resolve_ecs(raw, targets)?,
     })
 }

@@ -6,6 +6,7 @@
 
 mod archive;
 pub mod arrival;
+pub mod attestation_referrers;
 pub mod blob_read;
 pub mod created;
 pub mod descriptor;

@@ -444,3 +444,65 @@ async fn without_the_referrers_api_the_fallback_tag_gains_the_referrer_and_keeps
     let again = promote(&env, &[]).await;
     assert!(again.success(), "{again}");
 }
+
+#[tokio::test]
+async fn attestations_as_referrers_give_lambda_a_single_manifest_that_keeps_its_provenance() {
+    let env = TestEnv::start(&DESTINATIONS).await;
+    let dir = env.path("layout-buildkit");
+    let index = ecr_fanout::image::index_fixtures::write_index_layout(
+        &dir,
+        "buildkit",
+        &["linux/amd64"],
+        true,
+    )
+    .unwrap();
+    let raw = std::fs::read(dir.join("blobs/sha256").join(index.hex())).unwrap();
+    let index_json: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+    let platform = index_json["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["platform"]["architecture"] == "amd64")
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = push_ok(
+        &env,
+        &format!("oci:{}", dir.display()),
+        "web",
+        &[
+            "--tags",
+            "v1",
+            "--create-repository",
+            "--attestations",
+            "referrers",
+            "--lambda-compatible",
+        ],
+    )
+    .await;
+    assert_eq!(
+        report(&out)["digest"],
+        platform.as_str(),
+        "the platform manifest is the image"
+    );
+    let attestation = report(&out)["referrers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for name in DESTINATIONS {
+        let region = env.region(name);
+        let served = skopeo::inspect_raw(region, "web", "v1").await.unwrap();
+        let served: serde_json::Value = serde_json::from_slice(&served).unwrap();
+        assert_eq!(
+            served["mediaType"], "application/vnd.oci.image.manifest.v1+json",
+            "{name}"
+        );
+    }
+    assert_listed_everywhere(
+        &env,
+        &platform,
+        &[(attestation, "application/vnd.in-toto+json".to_string())],
+    )
+    .await;
+}

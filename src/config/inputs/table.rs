@@ -156,6 +156,7 @@ pub static INPUTS: &[InputSpec] = &[
     text("image-uri-format", Outputs, "digest (REPO@sha256:…), tag (REPO:TAG) or tag-and-digest (REPO:TAG@sha256:…) [default: digest]").default("digest")
         .verify_as("digest, tag or tag-and-digest: how URIs in the outputs name the image [default: digest]"),
     flag("lambda-compatible", Gates, "Refuse images AWS Lambda cannot run; a one-platform index is pushed as its one manifest [default: false]").default("false"),
+    text("attestations", Gates, "index (BuildKit attestation manifests stay in the index) or referrers (they become referrers of their platform manifests; a one-platform build is pushed as its single manifest) [default: index]").default("index"),
     text("registry-endpoints", Destinations, "REGION=URL pairs overriding a region's registry endpoint (VPC endpoints, proxies, tests)").verify(),
     text("endpoint-style", Destinations, "standard, fips or dualstack registry host names [default: standard]").default("standard").verify(),
     flag("json", Outputs, "Print one JSON report on stdout [default: false]").default("false").verify(),
