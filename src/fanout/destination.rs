@@ -29,6 +29,8 @@ pub struct Outcome {
     pub finished_after: Option<f64>,
     /// The vulnerability scan, when the destination was scanned (or, in a dry run, would be).
     pub scan: Option<ScanReport>,
+    /// The referrers verification found listed for the image.
+    pub referrers: Vec<crate::report::ListedReferrer>,
 }
 
 /// A destination's failure as the report gives it.
@@ -101,6 +103,7 @@ impl Destination {
         report.manifests_put = uploaded.manifests_put;
         report.tags_moved = self.outcome.tags_moved.clone();
         report.scan = self.outcome.scan.clone();
+        report.referrers = self.outcome.referrers.clone();
         if let Some(seconds) = self.outcome.finished_after {
             report.seconds = seconds;
             let changed = uploaded.blobs_uploaded

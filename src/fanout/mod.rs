@@ -372,11 +372,16 @@ async fn verify_all(
         .iter_mut()
         .filter(|d| !d.failed())
         .map(|d| async move {
-            let error = verify::verify_region(&d.session, image, concurrency)
-                .await
-                .err()?;
-            d.fail(&error);
-            Some((d.id().to_string(), error))
+            match verify::verify_region(&d.session, image, concurrency).await {
+                Ok(listed) => {
+                    d.outcome.referrers = listed;
+                    None
+                }
+                Err(error) => {
+                    d.fail(&error);
+                    Some((d.id().to_string(), error))
+                }
+            }
         });
     join_all(checks).await.into_iter().flatten().collect()
 }

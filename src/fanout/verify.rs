@@ -11,13 +11,14 @@ use super::session::RegionSession;
 use crate::error::VerificationFailed;
 use crate::image::{Digest, LocalImage};
 use crate::registry::{FetchedManifest, RegistryClient};
+use crate::report::ListedReferrer;
 
-/// Verifies that `session`'s region serves exactly `image`.
+/// Verifies that `session`'s region serves exactly `image`; the referrers it lists for it.
 pub async fn verify_region(
     session: &RegionSession,
     image: &LocalImage,
     concurrency: usize,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<ListedReferrer>> {
     let client = session.registry()?;
     let where_ = session.describe();
     let manifests = try_join_all(
@@ -31,10 +32,10 @@ pub async fn verify_region(
         tokio::join!(manifests, check_blobs(client, &blobs, concurrency, &where_));
     manifests?;
     blobs?;
-    check_referrers_listed(client, image, &where_).await?;
+    let listed = check_referrers_listed(client, image, &where_).await?;
     info!(region = %session.target.region, manifests = image.manifests_in_push_order().count(),
           blobs = image.blobs.len(), "verified: every manifest re-hashed, every blob present");
-    Ok(())
+    Ok(listed)
 }
 
 /// Every referrer that travelled is listed among its subject's referrers with its artifact
@@ -45,7 +46,8 @@ async fn check_referrers_listed(
     client: &RegistryClient,
     image: &LocalImage,
     where_: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<ListedReferrer>> {
+    let mut found = Vec::new();
     let mut subjects: Vec<Digest> = image.referrers.iter().filter_map(|r| r.subject()).collect();
     subjects.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     subjects.dedup();
@@ -90,8 +92,13 @@ async fn check_referrers_listed(
         if own > 0 {
             info!(%subject, own, "{where_}: also lists referrers of its own (kept)");
         }
+        found.extend(listed.into_iter().map(|d| ListedReferrer {
+            own: !image.referrers.iter().any(|r| r.digest == d.digest),
+            digest: d.digest,
+            artifact_type: d.artifact_type,
+        }));
     }
-    Ok(())
+    Ok(found)
 }
 
 /// HEADs every blob (`concurrency` × 2 at a time); a missing one is `VerificationFailed`.

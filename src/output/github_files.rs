@@ -40,8 +40,15 @@ pub fn append_summary(path: &Path, report: &Report) -> anyhow::Result<()> {
         RunStatus::Failed => format!("ecr-fanout {} failed", report.command),
         RunStatus::Succeeded => format!("ecr-fanout {}", report.command),
     };
+    // The referrers column appears when some destination lists referrers for the image.
+    let with_referrers = report.regions.iter().any(|r| !r.referrers.is_empty());
+    let (referrers_head, referrers_rule) = if with_referrers {
+        (" referrers |", "---:|")
+    } else {
+        ("", "")
+    };
     let mut text = format!(
-        "### {title}\n\nDigest `{}` · tags {} · {} image bytes\n\n| region | repository | image | bytes uploaded | time | status |\n|---|---|---|---:|---:|---|\n",
+        "### {title}\n\nDigest `{}` · tags {} · {} image bytes\n\n| region | repository | image | bytes uploaded | time | status |{referrers_head}\n|---|---|---|---:|---:|---|{referrers_rule}\n",
         report.digest,
         report
             .tags
@@ -52,9 +59,18 @@ pub fn append_summary(path: &Path, report: &Report) -> anyhow::Result<()> {
         report.image_bytes
     );
     for r in &report.regions {
+        let referrers = if with_referrers {
+            let own = r.referrers.iter().filter(|l| l.own).count();
+            match own {
+                0 => format!(" {} |", r.referrers.len()),
+                own => format!(" {} ({own} its own) |", r.referrers.len()),
+            }
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             text,
-            "| {} | {} | `{}` | {} | {:.1} s | {} |",
+            "| {} | {} | `{}` | {} | {:.1} s | {} |{referrers}",
             r.label(),
             r.repository,
             r.image,

@@ -207,6 +207,10 @@ pub struct RegionReport {
     /// The vulnerability scan, when `scan` is not `off` and the destination is scanned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scan: Option<ScanReport>,
+    /// The referrers this destination lists for the image after verification: those that
+    /// travelled and any of its own (`own: true`, such as ECR managed signing's).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub referrers: Vec<ListedReferrer>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// What kind of failure `error` is: `input`, `operation`, `verification` or `gate`.
@@ -245,6 +249,7 @@ impl RegionReport {
             seconds: 0.0,
             unchecked: Vec::new(),
             scan: None,
+            referrers: Vec::new(),
             error: None,
             error_kind: None,
         }
@@ -287,6 +292,15 @@ pub struct ImageSummary {
     pub source: Option<SourceSummary>,
     /// The signatures, SBOMs and attestations that travelled with the image.
     pub referrers: Vec<ReferrerSummary>,
+}
+
+/// A referrer a destination lists for the image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ListedReferrer {
+    pub digest: Digest,
+    pub artifact_type: Option<String>,
+    /// The destination's own, not one that travelled with the image.
+    pub own: bool,
 }
 
 /// A referrer that travelled with the image: its digest, its artifact type and the manifest

@@ -506,3 +506,67 @@ async fn attestations_as_referrers_give_lambda_a_single_manifest_that_keeps_its_
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_destination_with_a_signature_of_its_own_passes_and_reports_it() {
+    let env = environment().await;
+    let (image, digest) = single_manifest_image(&env, "own-signature");
+    let (media_type, size) = stage(&env, &image).await;
+    let subject = Subject {
+        media_type: &media_type,
+        digest: &digest,
+        size,
+    };
+    let travelled = refer(&env, &subject, (SIGNATURE, b"the build's signature")).await;
+    // eu-west-1 signs what arrives there itself (as ECR managed signing does).
+    let west = env.region("eu-west-1");
+    let own = push_referrer(
+        (&west.direct_url(), west.password()),
+        "web",
+        &subject,
+        ("application/vnd.cncf.notary.signature", b"eu-west-1's own"),
+    )
+    .await;
+    let summary = env.path("step-summary.md");
+    let endpoints: Vec<String> = DESTINATIONS
+        .iter()
+        .map(|r| format!("{r}={}", env.region(r).proxy_url()))
+        .collect();
+    let mut cmd = ecr_fanout(&env);
+    cmd.env("GITHUB_STEP_SUMMARY", &summary)
+        .args(["push", "--json", "--image"])
+        .arg(format!("docker://{STAGING}/staging/web:v1"))
+        .args([
+            "--source-registry-endpoint",
+            &env.region("staging").proxy_url(),
+        ])
+        .args(["--regions", &DESTINATIONS.join(","), "--repository", "web"])
+        .args(["--registry-endpoints", &endpoints.join(",")])
+        .args(["--tags", "prod", "--create-repository"]);
+    let out = run(cmd).await;
+    assert!(out.success(), "{out}");
+    let report = report(&out);
+    let listed = |region: &str| -> Vec<(String, bool)> {
+        let mut listed: Vec<(String, bool)> =
+            crate::repository_support::region_report(&report, region)["referrers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r["digest"].as_str().unwrap().to_string(),
+                        r["own"].as_bool().unwrap(),
+                    )
+                })
+                .collect();
+        listed.sort();
+        listed
+    };
+    let mut west_expected = vec![(travelled.clone(), false), (own, true)];
+    west_expected.sort();
+    assert_eq!(listed("eu-west-1"), west_expected);
+    assert_eq!(listed("us-east-1"), [(travelled, false)]);
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert!(summary.contains("| referrers |"), "{summary}");
+    assert!(summary.contains("| 2 (1 its own) |"), "{summary}");
+}
