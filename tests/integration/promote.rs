@@ -11,9 +11,11 @@ use crate::harness::token_registry::TokenRegistry;
 use crate::harness::{Emulation, RunOutput, TestEnv, ecr_fanout, run, skopeo};
 use crate::scenario::*;
 
-const STAGING: &str = "123456789012.dkr.ecr.us-west-2.amazonaws.com";
+/// The staging registry's ECR host (the "staging" region of the test environment).
+pub(crate) const STAGING: &str = "123456789012.dkr.ecr.us-west-2.amazonaws.com";
 
-async fn environment() -> TestEnv {
+/// A staging registry (us-west-2) and two destinations, us-east-1 and eu-west-1.
+pub(crate) async fn environment() -> TestEnv {
     TestEnv::start_named(&[
         ("staging", "us-west-2"),
         ("us-east-1", "us-east-1"),
@@ -23,7 +25,7 @@ async fn environment() -> TestEnv {
 }
 
 /// Puts `image` as `staging/web:v1` into the staging registry with ecr-fanout itself.
-async fn stage(env: &TestEnv, image: &str) {
+pub(crate) async fn stage(env: &TestEnv, image: &str) {
     let staging = env.region("staging");
     let mut cmd = ecr_fanout(env);
     cmd.args([
@@ -44,7 +46,7 @@ async fn stage(env: &TestEnv, image: &str) {
 }
 
 /// `push --json --image IMAGE` to us-east-1 and eu-west-1 as `web`, as a GitHub step.
-fn promote_command(env: &TestEnv, image: &str) -> std::process::Command {
+pub(crate) fn promote_command(env: &TestEnv, image: &str) -> std::process::Command {
     let endpoints = format!(
         "us-east-1={},eu-west-1={}",
         env.region("us-east-1").proxy_url(),

@@ -6,69 +6,58 @@
 
 use crate::harness::artifacts::{Subject, list_referrers, push_referrer, push_tagged_artifact};
 use crate::harness::{TestEnv, ecr_fanout, run, skopeo};
+use crate::promote::{STAGING, environment, promote_command, stage};
 use crate::scenario::*;
 
-const STAGING: &str = "123456789012.dkr.ecr.us-west-2.amazonaws.com";
 const SIGNATURE: &str = "application/vnd.dev.cosign.artifact.sig.v1+json";
 const SBOM: &str = "application/spdx+json";
 const DESTINATIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 
-async fn environment() -> TestEnv {
-    TestEnv::start_named(&[
-        ("staging", "us-west-2"),
-        ("us-east-1", "us-east-1"),
-        ("eu-west-1", "eu-west-1"),
-    ])
-    .await
+/// An image staged as `staging/web:v1`: its digest, media type and size, to refer to it.
+struct Staged {
+    digest: String,
+    media_type: String,
+    size: u64,
 }
 
-/// `image` pushed to staging as `staging/web:v1`; the top manifest's (media type, size).
-async fn stage(env: &TestEnv, image: &str) -> (String, u64) {
-    let staging = env.region("staging");
-    let mut cmd = ecr_fanout(env);
-    cmd.args([
-        "push",
-        "--image",
-        image,
-        "--tags",
-        "v1",
-        "--create-repository",
-    ])
-    .args(["--regions", "us-west-2", "--repository", "staging/web"])
-    .args([
-        "--registry-endpoints",
-        &format!("us-west-2={}", staging.proxy_url()),
-    ]);
-    let out = run(cmd).await;
-    assert!(out.success(), "staging push: {out}");
-    let raw = skopeo::inspect_raw(staging, "staging/web", "v1")
+impl Staged {
+    fn subject(&self) -> Subject<'_> {
+        Subject {
+            media_type: &self.media_type,
+            digest: &self.digest,
+            size: self.size,
+        }
+    }
+}
+
+/// `image` staged; what a referrer needs to name it.
+async fn stage_and_describe(env: &TestEnv, image: &str) -> Staged {
+    stage(env, image).await;
+    let raw = skopeo::inspect_raw(env.region("staging"), "staging/web", "v1")
         .await
         .unwrap();
     let manifest: serde_json::Value = serde_json::from_slice(&raw).unwrap();
-    (
-        manifest["mediaType"].as_str().unwrap().to_string(),
-        raw.len() as u64,
-    )
+    Staged {
+        digest: skopeo::sha256_digest(&raw),
+        media_type: manifest["mediaType"].as_str().unwrap().to_string(),
+        size: raw.len() as u64,
+    }
 }
 
 /// `push --json` of `docker://STAGING/staging/web:v1` to both destinations as `web:prod`.
+fn promote_cmd(env: &TestEnv, extra: &[&str]) -> std::process::Command {
+    let mut cmd = promote_command(env, &format!("docker://{STAGING}/staging/web:v1"));
+    cmd.args([
+        "--source-registry-endpoint",
+        &env.region("staging").proxy_url(),
+    ])
+    .args(["--tags", "prod", "--create-repository"])
+    .args(extra);
+    cmd
+}
+
 async fn promote(env: &TestEnv, extra: &[&str]) -> crate::harness::RunOutput {
-    let endpoints: Vec<String> = DESTINATIONS
-        .iter()
-        .map(|r| format!("{r}={}", env.region(r).proxy_url()))
-        .collect();
-    let mut cmd = ecr_fanout(env);
-    cmd.args(["push", "--json", "--image"])
-        .arg(format!("docker://{STAGING}/staging/web:v1"))
-        .args([
-            "--source-registry-endpoint",
-            &env.region("staging").proxy_url(),
-        ])
-        .args(["--regions", &DESTINATIONS.join(","), "--repository", "web"])
-        .args(["--registry-endpoints", &endpoints.join(",")])
-        .args(["--tags", "prod", "--create-repository"])
-        .args(extra);
-    run(cmd).await
+    run(promote_cmd(env, extra)).await
 }
 
 /// Puts a referrer of `subject` into staging/web at the staging registry itself.
@@ -110,13 +99,9 @@ async fn assert_listed_everywhere(env: &TestEnv, subject: &str, expected: &[(Str
 #[tokio::test]
 async fn a_signature_an_sbom_and_a_cosign_tag_travel_with_a_promoted_image() {
     let env = environment().await;
-    let (image, digest) = single_manifest_image(&env, "signed");
-    let (media_type, size) = stage(&env, &image).await;
-    let subject = Subject {
-        media_type: &media_type,
-        digest: &digest,
-        size,
-    };
+    let (image, _) = single_manifest_image(&env, "signed");
+    let staged = stage_and_describe(&env, &image).await;
+    let (digest, subject) = (staged.digest.clone(), staged.subject());
     let signature = refer(&env, &subject, (SIGNATURE, b"a signature")).await;
     let sbom = refer(&env, &subject, (SBOM, br#"{"spdxVersion":"SPDX-2.3"}"#)).await;
     let staging = env.region("staging");
@@ -336,13 +321,9 @@ async fn verify_requiring(env: &TestEnv, kinds: &str) -> crate::harness::RunOutp
 #[tokio::test]
 async fn verify_requires_the_signature_in_every_region() {
     let env = environment().await;
-    let (image, digest) = single_manifest_image(&env, "drill");
-    let (media_type, size) = stage(&env, &image).await;
-    let subject = Subject {
-        media_type: &media_type,
-        digest: &digest,
-        size,
-    };
+    let (image, _) = single_manifest_image(&env, "drill");
+    let staged = stage_and_describe(&env, &image).await;
+    let (digest, subject) = (staged.digest.clone(), staged.subject());
     let signature = refer(&env, &subject, (SIGNATURE, b"the signature")).await;
     assert!(promote(&env, &[]).await.success());
     let passed = verify_requiring(&env, "signature").await;
@@ -376,13 +357,9 @@ async fn verify_requires_the_signature_in_every_region() {
 #[tokio::test]
 async fn without_the_referrers_api_the_fallback_tag_gains_the_referrer_and_keeps_the_others() {
     let env = environment().await;
-    let (image, digest) = single_manifest_image(&env, "fallback");
-    let (media_type, size) = stage(&env, &image).await;
-    let subject = Subject {
-        media_type: &media_type,
-        digest: &digest,
-        size,
-    };
+    let (image, _) = single_manifest_image(&env, "fallback");
+    let staged = stage_and_describe(&env, &image).await;
+    let (digest, subject) = (staged.digest.clone(), staged.subject());
     let signature = refer(&env, &subject, (SIGNATURE, b"the build's signature")).await;
     // us-east-1 answers like a registry without the referrers API, and already has a fallback
     // index listing a signature someone else put there.
@@ -510,13 +487,9 @@ async fn attestations_as_referrers_give_lambda_a_single_manifest_that_keeps_its_
 #[tokio::test]
 async fn a_destination_with_a_signature_of_its_own_passes_and_reports_it() {
     let env = environment().await;
-    let (image, digest) = single_manifest_image(&env, "own-signature");
-    let (media_type, size) = stage(&env, &image).await;
-    let subject = Subject {
-        media_type: &media_type,
-        digest: &digest,
-        size,
-    };
+    let (image, _) = single_manifest_image(&env, "own-signature");
+    let staged = stage_and_describe(&env, &image).await;
+    let subject = staged.subject();
     let travelled = refer(&env, &subject, (SIGNATURE, b"the build's signature")).await;
     // eu-west-1 signs what arrives there itself (as ECR managed signing does).
     let west = env.region("eu-west-1");
@@ -528,21 +501,8 @@ async fn a_destination_with_a_signature_of_its_own_passes_and_reports_it() {
     )
     .await;
     let summary = env.path("step-summary.md");
-    let endpoints: Vec<String> = DESTINATIONS
-        .iter()
-        .map(|r| format!("{r}={}", env.region(r).proxy_url()))
-        .collect();
-    let mut cmd = ecr_fanout(&env);
-    cmd.env("GITHUB_STEP_SUMMARY", &summary)
-        .args(["push", "--json", "--image"])
-        .arg(format!("docker://{STAGING}/staging/web:v1"))
-        .args([
-            "--source-registry-endpoint",
-            &env.region("staging").proxy_url(),
-        ])
-        .args(["--regions", &DESTINATIONS.join(","), "--repository", "web"])
-        .args(["--registry-endpoints", &endpoints.join(",")])
-        .args(["--tags", "prod", "--create-repository"]);
+    let mut cmd = promote_cmd(&env, &[]);
+    cmd.env("GITHUB_STEP_SUMMARY", &summary);
     let out = run(cmd).await;
     assert!(out.success(), "{out}");
     let report = report(&out);
