@@ -4,8 +4,11 @@
 
 FROM docker.io/library/rust:1.95-slim-bookworm AS build
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
-COPY src ./src
+# The whole package (its manifest declares the benchmark and a build script), minus what
+# .dockerignore leaves out. The context has no .git: pass the commit for `--version` with
+# `--build-arg ECR_FANOUT_COMMIT=$(git rev-parse --short=12 HEAD)`.
+COPY . ./
+ARG ECR_FANOUT_COMMIT
 RUN cargo build --release --locked --bin ecr-fanout \
  && strip target/release/ecr-fanout
 

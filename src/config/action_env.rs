@@ -74,7 +74,7 @@ fn unknown_input(variable: &str) -> UnknownInput {
 pub fn closest_input(given: &str) -> &'static str {
     let given = given.to_lowercase().replace('_', "-");
     action_inputs()
-        .min_by_key(|input| edit_distance(&given, input))
+        .min_by_key(|input| strsim::levenshtein(&given, input))
         .unwrap_or("regions")
 }
 
@@ -116,21 +116,6 @@ pub fn for_command(mut raw: RawInputs) -> Result<(ActionCommand, RawInputs), Inp
         ));
     }
     Ok((command, raw))
-}
-
-/// Levenshtein distance over characters.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
 
 #[cfg(test)]
@@ -243,10 +228,10 @@ mod tests {
     }
 
     #[test]
-    fn distances() {
-        assert_eq!(edit_distance("regoins", "regions"), 2);
-        assert_eq!(edit_distance("", "tags"), 4);
-        assert_eq!(edit_distance("tag", "tags"), 1);
+    fn closest_inputs() {
+        assert_eq!(closest_input("regoins"), "regions");
+        assert_eq!(closest_input("tag"), "tags");
         assert_eq!(closest_input("dryrun"), "dry-run");
+        assert_eq!(closest_input("DRY_RUN"), "dry-run");
     }
 }

@@ -48,11 +48,19 @@ const ABOUT_MERGE: &str = "Join per-platform images that earlier jobs pushed by 
 const ABOUT_VERIFY: &str = "Deep-verify an image already in the registries: every region \
      serves it whole, and the same digest everywhere (failover drills, replication checks)";
 
+/// `--version`: the package version and the commit the binary was built from (`build.rs`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("ECR_FANOUT_BUILD_COMMIT"),
+    ")"
+);
+
 impl Cli {
     /// The whole command line: global options and one subcommand per command.
     pub fn command() -> clap::Command {
         clap::Command::new("ecr-fanout")
-            .version(env!("CARGO_PKG_VERSION"))
+            .version(VERSION)
             .about(
                 "Build or read a container image, push the same bytes to Amazon ECR in \
                  several regions, verify every region, then move the tags",

@@ -43,6 +43,7 @@ mod action;
 mod action_entry;
 mod action_yml;
 mod ci_examples;
+mod packaging;
 mod user_text;
 
 mod replication;
