@@ -1,5 +1,6 @@
 //! What a release is built from: `--version` names the checkout's commit, and the files the
-//! `Dockerfile` copies (minus `.dockerignore`) are a package cargo builds.
+//! `Dockerfile` copies (minus `.dockerignore`) are a package cargo builds; the binary links one
+//! HTTP stack and one TLS stack.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -181,4 +182,50 @@ fn host_triple() -> String {
         .find_map(|line| line.strip_prefix("host: "))
         .expect("rustc -vV names the host")
         .to_owned()
+}
+
+/// The versions of `name` the binary's dependency tree holds (normal dependencies, this host).
+fn versions_in_tree(root: &Path, name: &str) -> Vec<String> {
+    let output = Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "--offline",
+            "--locked",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+        ])
+        .args(["--target", &host_triple()])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "cargo tree: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut versions: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            (words.next() == Some(name)).then(|| words.next().unwrap_or_default().to_string())
+        })
+        .collect();
+    versions.sort();
+    versions.dedup();
+    versions
+}
+
+#[test]
+fn one_http_stack_and_one_tls_stack() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for name in ["hyper", "rustls", "h2", "http"] {
+        let versions = versions_in_tree(root, name);
+        assert_eq!(
+            versions.len(),
+            1,
+            "{name} in the dependency tree: {versions:?}"
+        );
+    }
 }
