@@ -248,28 +248,17 @@ async fn index_contribution(
     }
     let mut entries = Vec::new();
     for descriptor in images.into_iter().chain(attestations) {
-        let fetched = reader
-            .client
-            .get_manifest(descriptor.digest.as_str())
-            .await
-            .map_err(|e| anyhow!("{}: read manifest {}: {e}", reader.name, descriptor.digest))?
-            .ok_or_else(|| {
-                InputError::new(
-                    "sources",
-                    format!(
-                        "manifest {} of index {source} is missing in {}",
-                        descriptor.digest, reader.name
-                    ),
-                )
-            })?;
-        if fetched.digest != descriptor.digest {
-            return Err(VerificationFailed(format!(
-                "{}: manifest {} was served with other bytes (hashing to {})",
-                reader.name, descriptor.digest, fetched.digest
-            ))
-            .into());
-        }
-        let child = ManifestBlob::parse(fetched.bytes, Some(&descriptor.media_type))?;
+        let child = super::read_described(&reader.client, &reader.name, descriptor, || {
+            InputError::new(
+                "sources",
+                format!(
+                    "manifest {} of index {source} is missing in {}",
+                    descriptor.digest, reader.name
+                ),
+            )
+            .into()
+        })
+        .await?;
         if child.is_index() {
             return Err(InputError::new(
                 "sources",

@@ -237,32 +237,14 @@ impl Walk<'_> {
                 if referrers.iter().any(|r| r.digest == descriptor.digest) {
                     continue;
                 }
-                let fetched = self
-                    .client
-                    .get_manifest(descriptor.digest.as_str())
-                    .await
-                    .map_err(|e| {
-                        anyhow!(
-                            "source {}: read referrer {}: {e}",
-                            self.reference,
-                            descriptor.digest
-                        )
-                    })?
-                    .ok_or_else(|| {
-                        anyhow!(
-                            "source {}: referrer {} of {subject} is listed but missing",
-                            self.reference,
-                            descriptor.digest
-                        )
-                    })?;
-                if fetched.digest != descriptor.digest {
-                    return Err(VerificationFailed(format!(
-                        "source {}: referrer {} was served with other bytes (hashing to {})",
-                        self.reference, descriptor.digest, fetched.digest
-                    ))
-                    .into());
-                }
-                let referrer = ManifestBlob::parse(fetched.bytes, Some(&descriptor.media_type))?;
+                let origin = format!("source {}", self.reference);
+                let referrer = read_described(self.client, &origin, &descriptor, || {
+                    anyhow!(
+                        "{origin}: referrer {} of {subject} is listed but missing",
+                        descriptor.digest
+                    )
+                })
+                .await?;
                 if referrer.is_index() {
                     tracing::warn!(source = %self.reference, referrer = %referrer.digest,
                                    "an index as a referrer does not travel (only manifests do)");
@@ -347,39 +329,45 @@ impl Walk<'_> {
                 if !self.seen_manifests.insert(descriptor.digest.clone()) {
                     continue;
                 }
-                let fetched = self
-                    .client
-                    .get_manifest(descriptor.digest.as_str())
-                    .await
-                    .map_err(|e| {
-                        anyhow!(
-                            "source {}: read manifest {}: {e}",
-                            self.reference,
-                            descriptor.digest
-                        )
-                    })?
-                    .ok_or_else(|| {
-                        anyhow!(
-                            "source {}: manifest {} of index {} is missing",
-                            self.reference,
-                            descriptor.digest,
-                            manifest.digest
-                        )
-                    })?;
-                if fetched.digest != descriptor.digest {
-                    return Err(VerificationFailed(format!(
-                        "source {}: manifest {} was served with other bytes (hashing to {})",
-                        self.reference, descriptor.digest, fetched.digest
-                    ))
-                    .into());
-                }
-                let child = ManifestBlob::parse(fetched.bytes, Some(&descriptor.media_type))?;
+                let origin = format!("source {}", self.reference);
+                let child = read_described(self.client, &origin, &descriptor, || {
+                    anyhow!(
+                        "{origin}: manifest {} of index {} is missing",
+                        descriptor.digest,
+                        manifest.digest
+                    )
+                })
+                .await?;
                 self.visit(&child, depth + 1).await?;
                 self.children.push(child);
             }
             Ok(())
         })
     }
+}
+
+/// The manifest `descriptor` names, read from `client` as its exact bytes and checked against
+/// its digest (other bytes are `VerificationFailed`); `missing` is the error when it is absent.
+/// `origin` starts every message (`source docker://…`, or a destination).
+async fn read_described(
+    client: &RegistryClient,
+    origin: &str,
+    descriptor: &crate::image::Descriptor,
+    missing: impl FnOnce() -> anyhow::Error,
+) -> anyhow::Result<ManifestBlob> {
+    let fetched = client
+        .get_manifest(descriptor.digest.as_str())
+        .await
+        .map_err(|e| anyhow!("{origin}: read manifest {}: {e}", descriptor.digest))?
+        .ok_or_else(missing)?;
+    if fetched.digest != descriptor.digest {
+        return Err(VerificationFailed(format!(
+            "{origin}: manifest {} was served with other bytes (hashing to {})",
+            descriptor.digest, fetched.digest
+        ))
+        .into());
+    }
+    ManifestBlob::parse(fetched.bytes, Some(&descriptor.media_type))
 }
 
 /// A single manifest's platform, from its config blob (fetched now: a few KiB); empty when it
