@@ -20,6 +20,9 @@ pub enum Phase {
     /// Waiting for what ECR replication delivers: after phase 1 the image, after phase 2 the
     /// tags. It ends at once where no destination is replicated.
     ReplicationWait,
+    /// Waiting for ECR managed signing where the registry signs the image. It ends at once
+    /// where no registry does.
+    SigningWait,
     /// Every destination's manifests and blobs read back.
     Verify,
     /// The vulnerability scan gate: findings read in the scanned destinations before any tag

@@ -67,8 +67,8 @@ pub fn resolve_lock(
         }
         None => primary_region.to_string(),
     };
-    let lease = seconds(raw, "lock-lease", DEFAULT_LEASE_SECS, MIN_LEASE_SECS..=3600)?;
-    let timeout = seconds(raw, "lock-timeout", DEFAULT_LOCK_TIMEOUT_SECS, 0..=86_400)?;
+    let lease = raw.seconds("lock-lease", DEFAULT_LEASE_SECS, MIN_LEASE_SECS..=3600)?;
+    let timeout = raw.seconds("lock-timeout", DEFAULT_LOCK_TIMEOUT_SECS, 0..=86_400)?;
     let on_unavailable = raw.choice(
         "lock-on-unavailable",
         &[
@@ -98,29 +98,6 @@ pub fn resolve_tag_order(raw: &RawInputs) -> Result<TagOrder, InputError> {
         "tag-order",
         &[("any", TagOrder::Any), ("newer", TagOrder::Newer)],
     )
-}
-
-/// Whole seconds within `range`; absent gives `default`.
-fn seconds(
-    raw: &RawInputs,
-    name: &'static str,
-    default: u64,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<Duration, InputError> {
-    let Some(text) = raw.get(name) else {
-        return Ok(Duration::from_secs(default));
-    };
-    match text.trim().parse::<u64>() {
-        Ok(n) if range.contains(&n) => Ok(Duration::from_secs(n)),
-        _ => Err(InputError::new(
-            name,
-            format!(
-                "'{text}' is not valid; use whole seconds from {} to {}",
-                range.start(),
-                range.end()
-            ),
-        )),
-    }
 }
 
 /// DynamoDB's rule for table names: 3 to 255 of `[A-Za-z0-9_.-]`.

@@ -69,6 +69,8 @@ pub struct Config {
     pub lock: Option<lock::LockOptions>,
     /// Whether a tag may move to an older image (`tag-order`).
     pub tag_order: lock::TagOrder,
+    /// How long ECR managed signing may take at a destination (`signing-timeout`).
+    pub signing_timeout: std::time::Duration,
 }
 
 /// One destination: a repository in one account's registry in one region.

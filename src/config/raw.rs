@@ -110,6 +110,29 @@ impl RawInputs {
             )),
         }
     }
+
+    /// Whole seconds within `range`; absent gives `default`.
+    pub fn seconds(
+        &self,
+        name: &'static str,
+        default: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<std::time::Duration, InputError> {
+        let Some(text) = self.get(name) else {
+            return Ok(std::time::Duration::from_secs(default));
+        };
+        match text.trim().parse::<u64>() {
+            Ok(n) if range.contains(&n) => Ok(std::time::Duration::from_secs(n)),
+            _ => Err(InputError::new(
+                name,
+                format!(
+                    "'{text}' is not valid; use whole seconds from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            )),
+        }
+    }
 }
 
 /// Splits a comma- or newline-separated list.

@@ -81,6 +81,11 @@ fn resolve_with(
         handoff,
         scan: super::scan::resolve_scan(raw)?,
         tag_order: super::lock::resolve_tag_order(raw)?,
+        signing_timeout: raw.seconds(
+            "signing-timeout",
+            DEFAULT_SIGNING_TIMEOUT_SECS,
+            1..=86_400,
+        )?,
     })
 }
 
@@ -209,20 +214,14 @@ fn resolve_source_endpoint(
         .map_err(|e| InputError::new(NAME, e.message))
 }
 
+/// The default bound of the wait for ECR managed signing, in seconds.
+pub const DEFAULT_SIGNING_TIMEOUT_SECS: u64 = 600;
+
 /// The default stall bound, in seconds.
 pub const DEFAULT_STALL_TIMEOUT_SECS: u64 = 60;
 
 fn resolve_stall_timeout(raw: &RawInputs) -> Result<std::time::Duration, InputError> {
-    let Some(text) = raw.get("stall-timeout") else {
-        return Ok(std::time::Duration::from_secs(DEFAULT_STALL_TIMEOUT_SECS));
-    };
-    match text.trim().parse::<u64>() {
-        Ok(n) if (1..=3600).contains(&n) => Ok(std::time::Duration::from_secs(n)),
-        _ => Err(InputError::new(
-            "stall-timeout",
-            format!("'{text}' is not valid; use whole seconds from 1 to 3600"),
-        )),
-    }
+    raw.seconds("stall-timeout", DEFAULT_STALL_TIMEOUT_SECS, 1..=3600)
 }
 
 pub(super) fn resolve_endpoint_style(raw: &RawInputs) -> Result<EndpointStyle, InputError> {

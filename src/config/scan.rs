@@ -120,16 +120,7 @@ fn resolve_threshold(raw: &RawInputs) -> Result<Severity, InputError> {
 }
 
 fn resolve_timeout(raw: &RawInputs) -> Result<Duration, InputError> {
-    let Some(text) = raw.get("scan-timeout") else {
-        return Ok(Duration::from_secs(DEFAULT_SCAN_TIMEOUT_SECS));
-    };
-    match text.trim().parse::<u64>() {
-        Ok(n) if (1..=86_400).contains(&n) => Ok(Duration::from_secs(n)),
-        _ => Err(InputError::new(
-            "scan-timeout",
-            format!("'{text}' is not valid; use whole seconds from 1 to 86400"),
-        )),
-    }
+    raw.seconds("scan-timeout", DEFAULT_SCAN_TIMEOUT_SECS, 1..=86_400)
 }
 
 /// `CVE-2024-1234` or `CVE-2024-1234 until=2026-06-30`.

@@ -14,6 +14,7 @@ mod replication;
 mod repository;
 mod scanning;
 mod settings;
+mod signing;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata};
@@ -30,6 +31,7 @@ pub use replication::{
 pub use repository::{RepositoryInfo, RepositoryState};
 pub use scanning::{Finding, ScanProgress, ScanRead};
 pub use settings::CurrentSettings;
+pub use signing::{SigningConfigRead, SigningProgress, SigningRule, SigningStatusRead};
 
 /// Loads the shared AWS configuration once (credential chain, endpoint settings). ECR calls
 /// use the SDK's standard retry mode (throttling, 5xx and connection errors; 5 attempts with

@@ -31,6 +31,8 @@ pub struct Outcome {
     pub scan: Option<ScanReport>,
     /// The referrers verification found listed for the image.
     pub referrers: Vec<crate::report::ListedReferrer>,
+    /// How the wait for ECR managed signing ended, when the run waited there.
+    pub signing: Option<crate::report::SigningReport>,
 }
 
 /// A destination's failure as the report gives it.
@@ -90,6 +92,7 @@ impl Destination {
                 report.blobs_skipped = image.blobs.len() - plan.missing_blobs.len();
                 report.tags = plan.tags.clone();
                 report.unchecked = plan.unchecked.clone();
+                report.signing = plan.signing.report();
                 if let Some(refusal) = &plan.refusal {
                     report.error = Some(refusal.clone());
                     report.error_kind = Some(FailureKind::Input);
@@ -104,6 +107,9 @@ impl Destination {
         report.tags_moved = self.outcome.tags_moved.clone();
         report.scan = self.outcome.scan.clone();
         report.referrers = self.outcome.referrers.clone();
+        if let Some(signing) = &self.outcome.signing {
+            report.signing = Some(signing.clone());
+        }
         if let Some(seconds) = self.outcome.finished_after {
             report.seconds = seconds;
             let changed = uploaded.blobs_uploaded

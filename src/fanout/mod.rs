@@ -14,6 +14,7 @@ mod locked;
 mod observed;
 mod options;
 mod plan;
+mod poll;
 mod referrers_fallback;
 mod replication;
 mod repository;
@@ -22,6 +23,7 @@ mod scan_poll;
 mod scan_verdict;
 mod served_image;
 mod session;
+mod signing;
 mod tag;
 mod tag_order;
 mod upload;
@@ -160,6 +162,7 @@ async fn run_phases(
     };
     whole_plan::after_plan(options, destinations, replication_rules)?;
     whole_plan::warn_counted_referrers(options, image, destinations);
+    signing::warn_unreadable(destinations);
     whole_plan::refusals(destinations)?;
     if options.dry_run {
         scan::plan_scans(
@@ -191,6 +194,20 @@ async fn run_phases(
             replication::wait::await_replicated_copies(image, destinations, cancel),
         )
         .await?;
+        // ECR's signatures exist before verification lists each destination's referrers.
+        let unsigned = in_phase(
+            observer,
+            Phase::SigningWait,
+            signing::await_signatures(image, destinations, options.signing_timeout, cancel),
+        )
+        .await;
+        if !unsigned.is_empty() {
+            return Err(combine(
+                unsigned,
+                "ECR managed signing did not complete; no tag was moved in any region",
+            )
+            .into());
+        }
     }
     // Every region that holds the image is verified, also when another region failed, so one
     // run reports every problem (with its kind); no tag moves either way.

@@ -44,6 +44,8 @@ pub struct PhaseOptions<'a> {
     pub lock: Option<&'a LockOptions>,
     /// Whether a tag may move to an older image.
     pub tag_order: TagOrder,
+    /// How long ECR managed signing may take at a destination before the run fails.
+    pub signing_timeout: std::time::Duration,
 }
 
 impl<'a> PhaseOptions<'a> {
@@ -74,6 +76,7 @@ impl<'a> PhaseOptions<'a> {
             scan: &config.scan,
             lock: config.lock.as_ref(),
             tag_order: config.tag_order,
+            signing_timeout: config.signing_timeout,
         }
     }
 

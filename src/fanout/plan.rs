@@ -9,6 +9,7 @@ use futures::future::join_all;
 use super::options::PlanOptions;
 use super::repository::plan::{plan_changes, tag_rules_of};
 use super::session::RegionSession;
+use super::signing::{SigningPlan, plan_signing};
 use crate::config::TagRules;
 use crate::ecr::RepositoryState;
 use crate::image::{Digest, LocalImage};
@@ -30,6 +31,8 @@ pub struct RegionPlan {
     /// Settings, policies and replication for the repository (planned in `repository_plan`,
     /// made by `repository`).
     pub changes: crate::report::RepositoryChanges,
+    /// Whether ECR managed signing signs the image there (waited for before verification).
+    pub signing: SigningPlan,
 }
 
 impl RegionPlan {
@@ -97,6 +100,7 @@ pub async fn plan_region(
         unchecked: Vec::new(),
         refusal: None,
         changes: Default::default(),
+        signing: SigningPlan::Off,
     };
     if let Some(problem) = credentials_problem {
         plan.unchecked.push(format!(
@@ -105,15 +109,18 @@ pub async fn plan_region(
         ));
         return Ok(plan);
     }
-    // Login and repository lookup are independent: one round trip to the region, not two.
+    // Login, repository lookup and the signing configuration are independent: one round trip
+    // to the region, not three.
     let ecr = session.ecr.clone();
     let repository = session.target.repository.clone();
-    let (login, state) = tokio::join!(
+    let (login, state, signing) = tokio::join!(
         session.log_in(options.endpoint_style),
-        ecr.describe_repository(&repository)
+        ecr.describe_repository(&repository),
+        ecr.signing_configuration()
     );
     login?;
     let state = state?;
+    plan.signing = plan_signing(signing?, session);
     plan.repository = match state {
         RepositoryState::Exists(info) => super::repository::plan::existing(&info),
         RepositoryState::Missing if options.repository.create => RepositoryAction::Create,

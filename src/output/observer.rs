@@ -41,7 +41,7 @@ fn group_title(phase: Phase) -> Option<&'static str> {
         Phase::Verify => Some("ecr-fanout: verify every region"),
         Phase::Scan => Some("ecr-fanout: scan gate (vulnerability findings before any tag moves)"),
         Phase::Tags => Some("ecr-fanout: phase 2, move tags"),
-        Phase::ReplicationWait | Phase::Convergence => None,
+        Phase::ReplicationWait | Phase::SigningWait | Phase::Convergence => None,
     }
 }
 

@@ -18,6 +18,7 @@ macro_rules! display_as_word {
 mod convergence;
 mod repository;
 mod scan;
+mod signing;
 mod tags;
 
 pub use convergence::{Convergence, ConvergenceState};
@@ -26,6 +27,7 @@ pub use repository::{
     RepositoryChanges, Setting, SettingAction, SettingChange,
 };
 pub use scan::{ScanReport, ScanState, ScanType, Severity, WORST_LISTED, WorstFinding};
+pub use signing::{SigningReport, SigningState};
 pub use tags::{TagAction, TagPlan};
 
 use std::collections::BTreeMap;
@@ -211,6 +213,10 @@ pub struct RegionReport {
     /// travelled and any of its own (`own: true`, such as ECR managed signing's).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub referrers: Vec<ListedReferrer>,
+    /// ECR managed signing, when the registry's signing configuration signs the repository
+    /// (or could not be read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing: Option<SigningReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// What kind of failure `error` is: `input`, `operation`, `verification` or `gate`.
@@ -250,6 +256,7 @@ impl RegionReport {
             unchecked: Vec::new(),
             scan: None,
             referrers: Vec::new(),
+            signing: None,
             error: None,
             error_kind: None,
         }

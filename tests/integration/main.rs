@@ -23,6 +23,7 @@ mod grouped_errors;
 mod immutable;
 mod large_blobs;
 mod lock;
+mod managed_signing;
 mod merge;
 mod mount;
 mod observed_run;

@@ -140,6 +140,7 @@ pub static INPUTS: &[InputSpec] = &[
     text("lock-timeout", Gates, "Seconds to wait for another run's lock before failing [default: 600]").value("SECONDS").default("600"),
     text("lock-on-unavailable", Gates, "fail or proceed: when the lock's region cannot be reached [default: fail]").value("POLICY").default("fail"),
     flag("lock-create-table", Gates, "Create the lock table when it is missing [default: false]").default("false"),
+    text("signing-timeout", Gates, "Seconds to wait at a destination whose registry signs the image (ECR managed signing) for its signature before any tag moves [default: 600]").value("SECONDS").default("600"),
     text("tag-order", Gates, "any or newer: never move a tag to an older image [default: any]").value("ORDER").default("any"),
     flag("dry-run", Destinations, "Plan only: read what is there, write nothing anywhere [default: false]").default("false"),
     flag("verify", Gates, "Deep-verify every region before tagging [default: true]").default("true"),

@@ -7,24 +7,21 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use futures::future::join_all;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
 
 use crate::ecr::{DestinationStatus, ReplicationTarget, summarize_replication};
 use crate::fanout::destination::Destination;
 use crate::fanout::failures::{RegionFailure, grouped_message};
+use crate::fanout::poll::{Poll, Wait, poll_until};
 use crate::fanout::session::RegionSession;
 use crate::image::LocalImage;
 use crate::report::{ReplicationAction, ReplicationPlan};
 
 /// How long replicated copies (and, after phase 2, replicated tags) are waited for.
-pub const REPLICATION_WAIT: ReplicationWait = ReplicationWait {
+pub const REPLICATION_WAIT: Wait = Wait {
     timeout: Duration::from_secs(30 * 60),
     interval: Duration::from_secs(10),
 };
-/// A progress line at least this often while waiting, and whenever a status changes.
-const PROGRESS_EVERY: Duration = Duration::from_secs(60);
 
 /// After phase 1: waits until ECR reports the image replicated to every region that awaits it.
 pub async fn await_replicated_copies(
@@ -48,6 +45,7 @@ pub async fn await_replicated_copies(
     let digest = image.top.digest.as_str();
     let wait = poll_until(
         REPLICATION_WAIT,
+        "ECR replication",
         || async {
             let statuses = ecr
                 .replication_statuses(repository, digest, &awaiting)
@@ -135,6 +133,7 @@ async fn await_tags(
     let where_ = where_.as_str();
     poll_until(
         REPLICATION_WAIT,
+        "ECR replication",
         || async {
             let mut pending = Vec::new();
             for tag in tags {
@@ -160,21 +159,6 @@ async fn await_tags(
     .await
 }
 
-/// How long a replication wait may take, and how often it asks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ReplicationWait {
-    pub timeout: Duration,
-    pub interval: Duration,
-}
-
-/// What one poll of a wait found.
-#[derive(Debug, PartialEq, Eq)]
-enum Poll {
-    Done,
-    /// Still waiting, for what this says.
-    Waiting(String),
-}
-
 /// Where the replicated copies of `digest` in `repository` stand: done when every region is
 /// `COMPLETE`; a `FAILED` region ends the wait at once, naming it.
 fn copies_state(
@@ -195,54 +179,6 @@ fn copies_state(
     } else {
         Poll::Waiting(summarize_replication(statuses))
     })
-}
-
-/// The one polling loop of every replication wait: asks `poll` every `wait.interval` until it
-/// is done, logs `progress(pending)` when the state changes and at least every minute, and
-/// fails with `timed_out(pending, timeout)` once another interval would pass the timeout.
-async fn poll_until<F, Fut>(
-    wait: ReplicationWait,
-    mut poll: F,
-    progress: impl Fn(&str) -> String,
-    timed_out: impl FnOnce(&str, Duration) -> anyhow::Error,
-) -> anyhow::Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = anyhow::Result<Poll>>,
-{
-    let started = Instant::now();
-    let mut logged = Progress::default();
-    loop {
-        let pending = match poll().await? {
-            Poll::Done => return Ok(()),
-            Poll::Waiting(pending) => pending,
-        };
-        let waited = started.elapsed();
-        logged.report(&progress(&pending), waited);
-        if waited + wait.interval > wait.timeout {
-            return Err(timed_out(&pending, wait.timeout));
-        }
-        tokio::time::sleep(wait.interval).await;
-    }
-}
-
-/// Logs a wait's state when it changes, and at least every [`PROGRESS_EVERY`].
-#[derive(Default)]
-struct Progress {
-    last: Option<(String, Duration)>,
-}
-
-impl Progress {
-    fn report(&mut self, state: &str, waited: Duration) {
-        let due = match &self.last {
-            Some((last, at)) => last != state || waited >= *at + PROGRESS_EVERY,
-            None => true,
-        };
-        if due {
-            info!(waited_secs = waited.as_secs(), "ECR replication: {state}");
-            self.last = Some((state.to_string(), waited));
-        }
-    }
 }
 
 #[cfg(test)]
@@ -292,96 +228,5 @@ mod tests {
              123456789012 failed (KMS_KEY_NOT_FOUND); push there directly with replication: \
              ignore"
         );
-    }
-
-    const WAIT: ReplicationWait = ReplicationWait {
-        timeout: Duration::from_secs(40),
-        interval: Duration::from_secs(10),
-    };
-
-    #[tokio::test(start_paused = true)]
-    async fn the_loop_polls_every_interval_until_done() {
-        let mut polls = 0;
-        let started = Instant::now();
-        let result = poll_until(
-            WAIT,
-            || {
-                polls += 1;
-                let answer = if polls < 3 {
-                    Poll::Waiting(format!("poll {polls}"))
-                } else {
-                    Poll::Done
-                };
-                async move { Ok(answer) }
-            },
-            |pending| pending.to_string(),
-            |_, _| anyhow!("timed out"),
-        )
-        .await;
-        assert!(result.is_ok(), "{result:?}");
-        assert_eq!(polls, 3);
-        assert_eq!(started.elapsed(), Duration::from_secs(20));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn the_loop_is_bounded_and_names_what_is_pending() {
-        let mut polls = 0;
-        let error = poll_until(
-            WAIT,
-            || {
-                polls += 1;
-                async { Ok(Poll::Waiting("eu-west-1 IN_PROGRESS".into())) }
-            },
-            |pending| pending.to_string(),
-            |pending, timeout| anyhow!("did not complete within {timeout:?} ({pending})"),
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "did not complete within 40s (eu-west-1 IN_PROGRESS)"
-        );
-        // Polls at 0, 10, 20, 30 and 40 s; after the last, another interval would pass the
-        // timeout.
-        assert_eq!(polls, 5);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_poll_error_ends_the_loop_at_once() {
-        let mut polls = 0;
-        let error = poll_until(
-            WAIT,
-            || {
-                polls += 1;
-                async { Err::<Poll, _>(anyhow!("DescribeImageReplicationStatus failed")) }
-            },
-            |pending| pending.to_string(),
-            |_, _| anyhow!("timed out"),
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(error.to_string(), "DescribeImageReplicationStatus failed");
-        assert_eq!(polls, 1);
-    }
-
-    #[test]
-    fn progress_is_logged_on_change_and_at_least_every_minute() {
-        let mut progress = Progress::default();
-        let mut logged = Vec::new();
-        for (state, secs) in [
-            ("a", 0),
-            ("a", 10),
-            ("b", 20),
-            ("b", 70),
-            ("b", 80),
-            ("b", 130),
-        ] {
-            let before = progress.last.clone();
-            progress.report(state, Duration::from_secs(secs));
-            if progress.last != before {
-                logged.push(secs);
-            }
-        }
-        assert_eq!(logged, [0, 20, 80]);
     }
 }

@@ -17,6 +17,7 @@
 #![allow(dead_code)]
 
 pub mod artifacts;
+pub mod aws_json;
 pub mod buildah;
 pub mod dockerd;
 pub mod ecr_proxy;
@@ -37,6 +38,7 @@ pub mod registry;
 pub mod run;
 pub mod running;
 pub mod scan_stand_in;
+pub mod signing_stand_in;
 pub mod skopeo;
 pub mod support;
 pub mod token_registry;

@@ -136,6 +136,11 @@ impl Moto {
         self.counter.scans()
     }
 
+    /// The managed signing stand-in in front of moto (signing rules and statuses a test sets).
+    pub fn signing(&self) -> &super::signing_stand_in::SigningStandIn {
+        self.counter.signing()
+    }
+
     /// The secret keys and session tokens STS issued to the binary (AssumeRole answers).
     pub fn issued_secrets(&self) -> Vec<String> {
         self.counter.issued_secrets()

@@ -8,8 +8,9 @@
 //! [`moto_token`]: super::moto::moto_token
 //!
 //! Scan calls for images moto does not know (every image the binary pushed lives only in the
-//! test registries) are answered by the [`ScanStandIn`] the test set up; they are recorded as
-//! well, with `stand_in` set.
+//! test registries) are answered by the [`ScanStandIn`] the test set up, and managed signing
+//! calls, which moto lacks, by the [`SigningStandIn`]; they are recorded as well, with
+//! `stand_in` set.
 //!
 //! Why a front and not moto's recorder (`/moto-api/recorder/...`): the recorder needs
 //! `MOTO_ENABLE_RECORDING` at start, writes a file that must be parsed back, and also records
@@ -33,6 +34,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use super::proxy_forward::strip_hop_by_hop;
 use super::scan_stand_in::ScanStandIn;
+use super::signing_stand_in::SigningStandIn;
 
 /// One API request that went through the front.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,6 +57,7 @@ pub struct MotoCounter {
     calls: Arc<Mutex<Vec<ApiCall>>>,
     issued: Arc<Mutex<Vec<String>>>,
     scans: ScanStandIn,
+    signing: SigningStandIn,
     task: JoinHandle<()>,
 }
 
@@ -71,8 +74,10 @@ impl MotoCounter {
         let calls = Arc::new(Mutex::new(Vec::new()));
         let issued = Arc::new(Mutex::new(Vec::new()));
         let scans = ScanStandIn::default();
+        let signing = SigningStandIn::default();
         let front = Front {
             scans: scans.clone(),
+            signing: signing.clone(),
             upstream: upstream.trim_end_matches('/').to_string(),
             client,
             calls: Arc::clone(&calls),
@@ -84,6 +89,7 @@ impl MotoCounter {
             calls,
             issued,
             scans,
+            signing,
             task,
         })
     }
@@ -128,6 +134,11 @@ impl MotoCounter {
         &self.scans
     }
 
+    /// The managed signing stand-in: set signing rules and statuses here.
+    pub fn signing(&self) -> &SigningStandIn {
+        &self.signing
+    }
+
     pub fn reset(&self) {
         self.lock().clear();
     }
@@ -147,6 +158,7 @@ struct Front {
     /// Secret keys and session tokens STS issued through this front.
     issued: Arc<Mutex<Vec<String>>>,
     scans: ScanStandIn,
+    signing: SigningStandIn,
 }
 
 async fn accept_loop(listener: TcpListener, front: Front) {
@@ -181,7 +193,10 @@ async fn count_and_forward(front: Front, req: Request<Incoming>) -> Response<Ful
     let region = region_of(&parts.headers);
     let access_key = access_key_of(&parts.headers);
     let scan_region = region.as_deref().unwrap_or("us-east-1");
-    let stand_in = front.scans.answer(&action, scan_region, &body);
+    let stand_in = front
+        .scans
+        .answer(&action, scan_region, &body)
+        .or_else(|| front.signing.answer(&action, scan_region, &body));
     let answered = stand_in.is_some();
     let (status, mut resp) = match stand_in {
         Some(resp) => (resp.status(), resp),

@@ -14,9 +14,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use http::{Response, StatusCode};
+use http::Response;
 use http_body_util::Full;
 use serde_json::{Value, json};
+
+use super::aws_json::{error, ok};
 
 /// A registry's scanning type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -294,30 +296,6 @@ fn enhanced_finding(finding: &StandInFinding, region: &str) -> Value {
 fn hex_of(text: &str) -> String {
     let digest = super::skopeo::sha256_digest(text.as_bytes());
     digest.trim_start_matches("sha256:")[..32].to_string()
-}
-
-fn ok(body: Value) -> Response<Full<Bytes>> {
-    respond(StatusCode::OK, &[], body)
-}
-
-fn error(code: &str, message: &str) -> Response<Full<Bytes>> {
-    let body = json!({"__type": code, "message": message});
-    respond(StatusCode::BAD_REQUEST, &[("x-amzn-errortype", code)], body)
-}
-
-fn respond(status: StatusCode, headers: &[(&str, &str)], body: Value) -> Response<Full<Bytes>> {
-    let bytes = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
-    let mut builder = Response::builder()
-        .status(status)
-        .header(http::header::CONTENT_TYPE, "application/x-amz-json-1.1")
-        .header(http::header::CONTENT_LENGTH, bytes.len())
-        .header("x-amzn-requestid", "scan-stand-in");
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    builder
-        .body(Full::new(bytes))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
 #[cfg(test)]
