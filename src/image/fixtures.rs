@@ -126,6 +126,46 @@ impl LayoutBuilder {
     }
 }
 
+/// A layout as `cosign save` writes it: a single-manifest linux/amd64 image and its signature
+/// image, each `index.json` entry marked only with cosign's `kind` annotation. Returns the
+/// image's and the signature manifest's digests.
+pub fn write_cosign_saved_layout(dir: &Path, seed: &str) -> anyhow::Result<(Digest, Digest)> {
+    let builder = LayoutBuilder::create(dir)?;
+    let platform = platform("amd64", None);
+    let (layer, diff_id) = builder.add_layer(seed, 700)?;
+    let config = builder.add_config(&platform, &[diff_id])?;
+    let image = builder.add_manifest(&config, &[layer])?;
+    let payload = json!({"critical": {"identity": {"docker-reference": "example/app"},
+        "image": {"docker-manifest-digest": image.digest.as_str()},
+        "type": "cosign container image signature"}, "optional": null});
+    let mut payload =
+        builder.add_json("application/vnd.dev.cosign.simplesigning.v1+json", &payload)?;
+    payload.annotations.insert(
+        "dev.cosignproject.cosign/signature".to_owned(),
+        format!("MEUCIQ{seed}"),
+    );
+    let sig_config = builder.add_json(
+        OCI_CONFIG,
+        &json!({"architecture": "", "os": "",
+        "config": {}, "rootfs": {"type": "layers", "diff_ids": [payload.digest.as_str()]}}),
+    )?;
+    let signature = builder.add_manifest(&sig_config, &[payload])?;
+    let entries: Vec<Descriptor> = [(&image, "image"), (&signature, "sigs")]
+        .into_iter()
+        .map(|(descriptor, kind)| {
+            let mut entry = descriptor.clone();
+            entry.annotations.insert(
+                "kind".to_owned(),
+                format!("dev.cosignproject.cosign/{kind}"),
+            );
+            entry
+        })
+        .collect();
+    let index = json!({ "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries });
+    write_file(&dir.join("index.json"), &serde_json::to_vec(&index)?)?;
+    Ok((image.digest, signature.digest))
+}
+
 /// A single-manifest linux/amd64 layout tagged "latest"; returns the manifest digest.
 pub fn write_single_manifest_layout(
     dir: &Path,

@@ -2,7 +2,8 @@
 //! choosing the `index.json` entry, verifying manifests fully and blob files by size, and
 //! walking nested indexes so that children come after everything they reference. Entries that
 //! refer to the image (manifests with a `subject`, as `oras attach` writes them) travel with it
-//! as its referrers.
+//! as its referrers; the signature, attestation and SBOM images `cosign save` marks with a
+//! `kind` annotation travel as cosign's tags of the image (`sha256-<hex>.sig`, `.att`, `.sbom`).
 
 use std::collections::HashSet;
 use std::fs;
@@ -53,11 +54,17 @@ pub(crate) fn read_layout(
 ) -> anyhow::Result<LocalImage> {
     let reader = LayoutReader::new(root, confine_to_root)?;
     let entries = reader.read_index()?;
-    // Entries whose manifest has a `subject` are referrers (as `oras attach` writes them),
-    // not images to choose from.
+    // Entries whose manifest has a `subject` are referrers (as `oras attach` writes them), and
+    // those `cosign save` marks as signatures, attestations or SBOMs are cosign's: neither is
+    // an image to choose from.
     let mut images = Vec::new();
     let mut referrers = Vec::new();
+    let mut cosign = Vec::new();
     for entry in entries {
+        if let Some(suffix) = cosign_suffix(&entry) {
+            cosign.push((suffix, entry));
+            continue;
+        }
         match reader.referrer_entry(&entry) {
             Some(referrer) => referrers.push(referrer),
             None => images.push(entry),
@@ -65,6 +72,8 @@ pub(crate) fn read_layout(
     }
     let entry = select_entry(&images, reference, &root.join("index.json"))?;
     let top = reader.read_manifest(entry, "index.json")?;
+    // `cosign save` writes one image and the signatures of that image (not of its children).
+    let cosign_owner = images.len() == 1 || entry.annotation(COSIGN_KIND).is_some();
 
     let mut walk = Walk::new(&reader);
     walk.visit(&top, 0)?;
@@ -85,6 +94,24 @@ pub(crate) fn read_layout(
             travelling.push(referrer);
         }
     }
+    let mut cosign_tags: Vec<(String, ManifestBlob)> = Vec::new();
+    if !cosign.is_empty() && !cosign_owner {
+        tracing::warn!(
+            "{}: the cosign signature entries of index.json are left behind: they name no \
+             image, and the layout holds several",
+            root.display()
+        );
+        cosign.clear();
+    }
+    for (suffix, entry) in cosign {
+        let tag = format!("sha256-{}.{suffix}", top.digest.hex());
+        if cosign_tags.iter().any(|(t, _)| *t == tag) {
+            continue;
+        }
+        let manifest = reader.read_manifest(&entry, "index.json")?;
+        walk.visit(&manifest, 0)?;
+        cosign_tags.push((tag, manifest));
+    }
     Ok(LocalImage::new(
         top,
         walk.children,
@@ -92,7 +119,21 @@ pub(crate) fn read_layout(
         walk.platforms,
         source_description,
     )
-    .with_referrers(travelling))
+    .with_referrers(travelling)
+    .with_cosign_tags(cosign_tags))
+}
+
+/// The annotation `cosign save` marks each `index.json` entry with.
+const COSIGN_KIND: &str = "kind";
+
+/// The cosign tag suffix of an entry `cosign save` marked as signatures, attestations or SBOMs.
+fn cosign_suffix(entry: &Descriptor) -> Option<&'static str> {
+    match entry.annotation(COSIGN_KIND)? {
+        "dev.cosignproject.cosign/sigs" => Some("sig"),
+        "dev.cosignproject.cosign/atts" => Some("att"),
+        "dev.cosignproject.cosign/sboms" => Some("sbom"),
+        _ => None,
+    }
 }
 
 struct LayoutReader {

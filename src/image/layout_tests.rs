@@ -343,3 +343,27 @@ fn an_oci_archive_wrapping_the_layout_in_a_directory_is_accepted() {
     .unwrap();
     assert_eq!(image.top.digest, digest);
 }
+
+#[test]
+fn a_cosign_saved_layout_carries_the_signature_as_the_image_s_sig_tag() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("saved");
+    let (image_digest, signature) = fixtures::write_cosign_saved_layout(&layout, "saved").unwrap();
+    // Two entries, one image: no :REF is needed.
+    let image = open_layout(&layout);
+    assert_eq!(image.top.digest, image_digest);
+    let tags: Vec<(&str, &Digest)> = image
+        .cosign_tags
+        .iter()
+        .map(|(tag, manifest)| (tag.as_str(), &manifest.digest))
+        .collect();
+    let expected = format!("sha256-{}.sig", image_digest.hex());
+    assert_eq!(tags, [(expected.as_str(), &signature)]);
+    // The signature's payload and config travel as blobs of the image.
+    let sig = &image.cosign_tags[0].1;
+    let blobs: HashSet<Digest> = blob_digests(&image).into_iter().collect();
+    for reference in sig.references().unwrap() {
+        assert!(blobs.contains(&reference.digest), "{}", reference.digest);
+    }
+    assert!(image.referrers.is_empty());
+}

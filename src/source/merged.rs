@@ -4,6 +4,8 @@
 //! platform plus its attestation manifests; its platform comes from its image config. The
 //! index bytes depend only on the set of sources (`image::merged_index`). Blobs of a child are
 //! fetched on demand from a destination holding it, as a promoted image's are from its source.
+//! The referrers and cosign tags of every child, wherever a destination holds them, travel to
+//! every destination with the index.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -70,35 +72,62 @@ pub async fn open(
         let contribution = read_source(source, &readers).await?;
         contributions.push(contribution);
     }
-    let fetcher_blobs = |contribution: &Contribution,
-                         origins: &mut HashMap<Digest, (Arc<Origin>, crate::image::Landing)>,
-                         blobs: &mut Vec<BlobFile>|
+    let add_blobs = |manifest: &ManifestBlob,
+                     origin: &Arc<Origin>,
+                     origins: &mut HashMap<Digest, (Arc<Origin>, crate::image::Landing)>,
+                     blobs: &mut Vec<BlobFile>|
      -> anyhow::Result<()> {
+        for descriptor in manifest.references()? {
+            if origins.contains_key(&descriptor.digest) {
+                continue;
+            }
+            let (landing, arrival) = Arrival::pending();
+            origins.insert(descriptor.digest.clone(), (origin.clone(), landing));
+            blobs.push(BlobFile {
+                path: spill.path().join(descriptor.digest.hex()),
+                digest: descriptor.digest,
+                size: descriptor.size,
+                media_type: descriptor.media_type,
+                arrival,
+            });
+        }
+        Ok(())
+    };
+    for contribution in &contributions {
         let reader = &readers[contribution.holder];
         let origin = Arc::new(Origin {
             client: reader.client.clone(),
             name: format!("{} (holding {})", reader.name, contribution.source),
         });
         for (manifest, _) in &contribution.entries {
-            for descriptor in manifest.references()? {
-                if origins.contains_key(&descriptor.digest) {
-                    continue;
-                }
-                let (landing, arrival) = Arrival::pending();
-                origins.insert(descriptor.digest.clone(), (origin.clone(), landing));
-                blobs.push(BlobFile {
-                    path: spill.path().join(descriptor.digest.hex()),
-                    digest: descriptor.digest,
-                    size: descriptor.size,
-                    media_type: descriptor.media_type,
-                    arrival,
-                });
+            add_blobs(manifest, &origin, &mut origins, &mut blobs)?;
+        }
+    }
+    // What is attached to each child anywhere (signed after its by-digest push, say, in the
+    // primary only) travels to every destination with the merged index.
+    let subjects: Vec<Digest> = contributions
+        .iter()
+        .flat_map(|c| c.entries.iter().map(|(m, _)| m.digest.clone()))
+        .collect();
+    let found = attached_anywhere(&subjects, &readers).await?;
+    let mut referrers: Vec<ManifestBlob> = Vec::new();
+    let mut cosign_tags: Vec<(String, ManifestBlob)> = Vec::new();
+    for (reader, attachment) in found {
+        let reader = &readers[reader];
+        let origin = Arc::new(Origin {
+            client: reader.client.clone(),
+            name: reader.name.clone(),
+        });
+        match attachment {
+            Attachment::Referrer(manifest) => {
+                add_blobs(&manifest, &origin, &mut origins, &mut blobs)?;
+                referrers.push(manifest);
+            }
+            Attachment::CosignTag(tag, manifest) => {
+                add_blobs(&manifest, &origin, &mut origins, &mut blobs)?;
+                cosign_tags.push((tag, manifest));
             }
         }
-        Ok(())
-    };
-    for contribution in &contributions {
-        fetcher_blobs(contribution, &mut origins, &mut blobs)?;
     }
     let fetcher = Arc::new(Fetcher {
         blobs: origins,
@@ -135,7 +164,59 @@ pub async fn open(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    Ok(LocalImage::new(top, children, blobs, platforms, description).fetched_by(fetcher))
+    Ok(
+        LocalImage::new(top, children, blobs, platforms, description)
+            .with_referrers(referrers)
+            .with_cosign_tags(cosign_tags)
+            .fetched_by(fetcher),
+    )
+}
+
+/// A referrer or a cosign tag of a merged child.
+enum Attachment {
+    Referrer(ManifestBlob),
+    CosignTag(String, ManifestBlob),
+}
+
+/// The referrers and cosign tags of `subjects` in every destination, each once, with the first
+/// destination (by position) holding it.
+async fn attached_anywhere(
+    subjects: &[Digest],
+    readers: &[Reader],
+) -> anyhow::Result<Vec<(usize, Attachment)>> {
+    let reads = readers
+        .iter()
+        .enumerate()
+        .map(|(position, reader)| async move {
+            let mut found = Vec::new();
+            for subject in subjects {
+                for referrer in
+                    super::attached::referrers(&reader.client, &reader.name, subject).await?
+                {
+                    found.push((position, Attachment::Referrer(referrer)));
+                }
+                for (tag, manifest) in
+                    super::attached::cosign_tags(&reader.client, &reader.name, subject).await?
+                {
+                    found.push((position, Attachment::CosignTag(tag, manifest)));
+                }
+            }
+            anyhow::Ok(found)
+        });
+    let mut unique: Vec<(usize, Attachment)> = Vec::new();
+    for read in join_all(reads).await {
+        for (position, attachment) in read? {
+            let known = unique.iter().any(|(_, a)| match (a, &attachment) {
+                (Attachment::Referrer(a), Attachment::Referrer(b)) => a.digest == b.digest,
+                (Attachment::CosignTag(a, _), Attachment::CosignTag(b, _)) => a == b,
+                _ => false,
+            });
+            if !known {
+                unique.push((position, attachment));
+            }
+        }
+    }
+    Ok(unique)
 }
 
 /// Logs in to a destination's registry for reading.

@@ -9,6 +9,7 @@
 //! credentials; a registry that answers with a Bearer challenge gets a pull token for the
 //! repository, asked for with those credentials (or anonymously).
 
+mod attached;
 mod docker_config;
 pub mod merged;
 
@@ -213,71 +214,30 @@ struct Walk<'a> {
 
 impl Walk<'_> {
     /// The referrers of `subjects` at the source (the referrers API, else the fallback tag),
-    /// each read as its exact bytes and checked; their blobs join the image's.
+    /// each once; their blobs join the image's.
     async fn referrers_of(&mut self, subjects: &[Digest]) -> anyhow::Result<Vec<ManifestBlob>> {
+        let origin = format!("source {}", self.reference);
         let mut referrers: Vec<ManifestBlob> = Vec::new();
         for subject in subjects {
-            let listed = match self.client.referrers(subject).await {
-                Ok((listed, _)) => listed,
-                // A registry that refuses the request (rather than failing to answer) has no
-                // referrers to give; the image still travels.
-                Err(e) if e.kind.is_refusal() => {
-                    tracing::warn!(source = %self.reference, %subject,
-                                   "cannot list referrers at the source ({e}); none travel");
-                    Vec::new()
+            for referrer in attached::referrers(self.client, &origin, subject).await? {
+                if !referrers.iter().any(|r| r.digest == referrer.digest) {
+                    self.add_blobs(&referrer)?;
+                    referrers.push(referrer);
                 }
-                Err(e) => {
-                    return Err(anyhow!(
-                        "source {}: list the referrers of {subject}: {e}",
-                        self.reference
-                    ));
-                }
-            };
-            for descriptor in listed {
-                if referrers.iter().any(|r| r.digest == descriptor.digest) {
-                    continue;
-                }
-                let origin = format!("source {}", self.reference);
-                let referrer = read_described(self.client, &origin, &descriptor, || {
-                    anyhow!(
-                        "{origin}: referrer {} of {subject} is listed but missing",
-                        descriptor.digest
-                    )
-                })
-                .await?;
-                if referrer.is_index() {
-                    tracing::warn!(source = %self.reference, referrer = %referrer.digest,
-                                   "an index as a referrer does not travel (only manifests do)");
-                    continue;
-                }
-                self.add_blobs(&referrer)?;
-                referrers.push(referrer);
             }
         }
         Ok(referrers)
     }
 
-    /// Cosign's tags of `subjects` at the source (`sha256-<hex>.sig`, `.att`, `.sbom`), each
-    /// with its manifest read as its exact bytes; their blobs join the image's.
+    /// Cosign's tags of `subjects` at the source; their blobs join the image's.
     async fn cosign_tags_of(
         &mut self,
         subjects: &[Digest],
     ) -> anyhow::Result<Vec<(String, ManifestBlob)>> {
+        let origin = format!("source {}", self.reference);
         let mut found = Vec::new();
         for subject in subjects {
-            for suffix in ["sig", "att", "sbom"] {
-                let tag = format!("sha256-{}.{suffix}", subject.hex());
-                let fetched =
-                    self.client.get_manifest(&tag).await.map_err(|e| {
-                        anyhow!("source {}: read the tag {tag}: {e}", self.reference)
-                    })?;
-                let Some(fetched) = fetched else {
-                    continue;
-                };
-                let manifest = ManifestBlob::parse(fetched.bytes, Some(&fetched.media_type))?;
-                if manifest.is_index() {
-                    continue;
-                }
+            for (tag, manifest) in attached::cosign_tags(self.client, &origin, subject).await? {
                 self.add_blobs(&manifest)?;
                 found.push((tag, manifest));
             }

@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use crate::build::support::{build_command, context};
+use crate::harness::artifacts::{Subject, list_referrers, push_referrer, push_tagged_artifact};
 use crate::harness::buildah::BuildahStorage;
 use crate::harness::fault::{Fault, RequestMatch};
 use crate::harness::{RunOutput, TestEnv, ecr_fanout, run, skopeo};
@@ -190,6 +191,69 @@ async fn a_child_held_by_one_region_is_copied_to_the_others_before_the_tag_moves
         let expected = if region["region"] == REGIONS[0] { 0 } else { 2 };
         assert_eq!(region["blobs_uploaded"], expected, "{region}");
     }
+}
+
+#[tokio::test]
+async fn a_signature_made_in_one_region_of_a_child_reaches_every_region_with_the_index() {
+    let env = TestEnv::start(&REGIONS).await;
+    let amd64 = push_platform(&env, "signed-amd64", "amd64", &REGIONS).await;
+    let arm64 = push_platform(&env, "signed-arm64", "arm64", &REGIONS).await;
+    // The arm64 image was signed in the primary only, as an OCI 1.1 referrer; the amd64 image
+    // has a cosign .sig tag there.
+    let primary = env.region(REGIONS[0]);
+    let direct = (primary.direct_url(), primary.password());
+    let raw = skopeo::inspect_raw(primary, "web", &arm64).await.unwrap();
+    let subject = Subject {
+        media_type: "application/vnd.oci.image.manifest.v1+json",
+        digest: &arm64,
+        size: raw.len() as u64,
+    };
+    let signature_type = "application/vnd.dev.cosign.artifact.sig.v1+json";
+    let signature = push_referrer(
+        (&direct.0, direct.1),
+        "web",
+        &subject,
+        (signature_type, b"arm64 signed in us-east-1"),
+    )
+    .await;
+    let sig_tag = format!("sha256-{}.sig", amd64.trim_start_matches("sha256:"));
+    let cosign = push_tagged_artifact(
+        (&direct.0, direct.1),
+        "web",
+        &sig_tag,
+        (signature_type, b"amd64 signed the older way"),
+    )
+    .await;
+    let sources = format!("{amd64}\n{arm64}");
+    let out = merge(&env, &["--sources", &sources, "--tags", "v1"]).await;
+    assert!(out.success(), "{out}");
+    for region in env.regions() {
+        let (status, listed) =
+            list_referrers((&region.proxy_url(), region.password()), "web", &arm64).await;
+        assert_eq!(status, 200, "{}", region.name());
+        assert_eq!(
+            listed,
+            [(signature.clone(), signature_type.to_string())],
+            "{}",
+            region.name()
+        );
+        assert_eq!(
+            skopeo::manifest_digest(region, "web", &sig_tag)
+                .await
+                .unwrap(),
+            cosign,
+            "{}",
+            region.name()
+        );
+    }
+    let merged = report(&out);
+    let travelled: Vec<&str> = merged["referrers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["digest"].as_str().unwrap())
+        .collect();
+    assert_eq!(travelled, [signature.as_str(), cosign.as_str()]);
 }
 
 #[tokio::test]

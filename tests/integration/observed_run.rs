@@ -116,6 +116,8 @@ async fn a_push_shows_every_phase_in_order_to_its_observer() {
             "finish Upload",
             "start ReplicationWait",
             "finish ReplicationWait",
+            "start SigningWait",
+            "finish SigningWait",
             "start Verify",
             "finish Verify",
             "start Tags",

@@ -261,6 +261,35 @@ async fn a_referrer_in_an_oci_layout_travels_with_the_image_pushed_from_disk() {
 }
 
 #[tokio::test]
+async fn a_cosign_saved_layout_puts_its_signature_tag_in_every_region() {
+    let env = TestEnv::start(&DESTINATIONS).await;
+    let dir = env.path("cosign-saved");
+    let (digest, signature) =
+        ecr_fanout::image::fixtures::write_cosign_saved_layout(&dir, "cosign-saved").unwrap();
+    let image = format!("oci:{}", dir.display());
+    let args = ["--tags", "v1", "--create-repository"];
+    let out = push_ok(&env, &image, "web", &args).await;
+    assert_eq!(report(&out)["digest"], digest.as_str());
+    let tag = format!("sha256-{}.sig", digest.hex());
+    for region in env.regions() {
+        assert_eq!(
+            skopeo::manifest_digest(region, "web", &tag).await.unwrap(),
+            signature.as_str(),
+            "{}",
+            region.name()
+        );
+    }
+    assert_tags_everywhere(&env, "web", &["v1"], digest.as_str()).await;
+    assert_eq!(report(&out)["referrers"][0]["tag"], tag.as_str());
+    // A re-run finds everything in place.
+    let again = push_ok(&env, &image, "web", &args).await;
+    for region in report(&again)["regions"].as_array().unwrap() {
+        assert_eq!(region["blobs_uploaded"], 0, "{region}");
+        assert_eq!(region["manifests_put"], 0, "{region}");
+    }
+}
+
+#[tokio::test]
 async fn an_immutable_cosign_tag_holding_other_bytes_is_left_as_it_is() {
     let env = environment().await;
     let (image, digest) = single_manifest_image(&env, "signed-twice");
