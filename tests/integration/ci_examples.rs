@@ -6,7 +6,8 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value as Json;
-use serde_yaml_ng::Value as Yaml;
+/// YAML files are read into JSON values (the YAML crate reads into typed values only).
+use serde_json::Value as Yaml;
 
 use crate::action_support::*;
 use crate::harness::run;
@@ -59,7 +60,7 @@ fn read(path: &str) -> String {
 }
 
 fn yaml(path: &str) -> Yaml {
-    serde_yaml_ng::from_str(&read(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    serde_saphyr::from_str(&read(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 #[tokio::test]
@@ -71,7 +72,7 @@ async fn gitlab_and_jenkins_examples_read_what_the_binary_writes() {
     let report_file = push["artifacts"]["reports"]["dotenv"]
         .as_str()
         .expect("dotenv report");
-    let script = serde_yaml_ng::to_string(&push["script"]).unwrap();
+    let script = serde_json::to_string(&push["script"]).unwrap();
     assert!(
         script.contains(&format!("--dotenv-file {report_file}")),
         "{script}"
@@ -79,10 +80,10 @@ async fn gitlab_and_jenkins_examples_read_what_the_binary_writes() {
     assert!(script.contains("--scan gate"), "{script}");
     assert_eq!(
         push["allow_failure"]["exit_codes"],
-        serde_yaml_ng::from_str::<serde_yaml_ng::Value>("[4]").unwrap(),
+        serde_json::json!([4]),
         "the gate is seen without blocking"
     );
-    let deploy = serde_yaml_ng::to_string(&gitlab["deploy"]).unwrap();
+    let deploy = serde_json::to_string(&gitlab["deploy"]).unwrap();
     assert!(
         deploy.contains("push-to-ecr"),
         "deploy must need the push job"
@@ -132,8 +133,8 @@ fn github_workflows_pin_actions_and_use_declared_inputs_and_outputs() {
             workflow.get("permissions").is_some(),
             "{path}: no top-level permissions"
         );
-        for (job_name, job) in workflow["jobs"].as_mapping().unwrap() {
-            for step in job["steps"].as_sequence().unwrap() {
+        for (job_name, job) in workflow["jobs"].as_object().unwrap() {
+            for step in job["steps"].as_array().unwrap() {
                 let Some(uses) = step.get("uses").and_then(Yaml::as_str) else {
                     continue;
                 };
@@ -146,15 +147,14 @@ fn github_workflows_pin_actions_and_use_declared_inputs_and_outputs() {
                     );
                     continue;
                 }
-                for key in step["with"].as_mapping().unwrap().keys() {
-                    let key = key.as_str().unwrap();
+                for key in step["with"].as_object().unwrap().keys() {
                     assert!(
                         action.inputs.contains_key(key),
                         "{path}: unknown input {key}"
                     );
                 }
                 let id = step["id"].as_str().expect("the action step needs an id");
-                let text = serde_yaml_ng::to_string(job).unwrap();
+                let text = serde_json::to_string(job).unwrap();
                 let outputs = names_after(&text, &format!("steps.{id}.outputs."));
                 assert!(
                     !outputs.is_empty(),
@@ -177,11 +177,11 @@ fn github_workflows_pin_actions_and_use_declared_inputs_and_outputs() {
 fn gitlab_job_scripts(path: &str) -> Vec<(String, String)> {
     let gitlab = yaml(path);
     let mut scripts = Vec::new();
-    for (name, job) in gitlab.as_mapping().unwrap() {
-        let name = name.as_str().unwrap().to_string();
+    for (name, job) in gitlab.as_object().unwrap() {
+        let name = name.clone();
         let lines: Vec<String> = ["before_script", "script"]
             .iter()
-            .filter_map(|key| job.get(*key).and_then(Yaml::as_sequence))
+            .filter_map(|key| job.get(*key).and_then(Yaml::as_array))
             .flatten()
             .map(|line| line.as_str().unwrap().trim().to_string())
             .collect();
