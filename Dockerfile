@@ -1,6 +1,6 @@
 # A small image with ecr-fanout and buildah, for CI runners without a Docker daemon (GitLab
 # Kubernetes executors, Jenkins agents): `docker build -t ecr-fanout .`, then in a job
-# `buildah build ... && ecr-fanout push ...` (examples/ci/gitlab-ci.yml).
+# `ecr-fanout push --builder buildah ...` (examples/ci/gitlab-ci.yml, templates/push.yml).
 
 FROM docker.io/library/rust:1.95-slim-bookworm AS build
 WORKDIR /src

@@ -5,8 +5,8 @@
 //! in every output: the region when the region appears once, else the entry's own `id`. The
 //! `registry-endpoints` pairs are applied here too, by id or by region.
 //!
-//! YAML is read with `serde_yaml_ng`, a maintained fork of the deprecated `serde_yaml` with the
-//! same API (see CONTRIBUTING.md, "Dependencies").
+//! YAML is read with `serde-saphyr`, a pure-Rust deserializer that reads straight into these
+//! types (see CONTRIBUTING.md, "Dependencies").
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -45,8 +45,15 @@ pub fn parse_targets(value: &str) -> Result<Vec<TargetEntry>, InputError> {
     } else {
         value.to_string()
     };
-    let entries: Vec<TargetEntry> = serde_yaml_ng::from_str(&text).map_err(|e| {
-        let first_line = e.to_string().lines().next().unwrap_or_default().to_string();
+    let entries: Vec<TargetEntry> = serde_saphyr::from_str(&text).map_err(|e| {
+        // The user-facing wording, one line, no source snippet: "unknown field `repo`, …
+        // at line 2, column 3".
+        let options = serde_saphyr::render_options! {
+            formatter: &serde_saphyr::UserMessageFormatter,
+            snippets: serde_saphyr::SnippetMode::Off,
+        };
+        let rendered = e.render_with_options(options);
+        let first_line = rendered.lines().next().unwrap_or_default();
         InputError::new(
             NAME,
             format!(

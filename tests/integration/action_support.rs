@@ -60,7 +60,7 @@ pub fn repo_root() -> PathBuf {
 pub fn action_yml() -> ActionYml {
     let path = repo_root().join("action.yml");
     let text = std::fs::read_to_string(&path).expect("read action.yml");
-    serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("action.yml does not parse: {e}"))
+    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("action.yml does not parse: {e}"))
 }
 
 impl ActionYml {

@@ -1,7 +1,7 @@
 //! User-facing text says what is true today, not how the project was made: no issue numbers,
 //! no "the design" or "the contract", no seed projects, no paths to files users do not have.
-//! Checked in README.md, CONTRIBUTING.md, docs/, action.yml, examples/ and every file of src/
-//! (comments, help and error messages alike).
+//! Checked in README.md, CHANGELOG.md, CONTRIBUTING.md, docs/, action.yml, examples/, templates/
+//! and every file of src/ (comments, help and error messages alike).
 
 use std::path::{Path, PathBuf};
 
@@ -64,11 +64,11 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn user_facing_files() -> Vec<PathBuf> {
     let root = repo_root();
-    let mut files: Vec<PathBuf> = ["README.md", "CONTRIBUTING.md", "action.yml"]
+    let mut files: Vec<PathBuf> = ["README.md", "CHANGELOG.md", "CONTRIBUTING.md", "action.yml"]
         .iter()
         .map(|name| root.join(name))
         .collect();
-    for dir in ["docs", "examples", "src"] {
+    for dir in ["docs", "examples", "templates", "src"] {
         files_under(&root.join(dir), &mut files);
     }
     files

@@ -208,3 +208,45 @@ fn entries_carry_exactly_the_inputs_the_table_marks_in_targets() {
         );
     }
 }
+
+#[test]
+fn yaml_errors_are_one_line_with_their_place() {
+    let err = parse_targets("- region: us-east-1\n  repo: web\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.ends_with(
+            "unknown field `repo`, expected one of id, region, repository, registry-id, \
+             role-arn, external-id, kms-key, lifecycle-policy, repository-policy at line 2, column 3"
+        ),
+        "{err}"
+    );
+    for (yaml, wanted) in [
+        (
+            "region: us-east-1",
+            "expected sequence start at line 1, column 1",
+        ),
+        ("- [a", "unclosed bracket '[' at line 1, column 3"),
+        (
+            "- repository: web\n",
+            "missing field `region` at line 1, column 3",
+        ),
+        (
+            "- region: us-east-1\n  region: eu-west-1\n",
+            "duplicate mapping key `region` is not allowed here at line 2, column 3",
+        ),
+    ] {
+        let err = parse_targets(yaml).unwrap_err().to_string();
+        assert!(!err.contains('\n'), "{err}");
+        assert!(err.ends_with(wanted), "{yaml:?}: {err}");
+    }
+}
+
+#[test]
+fn plain_scalars_are_read_as_text() {
+    // An unquoted account id is a YAML integer; it is still the 12 digits typed.
+    let entries =
+        parse_targets("- region: us-east-1\n  registry-id: 012345678901\n  id: 7\n").unwrap();
+    assert_eq!(entries[0].registry_id.as_deref(), Some("012345678901"));
+    assert_eq!(entries[0].id.as_deref(), Some("7"));
+}
