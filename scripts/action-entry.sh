@@ -6,8 +6,12 @@
 #    takes the release of the version in the action's Cargo.toml, if scripts/release-checksums.txt
 #    lists its SHA-256: from the runner's tool cache when present and still matching, otherwise
 #    downloaded from the GitHub release, checked, and cached.
+#    Release tags and the commit they point at always list their checksums: the release commits
+#    them on top of the commit it built from and tags that commit (CONTRIBUTING.md, "Releasing").
+#    A binary that does not match is never run, whatever the ref.
 # 3. Otherwise (`uses: ./`, a branch, no checksum, another OS) builds it from the action's own
-#    source with `cargo install --locked --path`.
+#    source with `cargo install --locked --path`; a tag or SHA without a checksum also gets a
+#    warning, since it names no released binary.
 # 4. Runs `ecr-fanout action`, which reads the INPUT_* variables action.yml sets.
 #
 # ECR_FANOUT_RELEASE_BASE_URL replaces https://github.com/OWNER/REPO/releases/download (a mirror;
@@ -22,6 +26,7 @@ release_base="${ECR_FANOUT_RELEASE_BASE_URL:-https://github.com/$action_reposito
 work_root="${RUNNER_TEMP:-${TMPDIR:-/tmp}}"
 
 log() { printf 'ecr-fanout action: %s\n' "$*" >&2; }
+warn() { printf '::warning title=ecr-fanout action::%s\n' "$*" >&2; }
 fail() {
   printf '::error title=ecr-fanout action::%s\n' "$*" >&2
   exit 1
@@ -74,7 +79,7 @@ install_release() {
   download="$(mktemp -d "$work_root/ecr-fanout-download.XXXXXX")"
   log "downloading $url"
   if ! curl --fail --silent --show-error --location --retry 3 --proto '=https,file' \
-    --output "$download/$asset" "$url"; then
+    --proto-redir '=https' --output "$download/$asset" "$url"; then
     rm -rf "$download"
     fail "could not download $url"
   fi
@@ -114,10 +119,12 @@ choose_binary() {
     version="$(crate_version)"
     expected="$(recorded_sha256 "v$version/ecr-fanout-$target")"
     if [ -n "$version" ] && [ -n "$expected" ]; then
+      [[ "$expected" =~ ^[0-9a-f]{64}$ ]] ||
+        fail "scripts/release-checksums.txt lists '$expected' for v$version/ecr-fanout-$target, not a SHA-256; refusing to download"
       install_release "v$version" "ecr-fanout-$target" "$expected"
       return 0
     fi
-    log "scripts/release-checksums.txt lists no v${version:-?}/ecr-fanout-$target"
+    warn "ref '$action_ref' names no released binary: scripts/release-checksums.txt at this ref lists no v${version:-?}/ecr-fanout-$target; building from source instead (pin a release tag, or the commit SHA it points at, to run the verified release binary)"
   fi
   install_from_source
 }

@@ -44,6 +44,8 @@ mod action;
 mod action_entry;
 mod action_yml;
 mod ci_examples;
+mod dependency_policy;
+mod lint_workflows;
 mod packaging;
 mod user_text;
 
