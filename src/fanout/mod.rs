@@ -24,6 +24,7 @@ mod scan_verdict;
 mod served_image;
 mod session;
 mod signing;
+mod signing_wait;
 mod tag;
 mod tag_order;
 mod upload;
@@ -162,7 +163,7 @@ async fn run_phases(
     };
     whole_plan::after_plan(options, destinations, replication_rules)?;
     whole_plan::warn_counted_referrers(options, image, destinations);
-    signing::warn_unreadable(destinations);
+    signing_wait::warn_unreadable(destinations);
     whole_plan::refusals(destinations)?;
     if options.dry_run {
         scan::plan_scans(
@@ -198,7 +199,7 @@ async fn run_phases(
         let unsigned = in_phase(
             observer,
             Phase::SigningWait,
-            signing::await_signatures(image, destinations, options.signing_timeout, cancel),
+            signing_wait::await_signatures(image, destinations, options.signing_timeout, cancel),
         )
         .await;
         if !unsigned.is_empty() {
