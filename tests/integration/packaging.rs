@@ -1,6 +1,6 @@
 //! What a release is built from: `--version` names the checkout's commit, and the files the
 //! `Dockerfile` copies (minus `.dockerignore`) are a package cargo builds; the binary links one
-//! HTTP stack and one TLS stack.
+//! HTTP stack and one TLS stack, and the release binary stays within its size limit.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -228,4 +228,46 @@ fn one_http_stack_and_one_tls_stack() {
             "{name} in the dependency tree: {versions:?}"
         );
     }
+}
+
+/// The most a release binary may weigh; the release job holds every asset to the same limit.
+const RELEASE_BINARY_LIMIT: u64 = 12 * 1024 * 1024;
+
+/// The executable `cargo build --message-format=json` reports for the binary target `name`.
+fn built_executable(messages: &[u8], name: &str) -> PathBuf {
+    String::from_utf8_lossy(messages)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| {
+            message["reason"] == "compiler-artifact" && message["target"]["name"] == name
+        })
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .unwrap_or_else(|| panic!("cargo build reported no executable for {name}"))
+}
+
+#[test]
+fn the_release_binary_fits_the_size_limit() {
+    // The target directory of this test run; `scripts/test` builds the release binary before the
+    // suite, so here the build is fresh and only checked.
+    let output = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--locked", "--bin", "ecr-fanout"])
+        .args(["--message-format", "json-render-diagnostics"])
+        .current_dir(repo_root())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "cargo build --release --locked --bin ecr-fanout: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let binary = built_executable(&output.stdout, "ecr-fanout");
+    let size = fs::metadata(&binary).unwrap().len();
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    assert!(
+        size <= RELEASE_BINARY_LIMIT,
+        "{} is {size} bytes ({:.2} MiB), over the limit of {RELEASE_BINARY_LIMIT} bytes ({:.0} MiB)",
+        binary.display(),
+        mib(size),
+        mib(RELEASE_BINARY_LIMIT)
+    );
 }
