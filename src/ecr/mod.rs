@@ -9,6 +9,7 @@ mod assume_role;
 mod auth;
 mod credentials_hint;
 mod hosts;
+mod https_client;
 mod policies;
 mod replication;
 mod repository;
@@ -25,6 +26,7 @@ use crate::secret::Secret;
 pub use auth::RegistryLogin;
 pub use credentials_hint::set_environment as set_credentials_hint_environment;
 pub use hosts::{registry_host, registry_host_for_account};
+pub use https_client::https_client;
 pub use replication::{
     DestinationStatus, ReplicationRules, ReplicationTarget, summarize_replication,
 };
@@ -40,6 +42,7 @@ pub async fn load_aws_config(attempt_timeout: std::time::Duration) -> SdkConfig 
     use aws_config::retry::RetryConfig;
     use aws_config::timeout::TimeoutConfig;
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
         .retry_config(RetryConfig::standard().with_max_attempts(5))
         .timeout_config(
             TimeoutConfig::builder()

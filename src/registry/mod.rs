@@ -14,6 +14,7 @@
 
 mod bearer;
 mod blobs;
+mod crypto;
 mod download;
 mod error;
 mod login;
@@ -86,6 +87,7 @@ impl RegistryClient {
     ) -> Result<Self, RegistryError> {
         let (scheme, host) = base_url.split_once("://").unwrap_or(("https", base_url));
         let base_url = format!("{scheme}://{host}");
+        crypto::ensure_crypto_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(options.connect_timeout)
             .user_agent(login::USER_AGENT)
