@@ -85,6 +85,7 @@ async fn a_push_shows_every_phase_in_order_to_its_observer() {
     );
     let aws = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(ecr_fanout::ecr::https_client())
         .region(Region::new("us-east-1"))
         .endpoint_url(env.moto_url())
         .credentials_provider(SharedCredentialsProvider::new(credentials))

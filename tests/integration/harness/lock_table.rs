@@ -21,6 +21,7 @@ pub struct LockTableState {
 pub fn dynamodb_client(moto: &Moto, region: &str) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(ecr_fanout::ecr::https_client())
         .endpoint_url(moto.direct_url())
         .region(Region::new(region.to_string()))
         .credentials_provider(test_credentials())

@@ -177,6 +177,7 @@ impl Moto {
         };
         let config = aws_sdk_ecr::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .http_client(ecr_fanout::ecr::https_client())
             .endpoint_url(self.direct_url())
             .region(Region::new(region.to_string()))
             .credentials_provider(Credentials::new(
@@ -386,6 +387,7 @@ fn direct_url(port: u16) -> String {
 pub fn ecr_client(endpoint: &str, region: &str) -> aws_sdk_ecr::Client {
     let config = aws_sdk_ecr::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(ecr_fanout::ecr::https_client())
         .endpoint_url(endpoint)
         .region(Region::new(region.to_string()))
         .credentials_provider(test_credentials())
