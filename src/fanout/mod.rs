@@ -201,7 +201,7 @@ async fn run_phases(
             Phase::SigningWait,
             signing_wait::await_signatures(image, destinations, options.signing_timeout, cancel),
         )
-        .await;
+        .await?;
         if !unsigned.is_empty() {
             return Err(combine(
                 unsigned,

@@ -46,13 +46,14 @@ pub fn warn_unreadable(destinations: &[Destination]) {
 }
 
 /// Waits in every destination whose registry signs the image until each profile's signature
-/// exists; records each wait's end in the destination's record. The failures, by destination.
+/// exists; records each wait's end in the destination's record. The failures, by destination;
+/// an error of its own when `cancel` stops the wait.
 pub async fn await_signatures(
     image: &LocalImage,
     destinations: &mut [Destination],
     timeout: Duration,
     cancel: &CancellationToken,
-) -> Vec<(String, anyhow::Error)> {
+) -> anyhow::Result<Vec<(String, anyhow::Error)>> {
     let digest = image.top.digest.as_str();
     let waits = destinations
         .iter_mut()
@@ -80,11 +81,10 @@ pub async fn await_signatures(
             })
         });
     tokio::select! {
-        results = join_all(waits) => results.into_iter().flatten().collect(),
-        () = cancel.cancelled() => vec![(
-            "all".to_string(),
-            anyhow!("cancelled while waiting for ECR managed signing"),
-        )],
+        results = join_all(waits) => Ok(results.into_iter().flatten().collect()),
+        () = cancel.cancelled() => Err(anyhow!(
+            "cancelled while waiting for ECR managed signing; no tag was moved in any region"
+        )),
     }
 }
 

@@ -3,6 +3,9 @@
 //! waits for ECR's signature before verification and the tags. Tags are read back with skopeo
 //! straight from the registries: none moves while a signature is missing somewhere.
 
+use std::time::Duration;
+
+use crate::harness::running::Running;
 use crate::harness::signing_stand_in::{RegionSigning, SigningAnswer, SigningStandIn, profile_arn};
 use crate::harness::{TestEnv, skopeo};
 use crate::scenario::*;
@@ -161,4 +164,39 @@ async fn a_rule_for_other_repositories_is_not_waited_for() {
     assert_tags_everywhere(&env, "web", &["v1"], &digest).await;
     assert_eq!(signing(&env).reads("us-east-1"), 0);
     assert!(report(&out)["regions"][0].get("signing").is_none());
+}
+
+#[tokio::test]
+async fn sigterm_while_waiting_for_a_signature_moves_no_tag() {
+    let env = TestEnv::start(&REGIONS[..2]).await;
+    let (image, digest) = single_manifest_image(&env, "signing-cancel");
+    let profile = profile_arn("eu-west-1", "release");
+    signing(&env).set_region(
+        "eu-west-1",
+        RegionSigning {
+            rules: vec![(profile, Vec::new())],
+            reads: vec![SigningAnswer::InProgress],
+        },
+    );
+    let run = Running::start(push_command(
+        &env,
+        &image,
+        "web",
+        &["--tags", "v1", "--create-repository"],
+    ));
+    // The wait's first progress line: phase 1 is over and the run is polling.
+    run.wait_for_stderr("ECR managed signing: ", Duration::from_secs(120))
+        .await;
+    run.signal(libc::SIGTERM);
+    let out = run.finish(Duration::from_secs(20)).await;
+    assert_eq!(out.status, 1, "{out}");
+    assert_stderr_says(
+        &out,
+        &["cancelled while waiting for ECR managed signing; no tag was moved in any region"],
+    );
+    assert_no_tag_anywhere(&env, "web").await;
+    // The image itself is stored by digest everywhere; a re-run finds it.
+    for region in env.regions() {
+        assert!(skopeo::inspect_raw(region, "web", &digest).await.is_ok());
+    }
 }
