@@ -14,6 +14,24 @@ fn signing(env: &TestEnv) -> &SigningStandIn {
     env.moto().signing()
 }
 
+/// The arguments of every push here: tag `v1`, repositories created.
+const PUSH: [&str; 3] = ["--tags", "v1", "--create-repository"];
+
+/// `region`'s registry signs repositories matching `filters` (none: all) with one profile,
+/// answering status reads with `reads` (the last repeats); the profile's ARN.
+fn signs(env: &TestEnv, region: &str, filters: &[&str], reads: Vec<SigningAnswer>) -> String {
+    let profile = profile_arn(region, "release");
+    let filters = filters.iter().map(|f| f.to_string()).collect();
+    signing(env).set_region(
+        region,
+        RegionSigning {
+            rules: vec![(profile.clone(), filters)],
+            reads,
+        },
+    );
+    profile
+}
+
 /// No registry has a tag in `repository`.
 async fn assert_no_tag_anywhere(env: &TestEnv, repository: &str) {
     for region in env.regions() {
@@ -28,13 +46,7 @@ async fn tags_move_only_after_the_signing_region_reports_its_signature_complete(
     let (image, digest) = single_manifest_image(&env, "signed-eu");
     let profile = profile_arn("eu-west-1", "release");
     signing(&env).set_region("eu-west-1", RegionSigning::completing_after(&profile, 2));
-    let out = push_ok(
-        &env,
-        &image,
-        "web",
-        &["--tags", "v1", "--create-repository"],
-    )
-    .await;
+    let out = push_ok(&env, &image, "web", &PUSH).await;
     assert_tags_everywhere(&env, "web", &["v1"], &digest).await;
     // Two reads in progress, the third complete: the run waited for it.
     assert_eq!(signing(&env).reads("eu-west-1"), 3);
@@ -69,27 +81,10 @@ async fn tags_move_only_after_the_signing_region_reports_its_signature_complete(
 async fn a_signature_that_never_completes_fails_within_the_timeout_and_no_tag_moves() {
     let env = TestEnv::start(&REGIONS).await;
     let (image, digest) = single_manifest_image(&env, "signing-stuck");
-    let profile = profile_arn("ap-southeast-2", "release");
-    signing(&env).set_region(
-        "ap-southeast-2",
-        RegionSigning {
-            rules: vec![(profile.clone(), vec!["web".to_string()])],
-            reads: vec![SigningAnswer::NotStarted, SigningAnswer::InProgress],
-        },
-    );
-    let out = push(
-        &env,
-        &image,
-        "web",
-        &[
-            "--tags",
-            "v1",
-            "--create-repository",
-            "--signing-timeout",
-            "3",
-        ],
-    )
-    .await;
+    let reads = vec![SigningAnswer::NotStarted, SigningAnswer::InProgress];
+    let profile = signs(&env, "ap-southeast-2", &["web"], reads);
+    let args = [&PUSH[..], &["--signing-timeout", "3"]].concat();
+    let out = push(&env, &image, "web", &args).await;
     assert_eq!(out.status, 1, "{out}");
     assert_stderr_says(
         &out,
@@ -110,24 +105,12 @@ async fn a_signature_that_never_completes_fails_within_the_timeout_and_no_tag_mo
 async fn a_failed_signing_names_the_destination_and_its_reason_and_no_tag_moves() {
     let env = TestEnv::start(&REGIONS).await;
     let (image, _digest) = single_manifest_image(&env, "signing-failed");
-    let profile = profile_arn("us-east-1", "release");
-    signing(&env).set_region(
-        "us-east-1",
-        RegionSigning {
-            rules: vec![(profile.clone(), Vec::new())],
-            reads: vec![
-                SigningAnswer::InProgress,
-                SigningAnswer::Failed("SIGNING_PROFILE_REVOKED", "the signing profile was revoked"),
-            ],
-        },
-    );
-    let out = push(
-        &env,
-        &image,
-        "web",
-        &["--tags", "v1", "--create-repository"],
-    )
-    .await;
+    let reads = vec![
+        SigningAnswer::InProgress,
+        SigningAnswer::Failed("SIGNING_PROFILE_REVOKED", "the signing profile was revoked"),
+    ];
+    let profile = signs(&env, "us-east-1", &[], reads);
+    let out = push(&env, &image, "web", &PUSH).await;
     assert_eq!(out.status, 1, "{out}");
     assert_stderr_says(
         &out,
@@ -146,21 +129,13 @@ async fn a_failed_signing_names_the_destination_and_its_reason_and_no_tag_moves(
 async fn a_rule_for_other_repositories_is_not_waited_for() {
     let env = TestEnv::start(&REGIONS[..1]).await;
     let (image, digest) = single_manifest_image(&env, "signing-other");
-    let profile = profile_arn("us-east-1", "release");
-    signing(&env).set_region(
-        "us-east-1",
-        RegionSigning {
-            rules: vec![(profile, vec!["team/*".to_string(), "*prod*".to_string()])],
-            reads: vec![SigningAnswer::InProgress],
-        },
-    );
-    let out = push_ok(
+    signs(
         &env,
-        &image,
-        "web",
-        &["--tags", "v1", "--create-repository"],
-    )
-    .await;
+        "us-east-1",
+        &["team/*", "*prod*"],
+        vec![SigningAnswer::InProgress],
+    );
+    let out = push_ok(&env, &image, "web", &PUSH).await;
     assert_tags_everywhere(&env, "web", &["v1"], &digest).await;
     assert_eq!(signing(&env).reads("us-east-1"), 0);
     assert!(report(&out)["regions"][0].get("signing").is_none());
@@ -170,20 +145,8 @@ async fn a_rule_for_other_repositories_is_not_waited_for() {
 async fn sigterm_while_waiting_for_a_signature_moves_no_tag() {
     let env = TestEnv::start(&REGIONS[..2]).await;
     let (image, digest) = single_manifest_image(&env, "signing-cancel");
-    let profile = profile_arn("eu-west-1", "release");
-    signing(&env).set_region(
-        "eu-west-1",
-        RegionSigning {
-            rules: vec![(profile, Vec::new())],
-            reads: vec![SigningAnswer::InProgress],
-        },
-    );
-    let run = Running::start(push_command(
-        &env,
-        &image,
-        "web",
-        &["--tags", "v1", "--create-repository"],
-    ));
+    signs(&env, "eu-west-1", &[], vec![SigningAnswer::InProgress]);
+    let run = Running::start(push_command(&env, &image, "web", &PUSH));
     // The wait's first progress line: phase 1 is over and the run is polling.
     run.wait_for_stderr("ECR managed signing: ", Duration::from_secs(120))
         .await;
